@@ -1,0 +1,150 @@
+"""`photoclip`: a thin command-line front end over ``photoclip.core.library``.
+
+Parse arguments, build the Library once, call it, print. Heavy modules
+(torch, open_clip, the core itself) are imported only inside the commands, so
+`photoclip --help` answers instantly.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .core.library import Library
+
+MODEL_ENV = "PHOTOCLIP_MODEL"
+EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="photoclip",
+        description="Search your photos in plain language with CLIP, fully on this computer. "
+        "Without a command, starts the desktop app.",
+        epilog="Data lives in the platform's user data dir, or under $PHOTOCLIP_HOME if set.",
+    )
+    parser.add_argument("--model", metavar="SPEC", help=(
+        "open_clip model: ARCH:WEIGHTS (default ViT-B-32:laion2b_s34b_b79k), hf-hub:ORG/REPO, "
+        "local-dir:PATH or ARCH:FILE.safetensors; also $PHOTOCLIP_MODEL"))
+    parser.add_argument("--device", choices=("auto", "cpu", "cuda", "mps"),
+                        help="where the model runs (auto: CUDA, then Apple MPS, then CPU)")
+    parser.add_argument("--reindex", action="store_true",
+                        help="full maintenance: same as `photoclip index --full`")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    add = commands.add_parser("add", help="add photo folders to the library")
+    add.add_argument("paths", nargs="+", type=Path, metavar="PATH")
+    remove = commands.add_parser("remove", help="remove folders from the library (files stay)")
+    remove.add_argument("paths", nargs="+", type=Path, metavar="PATH")
+    folders = commands.add_parser("folders", help="list library folders")
+    folders.add_argument("--json", action="store_true")
+
+    index = commands.add_parser("index", help="encode new and changed photos")
+    index.add_argument("--full", action="store_true", help=(
+        "also re-check every file, retry failures, forget photos whose files are gone "
+        "(never in an offline folder) and rebuild the search index"))
+    index.add_argument("--json", action="store_true", help="print a JSON summary")
+
+    search = commands.add_parser("search", help='search in plain language, e.g. "beach + sunset - people"')
+    search.add_argument("query")
+    _add_result_options(search)
+    search.add_argument("--min-score", type=float, metavar="S",
+                        help="only results with cosine similarity >= S")
+    similar = commands.add_parser("similar", help="photos that look like an image")
+    similar.add_argument("image", type=Path, metavar="IMAGE_PATH")
+    _add_result_options(similar)
+
+    status = commands.add_parser("status", help="counts, failures, model, device, index size")
+    status.add_argument("--json", action="store_true")
+    return parser
+
+
+def _add_result_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--top", type=_positive_int, default=20, metavar="N",
+                        help="number of results (default 20)")
+    parser.add_argument("--json", action="store_true", help="print a JSON array, best first")
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return value
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("photoclip")
+    except PackageNotFoundError:
+        return "dev"
+
+
+def open_library(args: argparse.Namespace) -> Library:
+    from .core.library import Library
+    from .core.paths import app_paths
+    from .core.settings import load_settings
+
+    paths = app_paths()
+    settings = load_settings(paths.settings)
+    settings.model = args.model or os.environ.get(MODEL_ENV) or settings.model
+    settings.device = args.device or settings.device
+    settings.validate()
+    return Library(paths, settings)
+
+
+def _expected_errors() -> tuple[type[BaseException], ...]:
+    """Failures that get a one-line message, not a traceback."""
+    from .core.catalog import CatalogError
+    from .core.encoder import ModelUnavailable
+    from .core.library import LibraryError
+    from .core.lock import LibraryLocked
+    from .core.query import QueryError
+    from .core.settings import SettingsError
+
+    return (CatalogError, ModelUnavailable, LibraryError, LibraryLocked, QueryError,
+            SettingsError, ValueError, OSError)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.reindex:
+        if args.command not in (None, "index"):
+            parser.error("--reindex is a command of its own")
+        args.command, args.full, args.json = "index", True, getattr(args, "json", False)
+    if args.command is None:
+        return _start_app()
+    # File names need not be UTF-8: write their original bytes back out.
+    for stream in (sys.stdout, sys.stderr):
+        if hasattr(stream, "reconfigure"):
+            stream.reconfigure(errors="surrogateescape")
+    try:
+        from . import cli_commands
+
+        command = getattr(cli_commands, args.command)
+        with open_library(args) as library:
+            return command(library, args)
+    except KeyboardInterrupt:
+        print("photoclip: interrupted", file=sys.stderr)
+        return 130
+    except _expected_errors() as exc:
+        print(f"photoclip: error: {exc}", file=sys.stderr)
+        return EXIT_FAILURE
+
+
+def _start_app() -> int:
+    print("photoclip: the desktop app is not available in this version yet; "
+          "use the commands (photoclip --help)", file=sys.stderr)
+    return EXIT_FAILURE
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

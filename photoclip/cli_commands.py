@@ -1,0 +1,104 @@
+"""The CLI's commands: each takes the Library and parsed arguments, prints, returns an exit code."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import threading
+from pathlib import Path
+
+from .cli_output import ProgressBar, hit_record, print_json, status_record
+from .core.library import Library
+from .core.models import PhotoState, SearchHit
+
+
+def add(library: Library, args: argparse.Namespace) -> int:
+    for path in args.paths:
+        folder = library.add_folder(path)
+        print(f"added {folder.path}")
+    print("run `photoclip index` to index the new photos")
+    return 0
+
+
+def remove(library: Library, args: argparse.Namespace) -> int:
+    for path in args.paths:
+        forgotten = library.remove_folder(path)
+        print(f"removed {path} ({forgotten} photos forgotten; files untouched)")
+    return 0
+
+
+def folders(library: Library, args: argparse.Namespace) -> int:
+    listed = library.folders()
+    if args.json:
+        print_json([{"path": str(s.folder.path), "online": s.online} for s in listed])
+    else:
+        for status in listed:
+            print(f"{status.folder.path}{'' if status.online else '  (offline)'}")
+    return 0
+
+
+def index(library: Library, args: argparse.Namespace) -> int:
+    bar = ProgressBar(sys.stderr) if sys.stderr.isatty() and not args.json else None
+    cancel = threading.Event()
+    try:
+        report = library.index_photos(full=args.full, progress=bar, cancel=cancel)
+    finally:
+        if bar:
+            bar.close()
+    for folder in report.offline_folders:
+        print(f"photoclip: folder offline, nothing in it was changed: {folder}", file=sys.stderr)
+    if args.json:
+        print_json({k: (list(map(str, v)) if isinstance(v, list) else v)
+                    for k, v in vars(report).items()})
+    else:
+        rate = report.encoded / report.seconds if report.seconds else 0.0
+        print(f"indexed: {report.encoded} encoded ({rate:.1f}/s), {report.reused} reused, "
+              f"{report.failed} failed, {report.unchanged} unchanged"
+              + (f", {report.forgotten} forgotten" if args.full else "")
+              + (", search index rebuilt" if report.index_rebuilt else ""))
+    return 0
+
+
+def _print_hits(hits: list[SearchHit], as_json: bool) -> None:
+    if as_json:
+        print_json([hit_record(hit) for hit in hits])
+        return
+    if not hits:
+        print("no matching photos", file=sys.stderr)
+    for hit in hits:
+        print(f"{hit.score:.3f}  {hit.path}")
+
+
+def search(library: Library, args: argparse.Namespace) -> int:
+    _print_hits(library.search(args.query, args.top, args.min_score, Path.cwd()), args.json)
+    return 0
+
+
+def similar(library: Library, args: argparse.Namespace) -> int:
+    _print_hits(library.similar(args.image, args.top), args.json)
+    return 0
+
+
+def status(library: Library, args: argparse.Namespace) -> int:
+    state = library.status()
+    if args.json:
+        print_json(status_record(state))
+        return 0
+    counts = state.counts
+    print(f"photos: {counts[PhotoState.INDEXED]} indexed, {counts[PhotoState.PENDING]} pending, "
+          f"{counts[PhotoState.FAILED]} failed")
+    print(f"model: {state.model}")
+    print(f"device: {state.device}" + (f" (last used: {state.last_device})"
+                                        if state.last_device else ""))
+    size = "none yet" if state.index_size is None else f"{state.index_size} vectors"
+    print(f"search index: {size}")
+    if state.other_model:
+        print(f"{state.other_model} photos were encoded by another model; "
+              "`photoclip index` re-encodes them")
+    for folder in state.folders:
+        print(f"folder: {folder.folder.path}{'' if folder.online else '  (offline)'}")
+    for failure in state.failures:
+        print(f"failed: {failure.path}: {failure.reason}")
+    print(f"data: {state.data_dir}")
+    return 0
+

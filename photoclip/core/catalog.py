@@ -1,0 +1,372 @@
+"""The catalog: all SQL lives here, and it is the library's source of truth.
+
+SQLite in WAL mode so searches read while the single writer (the indexer)
+commits. Writes go through one connection guarded by a lock and run in
+``BEGIN IMMEDIATE`` transactions, so a writer never deadlocks half-way through
+upgrading a read lock. Reads use one connection per thread. Rows come out as
+typed dataclasses from ``models``.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import threading
+import time
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .catalog_migrations import MIGRATIONS, SCHEMA_VERSION
+from .models import Failure, Folder, Photo, PhotoState
+
+BUSY_TIMEOUT_MS = 10_000
+_PHOTO_COLUMNS = (
+    "id, path, folder_id, size, mtime_ns, state, content_hash, width, height, "
+    "taken_at, failure_reason, model_id"
+)
+
+
+class CatalogError(Exception):
+    """The catalog cannot be opened or used (newer schema, corrupt file...)."""
+
+
+def path_key(path: Path | str) -> bytes:
+    """The stored form of a path: the OS's bytes, so non-UTF-8 names survive."""
+    return os.fsencode(path)
+
+
+def path_from_key(key: bytes) -> Path:
+    return Path(os.fsdecode(key))
+
+
+@dataclass(frozen=True)
+class FileRecord:
+    """What triage needs to know about a cataloged file."""
+
+    id: int
+    size: int
+    mtime_ns: int
+    state: PhotoState
+    model_id: str | None
+
+
+@dataclass(frozen=True)
+class EncodedPhoto:
+    """An indexed result ready to be written."""
+
+    photo_id: int
+    content_hash: str
+    width: int
+    height: int
+    taken_at: float | None
+    vector: np.ndarray
+    model_id: str
+
+
+def _photo(row: sqlite3.Row | tuple) -> Photo:
+    return Photo(
+        id=row[0], path=path_from_key(row[1]), folder_id=row[2], size=row[3],
+        mtime_ns=row[4], state=PhotoState(row[5]), content_hash=row[6], width=row[7],
+        height=row[8], taken_at=row[9], failure_reason=row[10], model_id=row[11],
+    )
+
+
+def vector_to_blob(vector: np.ndarray) -> bytes:
+    return np.ascontiguousarray(vector, dtype=np.float32).tobytes()
+
+
+def blob_to_vector(blob: bytes) -> np.ndarray:
+    return np.frombuffer(blob, dtype=np.float32)
+
+
+class Catalog:
+    """Typed access to the SQLite catalog. Safe to share between threads."""
+
+    def __init__(self, path: Path, *, backups_dir: Path | None = None) -> None:
+        self.path = path
+        self._backups_dir = backups_dir or path.parent / "backups"
+        # One writer connection: the lock makes "one writer" true inside this
+        # process too (the indexer thread and a UI-triggered folder change).
+        self._write_lock = threading.RLock()
+        self._local = threading.local()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._writer = self._connect()
+        self._migrate()
+
+    # -- connections -------------------------------------------------------------
+    def _connect(self) -> sqlite3.Connection:
+        try:
+            db = sqlite3.connect(
+                self.path, isolation_level=None, check_same_thread=False,
+                timeout=BUSY_TIMEOUT_MS / 1000,
+            )
+            db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            db.execute("PRAGMA journal_mode = WAL")
+            db.execute("PRAGMA foreign_keys = ON")
+            db.execute("PRAGMA synchronous = NORMAL")  # WAL + NORMAL survives app crashes
+        except sqlite3.DatabaseError as exc:
+            raise CatalogError(f"cannot open catalog {self.path}: {exc}") from exc
+        return db
+
+    def _reader(self) -> sqlite3.Connection:
+        db = getattr(self._local, "db", None)
+        if db is None:
+            db = self._local.db = self._connect()
+        return db
+
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        with self._write_lock:
+            db = self._writer
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                yield db
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+            db.execute("COMMIT")
+
+    def close(self) -> None:
+        with self._write_lock:
+            self._writer.close()
+        reader = getattr(self._local, "db", None)
+        if reader is not None:
+            reader.close()
+            self._local.db = None
+
+    # -- schema ------------------------------------------------------------------
+    def schema_version(self) -> int:
+        return self._writer.execute("PRAGMA user_version").fetchone()[0]
+
+    def _migrate(self) -> None:
+        version = self.schema_version()
+        if version > SCHEMA_VERSION:
+            raise CatalogError(
+                f"the catalog was written by a newer PhotoClip (schema {version}, this "
+                f"version knows {SCHEMA_VERSION}); upgrade PhotoClip to open it"
+            )
+        pending = [m for m in MIGRATIONS if m.version > version]
+        if pending and version > 0:
+            self._backup(f"before-v{pending[0].version}")
+        for migration in pending:
+            with self._transaction() as db:
+                migration.apply(db)
+                db.execute(
+                    "INSERT INTO migrations(version, name, applied_at) VALUES (?, ?, ?)",
+                    (migration.version, migration.name, time.time()),
+                )
+                db.execute(f"PRAGMA user_version = {migration.version}")
+
+    def _backup(self, label: str) -> Path:
+        self._backups_dir.mkdir(parents=True, exist_ok=True)
+        target = self._backups_dir / f"catalog-{label}-{time.strftime('%Y%m%d-%H%M%S')}.sqlite3"
+        with sqlite3.connect(target) as copy:
+            self._writer.backup(copy)
+        copy.close()
+        return target
+
+    # -- meta --------------------------------------------------------------------
+    def get_meta(self, key: str, default: str | None = None) -> str | None:
+        row = self._reader().execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return row[0] if row else default
+
+    def set_meta(self, key: str, value: str) -> None:
+        with self._transaction() as db:
+            db.execute("INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)", (key, value))
+
+    def vector_epoch(self) -> int:
+        """A counter bumped by every transaction that changes vectors (index staleness)."""
+        return int(self.get_meta("vector_epoch", "0") or 0)
+
+    @staticmethod
+    def _bump_epoch(db: sqlite3.Connection) -> None:
+        db.execute(
+            "INSERT INTO meta(key, value) VALUES ('vector_epoch', '1') ON CONFLICT(key) "
+            "DO UPDATE SET value = CAST(value AS INTEGER) + 1"
+        )
+
+    # -- folders -----------------------------------------------------------------
+    def folders(self) -> list[Folder]:
+        rows = self._reader().execute("SELECT id, path FROM folders ORDER BY path").fetchall()
+        return [Folder(row[0], path_from_key(row[1])) for row in rows]
+
+    def add_folder(self, path: Path) -> Folder:
+        """Add a library folder; folders inside it are merged into it."""
+        with self._transaction() as db:
+            db.execute(
+                "INSERT OR IGNORE INTO folders(path, added_at) VALUES (?, ?)",
+                (path_key(path), time.time()),
+            )
+            folder_id = db.execute(
+                "SELECT id FROM folders WHERE path = ?", (path_key(path),)
+            ).fetchone()[0]
+            for child_id, child_path in db.execute("SELECT id, path FROM folders").fetchall():
+                if child_id != folder_id and path in path_from_key(child_path).parents:
+                    db.execute(
+                        "UPDATE photos SET folder_id = ? WHERE folder_id = ?", (folder_id, child_id)
+                    )
+                    db.execute("DELETE FROM folders WHERE id = ?", (child_id,))
+        return Folder(folder_id, path)
+
+    def remove_folder(self, folder_id: int) -> list[int]:
+        """Remove a folder and forget its photos; returns the forgotten photo ids."""
+        with self._transaction() as db:
+            ids = [r[0] for r in db.execute("SELECT id FROM photos WHERE folder_id = ?", (folder_id,))]
+            db.execute("DELETE FROM photos WHERE folder_id = ?", (folder_id,))
+            db.execute("DELETE FROM folders WHERE id = ?", (folder_id,))
+            self._bump_epoch(db)
+        return ids
+
+    # -- triage ------------------------------------------------------------------
+    def file_records(self, folder_id: int) -> dict[bytes, FileRecord]:
+        rows = self._reader().execute(
+            "SELECT path, id, size, mtime_ns, state, model_id FROM photos WHERE folder_id = ?",
+            (folder_id,),
+        )
+        return {r[0]: FileRecord(r[1], r[2], r[3], PhotoState(r[4]), r[5]) for r in rows}
+
+    def mark_pending(self, folder_id: int, files: Iterable[tuple[Path, int, int]]) -> int:
+        """Insert new files, or flag changed ones, as pending. Keeps old vectors meanwhile."""
+        with self._transaction() as db:
+            cursor = db.executemany(
+                "INSERT INTO photos(folder_id, path, size, mtime_ns, state) "
+                "VALUES (?, ?, ?, ?, 'pending') ON CONFLICT(path) DO UPDATE SET "
+                "size = excluded.size, mtime_ns = excluded.mtime_ns, state = 'pending', "
+                "failure_reason = NULL, folder_id = excluded.folder_id",
+                ((folder_id, path_key(p), size, mtime) for p, size, mtime in files),
+            )
+            return cursor.rowcount
+
+    def pending_photos(self) -> list[Photo]:
+        rows = self._reader().execute(
+            f"SELECT {_PHOTO_COLUMNS} FROM photos WHERE state = 'pending' ORDER BY id"
+        )
+        return [_photo(r) for r in rows]
+
+    # -- writing results -----------------------------------------------------------
+    def record_results(
+        self,
+        encoded: Sequence[EncodedPhoto] = (),
+        failures: Sequence[tuple[int, str, str | None]] = (),
+        moves: Sequence[tuple[int, int]] = (),
+    ) -> None:
+        """Write one batch in one transaction.
+
+        ``failures`` are (photo_id, reason, content_hash); ``moves`` are
+        (old_photo_id, pending_photo_id): the old row takes over the new path
+        and keeps its vector, the pending row is dropped.
+        """
+        now = time.time()
+        with self._transaction() as db:
+            db.executemany(
+                "UPDATE photos SET content_hash = ?, width = ?, height = ?, taken_at = ?, "
+                "embedding = ?, model_id = ?, state = 'indexed', failure_reason = NULL, "
+                "indexed_at = ? WHERE id = ?",
+                [
+                    (e.content_hash, e.width, e.height, e.taken_at, vector_to_blob(e.vector),
+                     e.model_id, now, e.photo_id)
+                    for e in encoded
+                ],
+            )
+            db.executemany(
+                "UPDATE photos SET state = 'failed', failure_reason = ?, content_hash = ?, "
+                "embedding = NULL, model_id = NULL WHERE id = ?",
+                [(reason, digest, pid) for pid, reason, digest in failures],
+            )
+            for old_id, new_id in moves:
+                row = db.execute(
+                    "SELECT folder_id, path, size, mtime_ns FROM photos WHERE id = ?", (new_id,)
+                ).fetchone()
+                db.execute("DELETE FROM photos WHERE id = ?", (new_id,))
+                db.execute(
+                    "UPDATE photos SET folder_id = ?, path = ?, size = ?, mtime_ns = ? "
+                    "WHERE id = ?", (*row, old_id),
+                )
+            self._bump_epoch(db)
+
+    def forget(self, photo_ids: Sequence[int]) -> None:
+        with self._transaction() as db:
+            db.executemany("DELETE FROM photos WHERE id = ?", ((i,) for i in photo_ids))
+            self._bump_epoch(db)
+
+    # -- reading -----------------------------------------------------------------
+    def photo(self, photo_id: int) -> Photo | None:
+        row = self._reader().execute(
+            f"SELECT {_PHOTO_COLUMNS} FROM photos WHERE id = ?", (photo_id,)
+        ).fetchone()
+        return _photo(row) if row else None
+
+    def photo_by_path(self, path: Path) -> Photo | None:
+        row = self._reader().execute(
+            f"SELECT {_PHOTO_COLUMNS} FROM photos WHERE path = ?", (path_key(path),)
+        ).fetchone()
+        return _photo(row) if row else None
+
+    def photos_by_ids(self, ids: Sequence[int]) -> dict[int, Photo]:
+        found: dict[int, Photo] = {}
+        for start in range(0, len(ids), 500):  # stay under SQLite's variable limit
+            chunk = list(ids[start : start + 500])
+            marks = ",".join("?" * len(chunk))
+            for row in self._reader().execute(
+                f"SELECT {_PHOTO_COLUMNS} FROM photos WHERE id IN ({marks})", chunk
+            ):
+                found[row[0]] = _photo(row)
+        return found
+
+    def vector(self, photo_id: int, model_id: str) -> np.ndarray | None:
+        row = self._reader().execute(
+            "SELECT embedding FROM photos WHERE id = ? AND model_id = ? AND embedding IS NOT NULL",
+            (photo_id, model_id),
+        ).fetchone()
+        return blob_to_vector(row[0]) if row else None
+
+    def photos_with_hash(self, content_hash: str, model_id: str) -> list[Photo]:
+        rows = self._reader().execute(
+            f"SELECT {_PHOTO_COLUMNS} FROM photos WHERE content_hash = ? AND model_id = ? "
+            "AND state = 'indexed' AND embedding IS NOT NULL ORDER BY id",
+            (content_hash, model_id),
+        )
+        return [_photo(r) for r in rows]
+
+    def all_vectors(self, model_id: str) -> tuple[np.ndarray, np.ndarray]:
+        """(ids, vectors) of every indexed photo made by ``model_id``: the index's source."""
+        rows = self._reader().execute(
+            "SELECT id, embedding FROM photos WHERE state = 'indexed' AND model_id = ? "
+            "AND embedding IS NOT NULL ORDER BY id", (model_id,),
+        ).fetchall()
+        ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
+        if not rows:
+            return ids, np.empty((0, 0), dtype=np.float32)
+        vectors = np.frombuffer(b"".join(r[1] for r in rows), dtype=np.float32)
+        return ids, vectors.reshape(len(rows), -1)
+
+    def vector_dim(self, model_id: str) -> int | None:
+        row = self._reader().execute(
+            "SELECT length(embedding) FROM photos WHERE model_id = ? AND embedding IS NOT NULL "
+            "LIMIT 1", (model_id,),
+        ).fetchone()
+        return row[0] // 4 if row else None  # float32
+
+    def state_counts(self) -> dict[PhotoState, int]:
+        counts = {state: 0 for state in PhotoState}
+        for state, count in self._reader().execute(
+            "SELECT state, COUNT(*) FROM photos GROUP BY state"
+        ):
+            counts[PhotoState(state)] = count
+        return counts
+
+    def count_other_models(self, model_id: str) -> int:
+        """Indexed photos whose vector came from another model (need re-encoding)."""
+        return self._reader().execute(
+            "SELECT COUNT(*) FROM photos WHERE state = 'indexed' AND model_id != ?", (model_id,)
+        ).fetchone()[0]
+
+    def failures(self) -> list[Failure]:
+        rows = self._reader().execute(
+            "SELECT path, failure_reason FROM photos WHERE state = 'failed' ORDER BY path"
+        )
+        return [Failure(path_from_key(r[0]), r[1] or "unknown") for r in rows]

@@ -1,0 +1,66 @@
+"""Ordered, named schema migrations for the catalog.
+
+Each migration takes the catalog from version N-1 to N inside one transaction.
+The catalog backs the database file up before running any of them on an
+existing library, and refuses a database newer than ``SCHEMA_VERSION``.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Migration:
+    version: int
+    name: str
+    apply: Callable[[sqlite3.Connection], None]
+
+
+def _run_statements(db: sqlite3.Connection, script: str) -> None:
+    # Not executescript(): it commits first, and a migration must stay one transaction.
+    for statement in script.split(";"):
+        if statement.strip():
+            db.execute(statement)
+
+
+def _initial_schema(db: sqlite3.Connection) -> None:
+    _run_statements(
+        db,
+        """
+        CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+        CREATE TABLE migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL,
+                                 applied_at REAL NOT NULL);
+        -- Paths are BLOBs of the OS's bytes: file names need not be valid UTF-8.
+        CREATE TABLE folders (
+            id INTEGER PRIMARY KEY,
+            path BLOB NOT NULL UNIQUE,
+            added_at REAL NOT NULL
+        );
+        CREATE TABLE photos (
+            id INTEGER PRIMARY KEY,
+            folder_id INTEGER NOT NULL REFERENCES folders(id) ON DELETE CASCADE,
+            path BLOB NOT NULL UNIQUE,
+            size INTEGER NOT NULL,
+            mtime_ns INTEGER NOT NULL,
+            content_hash TEXT,
+            width INTEGER,
+            height INTEGER,
+            taken_at REAL,
+            state TEXT NOT NULL CHECK (state IN ('pending', 'indexed', 'failed')),
+            failure_reason TEXT,
+            embedding BLOB,          -- float32, L2-normalised
+            model_id TEXT,           -- which model made `embedding`
+            indexed_at REAL
+        );
+        CREATE INDEX photos_by_hash ON photos(content_hash);
+        CREATE INDEX photos_by_folder ON photos(folder_id);
+        CREATE INDEX photos_by_state ON photos(state);
+        """
+    )
+
+
+MIGRATIONS: tuple[Migration, ...] = (Migration(1, "initial schema", _initial_schema),)
+SCHEMA_VERSION = MIGRATIONS[-1].version

@@ -1,0 +1,276 @@
+"""CLIP behind a small ``Encoder`` protocol.
+
+The indexer and search only see ``Encoder``: unit tests pass a fake, the app
+and integration tests pass ``ClipEncoder`` (open_clip). torch and open_clip are
+imported on first use, never at module import, so `photoclip --help` and
+`photoclip status` stay instant.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from PIL import Image
+
+log = logging.getLogger(__name__)
+
+TEXT_CACHE_SIZE = 256
+
+
+class ModelUnavailable(Exception):
+    """The model cannot be loaded (no network and no cached or local weights...)."""
+
+
+class Encoder(Protocol):
+    """What the core needs from an image/text embedding model."""
+
+    model_id: str  # recorded with every vector: vectors of different models never mix
+    dim: int
+    input_size: int  # the short side (px) the model looks at; decoding reduces to it
+
+    def preprocess(self, image: Image.Image) -> Any:
+        """Turn a decoded RGB image into model input (runs in decode workers)."""
+
+    def encode_images(self, inputs: Sequence[Any]) -> np.ndarray:
+        """(n, dim) float32, L2-normalised."""
+
+    def encode_texts(self, texts: Sequence[str]) -> np.ndarray:
+        """(n, dim) float32, L2-normalised."""
+
+    def load(self) -> Encoder:
+        """Load the weights now (idempotent); raises ModelUnavailable."""
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """A parsed ``--model`` value.
+
+    ``ARCH:PRETRAINED`` (open_clip pretrained tag or a checkpoint file),
+    ``hf-hub:ORG/REPO``, ``local-dir:PATH``, or ``random:ARCH`` (random init,
+    for speed benchmarks only: same compute, meaningless answers).
+    """
+
+    text: str
+    open_clip_name: str
+    pretrained: str | None
+
+    @classmethod
+    def parse(cls, text: str) -> ModelSpec:
+        text = text.strip()
+        if text.startswith("local-dir:"):
+            folder = Path(text[len("local-dir:") :]).expanduser().absolute()
+            return cls(f"local-dir:{folder}", f"local-dir:{folder}", None)
+        if text.startswith("hf-hub:"):
+            return cls(text, text, None)
+        if text.startswith("random:"):
+            return cls(text, text[len("random:") :], None)
+        arch, sep, pretrained = text.partition(":")
+        if not sep or not arch or not pretrained:
+            raise ValueError(
+                f"invalid model {text!r}: use ARCH:WEIGHTS (e.g. ViT-B-32:laion2b_s34b_b79k), "
+                "hf-hub:ORG/REPO or local-dir:PATH"
+            )
+        if pretrained.endswith((".safetensors", ".pt", ".pth", ".bin")):
+            pretrained = str(Path(pretrained).expanduser().absolute())
+            return cls(f"{arch}:{pretrained}", arch, pretrained)
+        return cls(text, arch, pretrained)
+
+    @property
+    def model_id(self) -> str:
+        return self.text
+
+
+def pick_device(requested: str = "auto") -> str:
+    """auto: CUDA, then Apple MPS, then CPU. An explicit device must exist."""
+    import torch
+
+    if requested == "auto":
+        if torch.cuda.is_available():
+            return "cuda"
+        mps = getattr(torch.backends, "mps", None)
+        return "mps" if mps is not None and mps.is_available() else "cpu"
+    if requested == "cuda" and not torch.cuda.is_available():
+        raise ModelUnavailable("--device cuda was asked for, but no CUDA GPU is available")
+    if requested == "mps" and not torch.backends.mps.is_available():
+        raise ModelUnavailable("--device mps was asked for, but Apple MPS is not available")
+    return requested
+
+
+def _is_out_of_memory(exc: BaseException) -> bool:
+    return "out of memory" in str(exc).lower() or type(exc).__name__ == "OutOfMemoryError"
+
+
+def encode_halving_on_oom(
+    encode: Callable[[Sequence[Any]], np.ndarray], items: Sequence[Any]
+) -> np.ndarray:
+    """Encode ``items``; a batch that runs out of memory is halved and retried, never dropped."""
+    try:
+        return encode(items)
+    except (RuntimeError, MemoryError) as exc:
+        if not _is_out_of_memory(exc) or len(items) <= 1:
+            raise
+        log.warning("out of memory on a batch of %d; retrying in halves", len(items))
+        _empty_device_cache()
+        middle = len(items) // 2
+        return np.concatenate(
+            [encode_halving_on_oom(encode, items[:middle]),
+             encode_halving_on_oom(encode, items[middle:])]
+        )
+
+
+def _empty_device_cache() -> None:
+    import torch
+
+    if torch.cuda.is_available():
+        torch.cuda.empty_cache()
+
+
+def _normalise(features: Any) -> np.ndarray:
+    array = features.float().cpu().numpy()
+    norms = np.linalg.norm(array, axis=1, keepdims=True)
+    return (array / np.maximum(norms, 1e-12)).astype(np.float32)
+
+
+class ClipEncoder:
+    """An open_clip model, loaded once on first use (thread-safe)."""
+
+    def __init__(self, spec: ModelSpec, device: str = "auto") -> None:
+        self.spec = spec
+        self.model_id = spec.model_id
+        self.requested_device = device
+        self._lock = threading.Lock()  # guards the one-time load
+        self._loaded: tuple[Any, Any, Any] | None = None  # model, preprocess, tokenizer
+        self._text_cache: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._text_lock = threading.Lock()  # the cache is shared by search threads
+        self.device = "unloaded"
+        self.dim = 0
+        self.input_size = 224
+
+    def load(self) -> ClipEncoder:
+        with self._lock:
+            if self._loaded is None:
+                self._loaded = self._load()
+        return self
+
+    def _load(self) -> tuple[Any, Any, Any]:
+        import torch
+
+        device = pick_device(self.requested_device)
+        model, preprocess, tokenizer = _create_open_clip(self.spec)
+        model = model.to(device).eval()
+        model.requires_grad_(False)  # autograd bookkeeping costs up to 40% on CPU
+        self.device = device
+        self.dim = int(model.text_projection.shape[1]) if _has_text_projection(model) else int(
+            _probe_dim(model, tokenizer, device)
+        )
+        size = model.visual.image_size
+        self.input_size = int(size[0] if isinstance(size, (tuple, list)) else size)
+        log.info("loaded %s on %s (dim %d)", self.model_id, device, self.dim)
+        return model, preprocess, tokenizer
+
+    def _parts(self) -> tuple[Any, Any, Any]:
+        return self._loaded or self.load()._loaded  # type: ignore[return-value]
+
+    def preprocess(self, image: Image.Image) -> Any:
+        return self._parts()[1](image)
+
+    def encode_images(self, inputs: Sequence[Any]) -> np.ndarray:
+        return encode_halving_on_oom(self._encode_image_batch, inputs)
+
+    def _encode_image_batch(self, inputs: Sequence[Any]) -> np.ndarray:
+        import torch
+
+        model = self._parts()[0]
+        batch = torch.stack(list(inputs))
+        if self.device == "cuda":
+            batch = batch.pin_memory().to("cuda", non_blocking=True)
+        with torch.inference_mode(), self._autocast():
+            return _normalise(model.encode_image(batch.to(self.device)))
+
+    def encode_texts(self, texts: Sequence[str]) -> np.ndarray:
+        """Encode texts; repeated queries are served from a small LRU cache."""
+        with self._text_lock:
+            found = {t: self._text_cache[t] for t in texts if t in self._text_cache}
+            for text in found:
+                self._text_cache.move_to_end(text)
+        missing = [t for t in dict.fromkeys(texts) if t not in found]
+        if missing:
+            vectors = encode_halving_on_oom(self._encode_text_batch, missing)
+            found.update(zip(missing, vectors, strict=True))
+            with self._text_lock:
+                self._text_cache.update(zip(missing, vectors, strict=True))
+                while len(self._text_cache) > TEXT_CACHE_SIZE:
+                    self._text_cache.popitem(last=False)
+        return np.stack([found[t] for t in texts])
+
+    def _encode_text_batch(self, texts: Sequence[str]) -> np.ndarray:
+        import torch
+
+        model, _, tokenizer = self._parts()
+        tokens = tokenizer(list(texts)).to(self.device)
+        with torch.inference_mode(), self._autocast():
+            return _normalise(model.encode_text(tokens))
+
+    def _autocast(self) -> Any:
+        import contextlib
+
+        import torch
+
+        if self.device == "cuda":  # tensor cores; vectors are cast back to float32
+            return torch.autocast("cuda", dtype=torch.float16)
+        return contextlib.nullcontext()
+
+
+def _has_text_projection(model: Any) -> bool:
+    projection = getattr(model, "text_projection", None)
+    return projection is not None and hasattr(projection, "shape") and len(projection.shape) == 2
+
+
+def _probe_dim(model: Any, tokenizer: Any, device: str) -> int:
+    import torch
+
+    with torch.inference_mode():
+        return int(model.encode_text(tokenizer(["probe"]).to(device)).shape[1])
+
+
+def _create_open_clip(spec: ModelSpec) -> tuple[Any, Any, Any]:
+    """Build model, eval transform and tokenizer; turn every load failure into ModelUnavailable."""
+    try:
+        import open_clip
+    except ImportError as exc:  # pragma: no cover - a broken install
+        raise ModelUnavailable(f"open_clip is not installed: {exc}") from exc
+    if spec.open_clip_name.startswith("local-dir:"):
+        _check_local_dir(Path(spec.open_clip_name[len("local-dir:") :]))
+    try:
+        model, _, preprocess = open_clip.create_model_and_transforms(
+            spec.open_clip_name, pretrained=spec.pretrained, weights_only=True
+        )
+        tokenizer = open_clip.get_tokenizer(spec.open_clip_name)
+    except Exception as exc:
+        raise ModelUnavailable(_unavailable_message(spec, exc)) from exc
+    return model, preprocess, tokenizer
+
+
+def _check_local_dir(folder: Path) -> None:
+    for name in ("open_clip_config.json", "open_clip_model.safetensors"):
+        if not (folder / name).is_file():
+            raise ModelUnavailable(f"model folder {folder} has no {name}")
+
+
+def _unavailable_message(spec: ModelSpec, exc: Exception) -> str:
+    reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return (
+        f"model {spec.text} is not available ({reason[:200]}). Its weights are downloaded "
+        "once into the Hugging Face cache when online; offline, give a local checkpoint "
+        "with --model local-dir:PATH (a folder with open_clip_config.json and "
+        "open_clip_model.safetensors) or --model ARCH:FILE.safetensors"
+    )

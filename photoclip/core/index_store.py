@@ -1,0 +1,92 @@
+"""Keeps the HNSW file (a cache) in step with the catalog (the truth).
+
+The manifest saved beside the index names the model and the catalog's
+``vector_epoch`` it reflects; a missing, corrupt or stale file is rebuilt from
+the catalog's vectors, without decoding a single image.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from .catalog import Catalog
+from .vector_index import VectorIndex
+
+log = logging.getLogger(__name__)
+
+
+class IndexStore:
+    def __init__(self, catalog: Catalog, path: Path, model_id: str) -> None:
+        self._catalog = catalog
+        self.path = path
+        self.model_id = model_id
+        self._index: VectorIndex | None = None
+        self._dim: int | None = None
+        # Guards loading/rebuilding (not searching: VectorIndex has its own lock).
+        self._lock = threading.Lock()
+        self.rebuilt = False
+
+    def get(self, dim: int) -> VectorIndex:
+        """The index for ``dim``-d vectors, loaded or rebuilt on first use."""
+        with self._lock:
+            if self._index is None or self._dim != dim:
+                self._index = self._load(dim) or self._rebuild(dim)
+                self._dim = dim
+            return self._index
+
+    def _load(self, dim: int) -> VectorIndex | None:
+        loaded = VectorIndex.load(self.path, dim)
+        if loaded is None:
+            return None
+        index, manifest = loaded
+        if manifest.get("model_id") != self.model_id:
+            log.info("index file is for another model; rebuilding")
+            return None
+        if manifest.get("vector_epoch") != self._catalog.vector_epoch():
+            log.info("index file is older than the catalog; rebuilding")
+            return None
+        return index
+
+    def _rebuild(self, dim: int) -> VectorIndex:
+        ids, vectors = self._catalog.all_vectors(self.model_id)
+        if len(ids) and vectors.shape[1] != dim:
+            log.warning("catalog vectors are %d-d, expected %d-d", vectors.shape[1], dim)
+            ids, vectors = ids[:0], np.empty((0, dim), dtype=np.float32)
+        self.rebuilt = True
+        log.info("rebuilding the index from %d catalog vectors", len(ids))
+        return VectorIndex.build(dim, ids, vectors.reshape(len(ids), dim))
+
+    def rebuild(self, dim: int | None = None) -> VectorIndex | None:
+        """Force a rebuild (``--reindex``); dim from the catalog when not given."""
+        if dim is None:
+            _, vectors = self._catalog.all_vectors(self.model_id)
+            if not len(vectors):
+                return None
+            dim = int(vectors.shape[1])
+        with self._lock:
+            self._index, self._dim = self._rebuild(dim), dim
+            return self._index
+
+    def add(self, ids: Sequence[int], vectors: np.ndarray) -> None:
+        if len(ids):
+            self.get(int(vectors.shape[1])).add(np.asarray(ids, dtype=np.int64), vectors)
+
+    def remove(self, ids: Sequence[int]) -> None:
+        if ids and self._index is not None:
+            self._index.remove(ids)
+
+    def save(self) -> None:
+        """Write the index with a manifest tying it to the catalog state and model."""
+        if self._index is None:
+            return
+        manifest = {"model_id": self.model_id, "vector_epoch": self._catalog.vector_epoch()}
+        self._index.save(self.path, manifest)
+
+    @property
+    def loaded(self) -> VectorIndex | None:
+        return self._index

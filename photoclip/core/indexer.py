@@ -1,0 +1,222 @@
+"""The single writer's pipeline: read, hash, decode, encode, persist, index.
+
+Decoding runs in a small thread pool a couple of batches ahead of the encoder
+so the model never waits for input; results are consumed in submission order.
+Every batch is written in one transaction, so a crash (even kill -9) loses at
+most the batch in flight, and the next run resumes from the photos still
+pending. The indexer only reads photo files; it never writes next to them.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from .catalog import Catalog, EncodedPhoto
+from .encoder import Encoder, ModelUnavailable
+from .imaging import ImageRejected, decode_for_model
+from .index_store import IndexStore
+from .models import IndexProgress, Photo
+from .scanner import content_hash
+
+log = logging.getLogger(__name__)
+
+ProgressCallback = Callable[[IndexProgress], None]
+INDEX_SAVE_INTERVAL_S = 60.0  # bounds the rebuild work after a crash
+
+
+@dataclass
+class Prepared:
+    """What a decode worker found out about one pending photo."""
+
+    photo: Photo
+    content_hash: str | None = None
+    error: str | None = None
+    unchanged: bool = False  # same content as its own stored vector
+    twins: list[Photo] = field(default_factory=list)  # indexed photos with the same content
+    model_input: Any = None
+    width: int = 0
+    height: int = 0
+    taken_at: float | None = None
+
+
+@dataclass
+class Batch:
+    to_encode: list[Prepared] = field(default_factory=list)
+    ready: list[EncodedPhoto] = field(default_factory=list)  # vectors reused, no model needed
+    failures: list[tuple[int, str, str | None]] = field(default_factory=list)
+    moves: list[tuple[int, int]] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return len(self.to_encode) + len(self.ready) + len(self.failures) + len(self.moves)
+
+
+class Indexer:
+    def __init__(
+        self, catalog: Catalog, encoder: Encoder, index: IndexStore, *,
+        batch_size: int = 32, workers: int = 0,
+    ) -> None:
+        self._catalog = catalog
+        self._encoder = encoder
+        self._index = index
+        self.batch_size = max(1, batch_size)
+        self.workers = workers or os.cpu_count() or 2
+        self._claimed: set[int] = set()  # old rows already taken over by a move this run
+        self._last_save = time.monotonic()
+
+    # -- decode workers ------------------------------------------------------------
+    def prepare(self, photo: Photo) -> Prepared:
+        """Read once, hash, and decode only if no stored vector can be reused."""
+        try:
+            data = photo.path.read_bytes()
+        except OSError as exc:
+            return Prepared(photo, error=f"cannot read file: {exc.strerror or exc}")
+        digest = content_hash(data)
+        model_id = self._encoder.model_id
+        if photo.content_hash == digest and photo.model_id == model_id:
+            return Prepared(photo, digest, unchanged=True)
+        twins = [p for p in self._catalog.photos_with_hash(digest, model_id) if p.id != photo.id]
+        if twins:
+            return Prepared(photo, digest, twins=twins)
+        return self._decode(photo, digest, data)
+
+    def _decode(self, photo: Photo, digest: str, data: bytes) -> Prepared:
+        self._encoder.load()
+        try:
+            decoded = decode_for_model(data, self._encoder.input_size)
+            model_input = self._encoder.preprocess(decoded.image)
+        except ImageRejected as exc:
+            return Prepared(photo, digest, error=str(exc))
+        except ModelUnavailable:
+            raise
+        except Exception as exc:  # a decoder bug must not stop the batch
+            log.exception("unexpected error decoding %s", photo.path)
+            return Prepared(photo, digest, error=f"unexpected decoding error: {exc}")
+        return Prepared(
+            photo, digest, model_input=model_input, width=decoded.width,
+            height=decoded.height, taken_at=decoded.taken_at,
+        )
+
+    # -- the run -------------------------------------------------------------------
+    def run(
+        self, photos: Sequence[Photo], progress: ProgressCallback | None = None,
+        cancel: threading.Event | None = None,
+    ) -> IndexProgress:
+        """Index ``photos`` (pending rows). Returns the final progress counters."""
+        state = IndexProgress(total=len(photos))
+        started = time.monotonic()
+        batch = Batch()
+        for prepared in self._prepared_in_order(photos, cancel):
+            self._triage(prepared, batch)
+            state.done += 1
+            state.current = prepared.photo.path
+            state.elapsed_s = time.monotonic() - started
+            if len(batch.to_encode) >= self.batch_size or len(batch) >= 4 * self.batch_size:
+                self._flush(batch, state)
+                batch = Batch()
+            if progress:
+                progress(state)
+        if cancel is not None and cancel.is_set():
+            return state  # the unflushed batch stays pending; nothing half-written
+        self._flush(batch, state)
+        state.elapsed_s = time.monotonic() - started
+        if progress:
+            progress(state)
+        return state
+
+    def _prepared_in_order(
+        self, photos: Sequence[Photo], cancel: threading.Event | None
+    ) -> Iterator[Prepared]:
+        window = self.batch_size * 2  # decode up to two batches ahead of the encoder
+        with ThreadPoolExecutor(self.workers, thread_name_prefix="decode") as pool:
+            queue: deque[Future[Prepared]] = deque()
+            upcoming = iter(photos)
+            try:
+                for photo in upcoming:
+                    queue.append(pool.submit(self.prepare, photo))
+                    if len(queue) >= window:
+                        break
+                while queue:
+                    if cancel is not None and cancel.is_set():
+                        return
+                    result = queue.popleft().result()
+                    following = next(upcoming, None)
+                    if following is not None:
+                        queue.append(pool.submit(self.prepare, following))
+                    yield result
+            finally:
+                for future in queue:
+                    future.cancel()
+
+    def _triage(self, prepared: Prepared, batch: Batch) -> None:
+        photo, digest = prepared.photo, prepared.content_hash
+        if prepared.error is not None:
+            batch.failures.append((photo.id, prepared.error, digest))
+            return
+        assert digest is not None
+        if prepared.unchanged:
+            vector = self._catalog.vector(photo.id, self._encoder.model_id)
+            if vector is not None:
+                batch.ready.append(self._encoded(prepared, vector, photo))
+                return
+        for twin in prepared.twins:
+            if twin.id not in self._claimed and not os.path.exists(twin.path):
+                self._claimed.add(twin.id)  # the file moved: the old row takes the new path
+                batch.moves.append((twin.id, photo.id))
+                return
+        for twin in prepared.twins:  # a copy: reuse the vector, no encoding
+            vector = self._catalog.vector(twin.id, self._encoder.model_id)
+            if vector is not None:
+                batch.ready.append(self._encoded(prepared, vector, twin))
+                return
+        if prepared.model_input is None:  # twins lost their vectors meanwhile: decode now
+            prepared = self._reread(photo, digest)
+            if prepared.error is not None:
+                batch.failures.append((photo.id, prepared.error, digest))
+                return
+        batch.to_encode.append(prepared)
+
+    def _reread(self, photo: Photo, digest: str) -> Prepared:
+        try:
+            data = photo.path.read_bytes()
+        except OSError as exc:
+            return Prepared(photo, digest, error=f"cannot read file: {exc.strerror or exc}")
+        return self._decode(photo, digest, data)
+
+    def _encoded(self, prepared: Prepared, vector: np.ndarray, source: Photo) -> EncodedPhoto:
+        return EncodedPhoto(
+            prepared.photo.id, prepared.content_hash or "", source.width or 0,
+            source.height or 0, source.taken_at, vector, self._encoder.model_id,
+        )
+
+    def _flush(self, batch: Batch, state: IndexProgress) -> None:
+        if not len(batch):
+            return
+        encoded = list(batch.ready)
+        if batch.to_encode:
+            vectors = self._encoder.encode_images([p.model_input for p in batch.to_encode])
+            encoded += [
+                EncodedPhoto(p.photo.id, p.content_hash or "", p.width, p.height, p.taken_at,
+                             vector, self._encoder.model_id)
+                for p, vector in zip(batch.to_encode, vectors, strict=True)
+            ]
+        self._catalog.record_results(encoded, batch.failures, batch.moves)
+        if encoded:
+            self._index.add([e.photo_id for e in encoded], np.stack([e.vector for e in encoded]))
+        self._index.remove([pid for pid, _, _ in batch.failures])
+        state.encoded += len(batch.to_encode)
+        state.reused += len(batch.ready)
+        state.moved += len(batch.moves)
+        state.failed += len(batch.failures)
+        if time.monotonic() - self._last_save > INDEX_SAVE_INTERVAL_S:
+            self._index.save()
+            self._last_save = time.monotonic()

@@ -1,0 +1,201 @@
+"""The facade: the one place the core is assembled, used by the CLI and the app.
+
+Front ends build a ``Library`` once (dependencies passed in, nothing global)
+and call it; it never prints or exits. Writes happen under the library's
+writer lock (``writing()``), so two processes never index at once.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .catalog import Catalog
+from .encoder import ClipEncoder, Encoder, ModelSpec
+from .index_store import IndexStore
+from .indexer import Indexer, ProgressCallback
+from .lock import WriterLock
+from .models import Failure, Folder, IndexReport, PhotoState, SearchHit
+from .paths import AppPaths
+from .reconcile import missing_photos, scan_library
+from .scanner import folder_online
+from .search import DEFAULT_TOP, Searcher
+from .settings import Settings
+from .vector_index import VectorIndex
+
+
+class LibraryError(Exception):
+    """An expected failure with a message for the user (bad folder, ...)."""
+
+
+@dataclass(frozen=True)
+class FolderStatus:
+    folder: Folder
+    online: bool
+
+
+@dataclass
+class LibraryStatus:
+    counts: dict[PhotoState, int]
+    failures: list[Failure]
+    folders: list[FolderStatus]
+    model: str
+    device: str  # as configured; the last device actually used is in last_device
+    last_device: str | None
+    index_size: int | None  # vectors in the saved index file, None when there is none
+    index_bytes: int | None
+    other_model: int = 0  # indexed photos whose vectors need re-encoding for this model
+    data_dir: Path | None = None
+    extra: dict[str, str] = field(default_factory=dict)
+
+
+class Library:
+    def __init__(
+        self, paths: AppPaths, settings: Settings, *, encoder: Encoder | None = None,
+    ) -> None:
+        self.paths = paths.ensure()
+        self.settings = settings
+        self.spec = ModelSpec.parse(settings.model)
+        # Not loaded until a photo or a query needs it: status and folder
+        # management never touch torch.
+        self.encoder: Encoder = encoder or ClipEncoder(self.spec, settings.device)
+        self.catalog = Catalog(paths.catalog, backups_dir=paths.backups)
+        self.index = IndexStore(self.catalog, paths.index, self.encoder.model_id)
+        self.searcher = Searcher(self.catalog, self.encoder, self.index)
+        self._lock = WriterLock(paths.lock)
+
+    def close(self) -> None:
+        self._lock.release()
+        self.catalog.close()
+
+    def __enter__(self) -> Library:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @contextlib.contextmanager
+    def writing(self, purpose: str = "photoclip") -> Iterator[Library]:
+        """Hold the writer lock; raises LibraryLocked if another process has it."""
+        if self._lock.held:
+            yield self
+            return
+        self._lock.purpose = purpose
+        with self._lock:
+            yield self
+
+    # -- folders -----------------------------------------------------------------
+    def folders(self) -> list[FolderStatus]:
+        return [FolderStatus(f, folder_online(f.path)) for f in self.catalog.folders()]
+
+    def add_folder(self, path: Path) -> Folder:
+        folder = path.expanduser().resolve()
+        if not folder.is_dir():
+            raise LibraryError(f"not a folder: {path}")
+        for existing in self.catalog.folders():
+            if existing.path == folder or existing.path in folder.parents:
+                raise LibraryError(f"{folder} is already in the library (as {existing.path})")
+        with self.writing("add"):
+            return self.catalog.add_folder(folder)
+
+    def remove_folder(self, path: Path) -> int:
+        """Forget a library folder and its photos (the files are not touched)."""
+        target = path.expanduser().absolute()
+        resolved = target.resolve() if target.exists() else target
+        for folder in self.catalog.folders():
+            if folder.path in (target, resolved):
+                with self.writing("remove"):
+                    self._load_index_before_write()
+                    removed = self.catalog.remove_folder(folder.id)
+                    self.index.remove(removed)
+                    self.index.save()
+                return len(removed)
+        raise LibraryError(f"not a library folder: {path}")
+
+    # -- indexing ------------------------------------------------------------------
+    def index_photos(
+        self, *, full: bool = False, progress: ProgressCallback | None = None,
+        cancel: threading.Event | None = None,
+    ) -> IndexReport:
+        """Encode what is new or changed; ``full`` also forgets gone files and rebuilds the index."""
+        started = time.monotonic()
+        with self.writing("index"):
+            self._load_index_before_write()
+            scan = scan_library(
+                self.catalog, self.catalog.folders(), self.encoder.model_id,
+                exclude=self.settings.exclude, retry_failed=full,
+            )
+            online = {f.id for f in scan.online}
+            todo = [p for p in self.catalog.pending_photos() if p.folder_id in online]
+            indexer = Indexer(
+                self.catalog, self.encoder, self.index,
+                batch_size=self.settings.batch_size, workers=self.settings.decode_workers,
+            )
+            done = indexer.run(todo, progress, cancel)
+            report = IndexReport(
+                scanned=scan.scanned, unchanged=scan.unchanged, encoded=done.encoded,
+                reused=done.reused, moved=done.moved, failed=done.failed,
+                offline_folders=[f.path for f in scan.offline],
+                cancelled=bool(cancel and cancel.is_set()),
+            )
+            if full and not report.cancelled:
+                gone = missing_photos(self.catalog, scan)
+                self.catalog.forget(gone)
+                report.forgotten = len(gone)
+                report.index_rebuilt = self.index.rebuild() is not None
+            self._record_device()
+            self.index.save()
+        report.seconds = time.monotonic() - started
+        return report
+
+    def _load_index_before_write(self) -> None:
+        """Load the saved index while it still matches the catalog, so a write
+        updates it in place instead of forcing a rebuild from every vector."""
+        dim = self._known_dim()
+        if dim:
+            self.index.get(dim)
+
+    def _known_dim(self) -> int | None:
+        manifest = VectorIndex.read_manifest(self.paths.index)
+        if manifest and manifest.get("model_id") == self.encoder.model_id:
+            return int(manifest["dim"])
+        return self.catalog.vector_dim(self.encoder.model_id)
+
+    def _record_device(self) -> None:
+        device = getattr(self.encoder, "device", None)
+        if isinstance(device, str) and device != "unloaded":
+            self.catalog.set_meta("last_device", device)
+
+    # -- searching -------------------------------------------------------------
+    def search(
+        self, query: str, top: int = DEFAULT_TOP, min_score: float | None = None,
+        cwd: Path | None = None,
+    ) -> list[SearchHit]:
+        return self.searcher.search(query, top, min_score, cwd)
+
+    def similar(self, path: Path, top: int = DEFAULT_TOP) -> list[SearchHit]:
+        if not path.is_file():
+            raise LibraryError(f"no such image: {path}")
+        return self.searcher.similar(path.absolute(), top)
+
+    # -- status --------------------------------------------------------------------
+    def status(self) -> LibraryStatus:
+        """Everything `photoclip status` shows; reads files only, never loads the model."""
+        manifest = VectorIndex.read_manifest(self.paths.index)
+        fresh = bool(manifest) and manifest.get("model_id") == self.encoder.model_id
+        return LibraryStatus(
+            counts=self.catalog.state_counts(),
+            failures=self.catalog.failures(),
+            folders=self.folders(),
+            model=self.encoder.model_id,
+            device=self.settings.device,
+            last_device=self.catalog.get_meta("last_device"),
+            index_size=int(manifest["count"]) if fresh and manifest else None,
+            index_bytes=int(manifest["index_bytes"]) if fresh and manifest else None,
+            other_model=self.catalog.count_other_models(self.encoder.model_id),
+            data_dir=self.paths.data_dir,
+        )

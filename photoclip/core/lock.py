@@ -1,0 +1,89 @@
+"""One writer per library: an OS file lock on the data directory.
+
+The OS releases the lock when the holding process dies (even on kill -9), so a
+stale lock from a crash is taken over automatically; the PID written inside is
+only there to tell the user who holds it.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from types import TracebackType
+
+
+class LibraryLocked(Exception):
+    """Another process is writing to this library."""
+
+
+class WriterLock:
+    def __init__(self, path: Path, purpose: str = "photoclip") -> None:
+        self.path = path
+        self.purpose = purpose
+        self._handle: int | None = None
+
+    def acquire(self) -> WriterLock:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        handle = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            _lock_exclusive(handle)
+        except OSError:
+            holder = _read_holder(handle)
+            os.close(handle)
+            raise LibraryLocked(
+                f"the library is in use by another PhotoClip process ({holder}); "
+                "wait for it to finish or close it"
+            ) from None
+        os.ftruncate(handle, 0)
+        os.write(handle, f"pid {os.getpid()} ({self.purpose})\n".encode())
+        self._handle = handle
+        return self
+
+    def release(self) -> None:
+        if self._handle is not None:
+            try:
+                os.ftruncate(self._handle, 0)
+                _unlock(self._handle)
+            finally:
+                os.close(self._handle)
+                self._handle = None
+
+    @property
+    def held(self) -> bool:
+        return self._handle is not None
+
+    def __enter__(self) -> WriterLock:
+        return self.acquire()
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.release()
+
+
+def _read_holder(handle: int) -> str:
+    try:
+        text = os.pread(handle, 200, 0).decode(errors="replace").strip()
+    except OSError:
+        text = ""
+    return text or "unknown process"
+
+
+if sys.platform == "win32":  # pragma: no cover - exercised on Windows only
+    import msvcrt
+
+    def _lock_exclusive(handle: int) -> None:
+        msvcrt.locking(handle, msvcrt.LK_NBLCK, 1)
+
+    def _unlock(handle: int) -> None:
+        msvcrt.locking(handle, msvcrt.LK_UNLCK, 1)
+
+else:
+    import fcntl
+
+    def _lock_exclusive(handle: int) -> None:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+
+    def _unlock(handle: int) -> None:
+        fcntl.flock(handle, fcntl.LOCK_UN)

@@ -1,0 +1,92 @@
+"""Plain data passed between the core and its front ends (no behaviour, no I/O)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+from pathlib import Path
+
+
+class PhotoState(str, Enum):
+    PENDING = "pending"
+    INDEXED = "indexed"
+    FAILED = "failed"
+
+
+@dataclass(frozen=True)
+class Folder:
+    id: int
+    path: Path
+
+
+@dataclass(frozen=True)
+class Photo:
+    id: int
+    path: Path
+    folder_id: int
+    size: int
+    mtime_ns: int
+    state: PhotoState
+    content_hash: str | None = None
+    width: int | None = None
+    height: int | None = None
+    taken_at: float | None = None
+    failure_reason: str | None = None
+    model_id: str | None = None
+
+
+@dataclass(frozen=True)
+class SearchHit:
+    photo: Photo
+    score: float  # cosine similarity, higher is better
+
+    @property
+    def path(self) -> Path:
+        return self.photo.path
+
+
+@dataclass(frozen=True)
+class Failure:
+    path: Path
+    reason: str
+
+
+@dataclass
+class IndexProgress:
+    """A snapshot of an indexing run, handed to progress callbacks."""
+
+    total: int = 0  # photos this run has to look at (decode or reuse)
+    done: int = 0
+    encoded: int = 0
+    reused: int = 0  # vector taken from a photo with the same content (a copy)
+    moved: int = 0  # an indexed photo found at a new path: its row and vector follow it
+    failed: int = 0
+    elapsed_s: float = 0.0
+    current: Path | None = None
+
+    @property
+    def rate(self) -> float:
+        """Photos per second so far."""
+        return self.done / self.elapsed_s if self.elapsed_s > 0 else 0.0
+
+    @property
+    def eta_s(self) -> float | None:
+        rate = self.rate
+        return (self.total - self.done) / rate if rate > 0 else None
+
+
+@dataclass
+class IndexReport:
+    """What one `index` run did, for the CLI summary and tests."""
+
+    scanned: int = 0
+    unchanged: int = 0
+    encoded: int = 0
+    reused: int = 0
+    moved: int = 0
+    failed: int = 0
+    forgotten: int = 0
+    offline_folders: list[Path] = field(default_factory=list)
+    index_rebuilt: bool = False
+    cancelled: bool = False
+    seconds: float = 0.0

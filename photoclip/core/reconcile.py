@@ -1,0 +1,77 @@
+"""Bring the catalog in line with what is on disk (the scan is the source of truth).
+
+Used by `photoclip index` / `--reindex` and, later, by the live watcher's
+periodic reconcile. Only stats files; reading and decoding is the indexer's job.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .catalog import Catalog, FileRecord, path_key
+from .models import Folder, PhotoState
+from .scanner import folder_online, scan_folder
+
+
+@dataclass
+class ScanOutcome:
+    scanned: int = 0
+    unchanged: int = 0
+    queued: int = 0  # new, changed, or needing another try
+    online: list[Folder] = field(default_factory=list)
+    offline: list[Folder] = field(default_factory=list)
+    seen: dict[int, set[bytes]] = field(default_factory=dict)  # folder id -> path keys
+
+
+def _needs_work(record: FileRecord | None, size: int, mtime_ns: int, model_id: str,
+                retry_failed: bool) -> bool:
+    if record is None or record.size != size or record.mtime_ns != mtime_ns:
+        return True
+    if record.state is PhotoState.INDEXED:
+        return record.model_id != model_id  # made by another model: re-encode
+    return record.state is PhotoState.FAILED and retry_failed
+
+
+def scan_library(
+    catalog: Catalog, folders: Iterable[Folder], model_id: str, *,
+    exclude: Iterable[str] = (), retry_failed: bool = False,
+) -> ScanOutcome:
+    """Walk every online folder and mark new or changed files pending."""
+    outcome = ScanOutcome()
+    patterns = tuple(exclude)
+    for folder in folders:
+        if not folder_online(folder.path):
+            outcome.offline.append(folder)  # unplugged or unmounted: touch nothing
+            continue
+        outcome.online.append(folder)
+        records = catalog.file_records(folder.id)
+        seen: set[bytes] = set()
+        queued: list[tuple[Path, int, int]] = []
+        for found in scan_folder(folder.path, patterns):
+            key = path_key(found.path)
+            seen.add(key)
+            record = records.get(key)
+            if _needs_work(record, found.size, found.mtime_ns, model_id, retry_failed):
+                queued.append((found.path, found.size, found.mtime_ns))
+            elif record is not None and record.state is not PhotoState.PENDING:
+                outcome.unchanged += 1
+        outcome.scanned += len(seen)
+        outcome.queued += len(queued)
+        outcome.seen[folder.id] = seen
+        if queued:
+            catalog.mark_pending(folder.id, queued)
+    return outcome
+
+
+def missing_photos(catalog: Catalog, outcome: ScanOutcome) -> list[int]:
+    """Photos of online folders whose files are gone (never those of offline folders)."""
+    gone: list[int] = []
+    for folder in outcome.online:
+        seen = outcome.seen.get(folder.id, set())
+        for key, record in catalog.file_records(folder.id).items():
+            if key not in seen and not os.path.lexists(key):
+                gone.append(record.id)
+    return gone

@@ -1,0 +1,86 @@
+"""Walk library folders and list the photo files in them (stat only, no reading)."""
+
+from __future__ import annotations
+
+import fnmatch
+import hashlib
+import logging
+import os
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from .imaging import SUPPORTED_EXTENSIONS
+
+log = logging.getLogger(__name__)
+
+# Folders that hold caches, metadata or other apps' state, never the user's photos.
+SKIPPED_FOLDERS = frozenset(
+    {
+        ".git", ".hg", ".svn", "@eadir", "#recycle", "#snapshot", "$recycle.bin",
+        "node_modules", "__pycache__", ".thumbnails", ".thumbs", ".cache", ".trash",
+        "lost+found", "system volume information", ".photoclip", ".dtrash",
+    }
+)
+
+
+@dataclass(frozen=True)
+class ScannedFile:
+    path: Path
+    size: int
+    mtime_ns: int
+
+
+def is_photo_name(name: str) -> bool:
+    return not name.startswith(".") and os.path.splitext(name)[1].lower() in SUPPORTED_EXTENSIONS
+
+
+def _skip_folder(name: str) -> bool:
+    return name.startswith(".") or name.lower() in SKIPPED_FOLDERS
+
+
+def _excluded(name: str, patterns: Iterable[str]) -> bool:
+    return any(fnmatch.fnmatch(name, pattern) for pattern in patterns)
+
+
+def folder_online(folder: Path) -> bool:
+    """A library folder that is missing (unplugged drive, share offline) is offline."""
+    try:
+        return folder.is_dir() and os.access(folder, os.R_OK | os.X_OK)
+    except OSError:
+        return False
+
+
+def scan_folder(folder: Path, exclude: Iterable[str] = ()) -> Iterator[ScannedFile]:
+    """Yield every photo file under ``folder``.
+
+    Directory symlinks are not followed (they loop, and they double-count
+    photos reachable by two paths); unreadable subfolders are skipped and logged.
+    """
+    patterns = tuple(exclude)
+    stack = [folder]
+    while stack:
+        current = stack.pop()
+        try:
+            with os.scandir(current) as entries:
+                children = sorted(entries, key=lambda e: e.name)
+        except OSError as exc:
+            log.warning("cannot read folder %s: %s", current, exc)
+            continue
+        for entry in children:
+            if _excluded(entry.name, patterns):
+                continue
+            try:
+                if entry.is_dir(follow_symlinks=False):
+                    if not _skip_folder(entry.name):
+                        stack.append(Path(entry.path))
+                elif is_photo_name(entry.name) and entry.is_file():
+                    stat = entry.stat()
+                    yield ScannedFile(Path(entry.path), stat.st_size, stat.st_mtime_ns)
+            except OSError as exc:  # vanished or unreadable while walking
+                log.warning("cannot stat %s: %s", entry.path, exc)
+
+
+def content_hash(data: bytes) -> str:
+    """Identity of a file's content, so a moved or copied photo reuses its vector."""
+    return hashlib.blake2b(data, digest_size=16).hexdigest()

@@ -1,0 +1,98 @@
+"""Typed user settings stored as TOML in the config dir.
+
+TOML (not QSettings) so the CLI and the app read the same file. The file carries
+a version; older files are upgraded step by step by the functions in
+``_UPGRADES`` and unknown keys are kept, so a newer app never loses a setting.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+SETTINGS_VERSION = 1
+DEFAULT_MODEL = "ViT-B-32:laion2b_s34b_b79k"
+DEVICES = ("auto", "cpu", "cuda", "mps")
+
+
+class SettingsError(Exception):
+    """The settings file exists but cannot be used."""
+
+
+@dataclass
+class Settings:
+    model: str = DEFAULT_MODEL
+    device: str = "auto"
+    batch_size: int = 32
+    decode_workers: int = 0  # 0 = one per CPU core
+    exclude: list[str] = field(default_factory=list)  # glob patterns on file or folder names
+    extra: dict[str, Any] = field(default_factory=dict, repr=False)  # unknown keys, kept
+
+    def validate(self) -> None:
+        if self.device not in DEVICES:
+            raise SettingsError(f"device must be one of {', '.join(DEVICES)}, not {self.device!r}")
+        if self.batch_size < 1:
+            raise SettingsError("batch_size must be at least 1")
+
+
+def _upgrade_0_to_1(raw: dict[str, Any]) -> dict[str, Any]:
+    # Version 0 (pre-release) called the model key "clip_model".
+    if "clip_model" in raw:
+        raw.setdefault("model", raw.pop("clip_model"))
+    return raw
+
+
+_UPGRADES: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {0: _upgrade_0_to_1}
+
+
+def upgrade(raw: dict[str, Any]) -> dict[str, Any]:
+    """Bring a raw settings mapping to SETTINGS_VERSION."""
+    version = int(raw.get("version", 0))
+    if version > SETTINGS_VERSION:
+        raise SettingsError(
+            f"settings file is from a newer PhotoClip (version {version}); please upgrade"
+        )
+    while version < SETTINGS_VERSION:
+        raw = _UPGRADES[version](dict(raw))
+        version += 1
+    raw["version"] = SETTINGS_VERSION
+    return raw
+
+
+def load_settings(path: Path) -> Settings:
+    """Read settings; a missing file gives the defaults."""
+    if not path.exists():
+        return Settings()
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise SettingsError(f"cannot read settings {path}: {exc}") from exc
+    raw = upgrade(raw)
+    known = {f.name for f in fields(Settings)} - {"extra"}
+    values = {k: v for k, v in raw.items() if k in known}
+    extra = {k: v for k, v in raw.items() if k not in known and k != "version"}
+    settings = Settings(**values, extra=extra)
+    settings.validate()
+    return settings
+
+
+def save_settings(settings: Settings, path: Path) -> None:
+    """Write settings atomically (temp file + rename) so a crash never leaves half a file."""
+    import tomli_w
+
+    settings.validate()
+    data = {"version": SETTINGS_VERSION, **settings.extra}
+    data.update({k: v for k, v in asdict(settings).items() if k != "extra"})
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(tomli_w.dumps(data), encoding="utf-8")
+    os.replace(tmp, path)

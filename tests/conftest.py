@@ -1,0 +1,54 @@
+"""Shared fixtures: a private PHOTOCLIP_HOME per test, the tiny CLIP model, picture libraries."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import sys
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+TESTS = Path(__file__).resolve().parent
+REPO = TESTS.parent
+CACHE = TESTS / ".cache"
+
+
+@pytest.fixture
+def photoclip_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Point every PhotoClip path at a fresh temporary directory."""
+    home = tmp_path / "photoclip-home"
+    monkeypatch.setenv("PHOTOCLIP_HOME", str(home))
+    monkeypatch.delenv("PHOTOCLIP_MODEL", raising=False)
+    return home
+
+
+def _tiny_model_key() -> str:
+    digest = hashlib.sha256()
+    for name in ("make_tiny_clip.py", "synthetic.py"):
+        digest.update((TESTS / name).read_bytes())
+    return digest.hexdigest()[:12]
+
+
+@pytest.fixture(scope="session")
+def tiny_model_dir() -> Path:
+    """The repo's own tiny open_clip model, trained once and cached by its source's hash."""
+    target = CACHE / f"tiny-clip-{_tiny_model_key()}"
+    if not (target / "open_clip_model.safetensors").is_file():
+        sys.path.insert(0, str(REPO))
+        from tests.make_tiny_clip import build_tiny_clip
+
+        building = target.with_name(target.name + ".building")
+        shutil.rmtree(building, ignore_errors=True)
+        build_tiny_clip(building)
+        shutil.rmtree(target, ignore_errors=True)
+        building.rename(target)
+    return target
+
+
+@pytest.fixture(scope="session")
+def tiny_model_spec(tiny_model_dir: Path) -> str:
+    return f"local-dir:{tiny_model_dir}"
