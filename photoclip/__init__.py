@@ -1,0 +1,1 @@
+"""PhotoClip: a local photo organizer that understands pictures (CLIP search, similar photos)."""

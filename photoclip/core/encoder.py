@@ -9,6 +9,7 @@ imported on first use, never at module import, so `photoclip --help` and
 from __future__ import annotations
 
 import logging
+import sys
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
@@ -128,9 +129,8 @@ def encode_halving_on_oom(
 
 
 def _empty_device_cache() -> None:
-    import torch
-
-    if torch.cuda.is_available():
+    torch = sys.modules.get("torch")  # only a loaded model can run out of memory
+    if torch is not None and torch.cuda.is_available():
         torch.cuda.empty_cache()
 
 
@@ -162,7 +162,6 @@ class ClipEncoder:
         return self
 
     def _load(self) -> tuple[Any, Any, Any]:
-        import torch
 
         device = pick_device(self.requested_device)
         model, preprocess, tokenizer = _create_open_clip(self.spec)

@@ -161,7 +161,7 @@ def _decode(data: bytes, min_side: int) -> DecodedImage:
         img.load()
         exif = _read_exif(img)
         rgb = _reduce(_to_rgb8(img), min_side)
-        if rgb is img:  # closing the file would invalidate its pixel buffer
+        if rgb is img:  # hand back a plain Image, not the decoder object and its state
             rgb = img.copy()
     orientation = _orientation(exif)
     for method in _TRANSPOSE.get(orientation, ()):
@@ -184,7 +184,7 @@ def _check_size(width: int, height: int) -> None:
     """Refuse bombs from the header alone, even if PIL's own limit was disabled."""
     if width <= 0 or height <= 0:
         raise ImageRejected("image has no pixels")
-    if False:
+    if width * height > MAX_PIXELS:
         raise ImageRejected(
             f"image too large: {width}x{height} pixels (limit {MAX_PIXELS // 1_000_000} MP)"
         )

@@ -42,7 +42,7 @@ def parse_query(query: str, cwd: Path | None = None) -> list[QueryTerm]:
     base = cwd or Path.cwd()
     parts = _SPLIT.split(" " + query.strip() + " ")
     # parts: [first, sign, term, sign, term, ...]
-    signed = [("+", parts[0])] + list(zip(parts[1::2], parts[2::2], strict=True))
+    signed = [("+", parts[0]), *zip(parts[1::2], parts[2::2], strict=True)]
     terms: list[QueryTerm] = []
     for sign, raw in signed:
         text = raw.strip()

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from PIL import EpsImagePlugin, Image
+from PIL import EpsImagePlugin, Image, ImageOps
 
 from photoclip.core import imaging
 from photoclip.core.imaging import (
@@ -116,6 +116,11 @@ def test_enable_heif_is_idempotent_and_registers() -> None:
         assert first is True
         assert "HEIF" in ALLOWED_FORMATS
         assert "HEIF" in Image.OPEN
+
+
+def test_min_side_must_be_positive() -> None:
+    with pytest.raises(ValueError):
+        decode_for_model(b"x", min_side=0)
 
 
 def test_rejection_reason_is_str_and_attribute() -> None:
@@ -293,6 +298,31 @@ def test_exif_orientation_6_rotates_and_swaps_size(corpus: tuple[Path, dict[str,
     assert close(decoded.image.getpixel((75, 100)), WHITE, 8)
 
 
+@pytest.mark.parametrize("orientation", range(1, 9))
+def test_all_orientations_match_pillow_exif_transpose(orientation: int) -> None:
+    img = Image.new("RGB", (40, 30), WHITE)
+    img.paste(RED, (0, 0, 20, 15))
+    img.paste(BLUE, (30, 20, 40, 30))
+    exif = Image.Exif()
+    exif[ORIENTATION_TAG] = orientation
+    data = encode(img, "PNG", exif=exif)
+    expected = ImageOps.exif_transpose(Image.open(io.BytesIO(data))).convert("RGB")
+    decoded = decode_for_model(data)
+    assert decoded.image.tobytes() == expected.tobytes()
+    assert (decoded.width, decoded.height) == expected.size
+
+
+@pytest.mark.parametrize("fmt", ["WEBP", "TIFF"])
+def test_orientation_outside_jpeg(fmt: str) -> None:
+    exif = Image.Exif()
+    exif[ORIENTATION_TAG] = 6
+    img = Image.new("RGB", (40, 30), WHITE)
+    img.paste(RED, (0, 0, 20, 15))
+    decoded = decode_for_model(encode(img, fmt, exif=exif, lossless=True))
+    assert (decoded.width, decoded.height, decoded.image.size) == (30, 40, (30, 40))
+    assert decoded.image.getpixel((25, 5)) == RED
+
+
 def test_png_bytes_with_jpg_name_accepted(corpus: tuple[Path, dict[str, str]]) -> None:
     decoded = load(corpus, "png_named.jpg")
     assert (decoded.width, decoded.height, decoded.image.getpixel((5, 5))) == (40, 30, GREEN)
@@ -326,6 +356,16 @@ def test_draft_respects_orientation() -> None:
     assert (decoded.width, decoded.height) == (3000, 4000)
     assert decoded.image.size == (375, 500)
     assert close(decoded.image.getpixel((300, 100)), RED, 12)
+
+
+def test_progressive_and_mpo_jpegs_use_dct_scaling() -> None:
+    progressive = encode(Image.new("RGB", (4000, 3000), GREEN), "JPEG", progressive=True)
+    frames = [Image.new("RGB", (4000, 3000), colour) for colour in (RED, BLUE)]
+    mpo = encode(frames[0], "MPO", save_all=True, append_images=frames[1:])
+    for data, colour in ((progressive, GREEN), (mpo, RED)):
+        decoded = decode_for_model(data)
+        assert (decoded.width, decoded.height, decoded.image.size) == (4000, 3000, (500, 375))
+        assert close(decoded.image.getpixel((250, 180)), colour, 4)
 
 
 def test_large_png_is_box_reduced() -> None:

@@ -1,0 +1,5 @@
+import sys
+
+from photoclip.cli import main
+
+sys.exit(main())

@@ -1,0 +1,214 @@
+"""The Library facade with a fake encoder: indexing, moves, failures, maintenance."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import threading
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from photoclip.core.encoder import encode_halving_on_oom
+from photoclip.core.library import Library, LibraryError
+from photoclip.core.lock import LibraryLocked
+from photoclip.core.models import PhotoState
+from photoclip.core.paths import app_paths
+from photoclip.core.settings import Settings
+from tests.bad_inputs import make_bad_corpus
+from tests.fakes import FakeEncoder
+from tests.synthetic import make_library
+
+
+@pytest.fixture
+def photos(tmp_path: Path) -> Path:
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    make_library(folder, per_class=2, seed=1)
+    return folder
+
+
+def open_library(tmp_path: Path, encoder: FakeEncoder | None = None) -> Library:
+    paths = app_paths({"PHOTOCLIP_HOME": str(tmp_path / "home")})
+    return Library(paths, Settings(batch_size=8, decode_workers=2), encoder=encoder or FakeEncoder())
+
+
+@pytest.fixture
+def library(tmp_path: Path, photos: Path) -> Library:
+    lib = open_library(tmp_path)
+    lib.add_folder(photos)
+    yield lib
+    lib.close()
+
+
+def test_index_then_search_by_colour(library: Library) -> None:
+    report = library.index_photos()
+    assert report.encoded == 24 and report.failed == 0
+    hits = library.search("red", top=5)
+    assert len(hits) == 5
+    assert all(h.path.name.startswith("red_") for h in hits)
+    assert [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)
+
+
+def test_second_run_encodes_nothing(library: Library) -> None:
+    library.index_photos()
+    encoder = library.encoder
+    before = encoder.images_encoded
+    report = library.index_photos()
+    assert report.encoded == 0 and report.unchanged == 24
+    assert encoder.images_encoded == before
+
+
+def test_rename_reuses_the_vector(library: Library, photos: Path) -> None:
+    library.index_photos()
+    victim = next(photos.rglob("red_*"))
+    old = library.catalog.photo_by_path(victim)
+    target = photos / "renamed" / ("moved" + victim.suffix)
+    target.parent.mkdir()
+    victim.rename(target)
+    report = library.index_photos()
+    assert (report.encoded, report.moved) == (0, 1)
+    moved = library.catalog.photo_by_path(target)
+    assert moved is not None and moved.id == old.id
+    assert target in [h.path for h in library.search("red", top=24)]
+
+
+def test_copy_and_touch_reuse_vectors(library: Library, photos: Path) -> None:
+    library.index_photos()
+    source = next(photos.rglob("blue_*"))
+    shutil.copy(source, photos / ("copy" + source.suffix))
+    os.utime(next(photos.rglob("green_*")), ns=(1, 1))  # same content, new mtime
+    report = library.index_photos()
+    assert report.encoded == 0 and report.reused == 2
+
+
+def test_changed_content_is_encoded_again(library: Library, photos: Path) -> None:
+    library.index_photos()
+    red = next(p for p in photos.rglob("red_*") if p.suffix.lower() == ".png")
+    blue = next(p for p in photos.rglob("blue_*") if p.suffix.lower() == ".png")
+    shutil.copyfile(blue, red)  # editor overwrote the red picture with a blue one
+    os.utime(red, ns=(5, 5))
+    assert library.index_photos().reused == 1  # identical to the blue file: no encode
+    red.write_bytes(blue.read_bytes() + b"\0")  # now truly new content
+    assert library.index_photos().encoded == 1
+
+
+def test_bad_files_are_recorded_and_originals_untouched(library: Library, photos: Path) -> None:
+    corpus = make_bad_corpus(photos / "bad")
+    checksums = {p: hashlib.sha256(p.read_bytes()).hexdigest() for p in photos.rglob("*") if p.is_file()}
+    report = library.index_photos()
+    rejected = {n for n, kind in corpus.items() if kind == "rejected"}
+    failed = {f.path.name: f.reason for f in library.catalog.failures()}
+    assert set(failed) == rejected
+    assert all(reason for reason in failed.values())
+    assert report.encoded == 24 + len(corpus) - len(rejected)
+    after = {p: hashlib.sha256(p.read_bytes()).hexdigest() for p in photos.rglob("*") if p.is_file()}
+    assert after == checksums
+
+
+def test_offline_folder_forgets_nothing(library: Library, photos: Path, tmp_path: Path) -> None:
+    library.index_photos()
+    photos.rename(tmp_path / "unplugged")
+    report = library.index_photos(full=True)
+    assert report.offline_folders == [photos] and report.forgotten == 0
+    assert library.catalog.state_counts()[PhotoState.INDEXED] == 24
+    (tmp_path / "unplugged").rename(photos)
+    assert library.index_photos(full=True).encoded == 0
+
+
+def test_reindex_forgets_deleted_files(library: Library, photos: Path) -> None:
+    library.index_photos()
+    gone = next(photos.rglob("yellow_*"))
+    gone.unlink()
+    assert library.index_photos().forgotten == 0  # plain index never forgets
+    report = library.index_photos(full=True)
+    assert report.forgotten == 1 and report.index_rebuilt
+    assert library.catalog.photo_by_path(gone) is None
+    assert gone not in [h.path for h in library.search("yellow", top=30)]
+
+
+def test_cancel_keeps_the_rest_pending_and_resumes(tmp_path: Path, photos: Path) -> None:
+    encoder = FakeEncoder()
+    library = open_library(tmp_path, encoder)
+    library.add_folder(photos)
+    cancel = threading.Event()
+    library.index_photos(progress=lambda p: cancel.set() if p.done >= 10 else None, cancel=cancel)
+    counts = library.catalog.state_counts()
+    assert counts[PhotoState.PENDING] > 0
+    committed = counts[PhotoState.INDEXED]
+    assert encoder.images_encoded >= committed
+    before = encoder.images_encoded
+    library.index_photos()
+    assert encoder.images_encoded - before == 24 - committed
+    library.close()
+
+
+def test_corrupt_index_file_is_rebuilt_without_decoding(tmp_path: Path, photos: Path) -> None:
+    library = open_library(tmp_path)
+    library.add_folder(photos)
+    library.index_photos()
+    library.close()
+    library.paths.index.write_bytes(b"garbage")
+    encoder = FakeEncoder()
+    reopened = open_library(tmp_path, encoder)
+    assert len(reopened.search("green", top=3)) == 3
+    assert reopened.index.rebuilt and encoder.images_encoded == 0
+    reopened.close()
+
+
+def test_second_writer_is_refused(library: Library, tmp_path: Path) -> None:
+    with library.writing("index"):
+        other = open_library(tmp_path)
+        with pytest.raises(LibraryLocked, match="in use"):
+            other.index_photos()
+        other.close()
+
+
+def test_folder_management(library: Library, photos: Path, tmp_path: Path) -> None:
+    (photos / "inner").mkdir()
+    for already in (photos, photos / "inner"):
+        with pytest.raises(LibraryError, match="already"):
+            library.add_folder(already)
+    with pytest.raises(LibraryError, match="not a folder"):
+        library.add_folder(tmp_path / "nope")
+    library.index_photos()
+    assert library.remove_folder(photos) == 24
+    assert library.folders() == [] and library.search("red") == []
+    assert len(list(photos.rglob("*.*"))) >= 24  # files untouched
+
+
+def test_other_model_vectors_are_reencoded(tmp_path: Path, photos: Path) -> None:
+    first = open_library(tmp_path)
+    first.add_folder(photos)
+    first.index_photos()
+    first.close()
+    encoder = FakeEncoder()
+    encoder.model_id = "fake:colour-v2"
+    second = open_library(tmp_path, encoder)
+    assert second.status().other_model == 24
+    assert second.index_photos().encoded == 24
+    assert second.status().other_model == 0
+    second.close()
+
+
+def test_out_of_memory_batches_are_halved_not_dropped() -> None:
+    seen: list[int] = []
+
+    def encode(items):
+        seen.append(len(items))
+        if len(items) > 2:
+            raise RuntimeError("CUDA out of memory. Tried to allocate 2 GiB")
+        return np.ones((len(items), 3), np.float32)
+
+    assert encode_halving_on_oom(encode, list(range(8))).shape == (8, 3)
+    assert seen[0] == 8 and max(seen[1:]) <= 4 and sum(n for n in seen if n <= 2) == 8
+
+
+def test_other_runtime_errors_propagate() -> None:
+    def encode(items):
+        raise RuntimeError("shape mismatch")
+
+    with pytest.raises(RuntimeError, match="shape"):
+        encode_halving_on_oom(encode, [1, 2])
