@@ -35,6 +35,8 @@ def build_parser() -> argparse.ArgumentParser:
                         help="where the model runs (auto: CUDA, then Apple MPS, then CPU)")
     parser.add_argument("--reindex", action="store_true",
                         help="full maintenance: same as `photoclip index --full`")
+    parser.add_argument("-v", "--verbose", action="count", default=0,
+                        help="log what happens (-vv: also other libraries' logs)")
     parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
@@ -122,6 +124,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         args.command, args.full, args.json = "index", True, getattr(args, "json", False)
     if args.command is None:
         return _start_app()
+    _configure_logging(args.verbose)
     # File names need not be UTF-8: write their original bytes back out.
     for stream in (sys.stdout, sys.stderr):
         if hasattr(stream, "reconfigure"):
@@ -138,6 +141,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     except _expected_errors() as exc:
         print(f"photoclip: error: {exc}", file=sys.stderr)
         return EXIT_FAILURE
+
+
+def _configure_logging(verbose: int) -> None:
+    """PhotoClip's warnings always; other libraries' logs only with -vv (their
+    failures reach the user as PhotoClip's own one-line errors)."""
+    import logging
+
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("photoclip: %(levelname)s: %(name)s: %(message)s"))
+    root = logging.getLogger()
+    root.addHandler(handler)
+    root.setLevel(logging.DEBUG if verbose > 1 else logging.CRITICAL)
+    logging.getLogger("photoclip").setLevel(logging.INFO if verbose else logging.WARNING)
 
 
 def _start_app() -> int:

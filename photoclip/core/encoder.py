@@ -8,11 +8,13 @@ imported on first use, never at module import, so `photoclip --help` and
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import socket
 import sys
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
@@ -220,8 +222,6 @@ class ClipEncoder:
             return _normalise(model.encode_text(tokens))
 
     def _autocast(self) -> Any:
-        import contextlib
-
         import torch
 
         if self.device == "cuda":  # tensor cores; vectors are cast back to float32
@@ -250,13 +250,48 @@ def _create_open_clip(spec: ModelSpec) -> tuple[Any, Any, Any]:
     if spec.open_clip_name.startswith("local-dir:"):
         _check_local_dir(Path(spec.open_clip_name[len("local-dir:") :]))
     try:
-        model, _, preprocess = open_clip.create_model_and_transforms(
-            spec.open_clip_name, pretrained=spec.pretrained, weights_only=True
-        )
-        tokenizer = open_clip.get_tokenizer(spec.open_clip_name)
+        with _offline_unless_hub_reachable(spec):
+            model, _, preprocess = open_clip.create_model_and_transforms(
+                spec.open_clip_name, pretrained=spec.pretrained, weights_only=True
+            )
+            tokenizer = open_clip.get_tokenizer(spec.open_clip_name)
     except Exception as exc:
         raise ModelUnavailable(_unavailable_message(spec, exc)) from exc
     return model, preprocess, tokenizer
+
+
+def _needs_hub(spec: ModelSpec) -> bool:
+    if spec.open_clip_name.startswith("hf-hub:"):
+        return True
+    return spec.pretrained is not None and not Path(spec.pretrained).is_file()
+
+
+def hub_reachable(host: str = "huggingface.co", timeout_s: float = 3.0) -> bool:
+    try:
+        socket.create_connection((host, 443), timeout=timeout_s).close()
+    except OSError:
+        return False
+    return True
+
+
+@contextlib.contextmanager
+def _offline_unless_hub_reachable(spec: ModelSpec) -> Iterator[None]:
+    """Without network, load from the Hugging Face cache only.
+
+    huggingface_hub otherwise retries for about a minute before giving up; with
+    offline mode it answers at once from the cache or fails clearly.
+    """
+    if not _needs_hub(spec) or hub_reachable():
+        yield
+        return
+    from huggingface_hub import constants
+
+    previous = constants.HF_HUB_OFFLINE
+    constants.HF_HUB_OFFLINE = True
+    try:
+        yield
+    finally:
+        constants.HF_HUB_OFFLINE = previous
 
 
 def _check_local_dir(folder: Path) -> None:
@@ -267,8 +302,10 @@ def _check_local_dir(folder: Path) -> None:
 
 def _unavailable_message(spec: ModelSpec, exc: Exception) -> str:
     reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    if _needs_hub(spec) and not hub_reachable():
+        reason = "no network, and its weights are not in the Hugging Face cache"
     return (
-        f"model {spec.text} is not available ({reason[:200]}). Its weights are downloaded "
+        f"model {spec.text} is not available ({reason[:160]}). Its weights are downloaded "
         "once into the Hugging Face cache when online; offline, give a local checkpoint "
         "with --model local-dir:PATH (a folder with open_clip_config.json and "
         "open_clip_model.safetensors) or --model ARCH:FILE.safetensors"

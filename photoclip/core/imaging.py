@@ -185,9 +185,7 @@ def _check_size(width: int, height: int) -> None:
     if width <= 0 or height <= 0:
         raise ImageRejected("image has no pixels")
     if width * height > MAX_PIXELS:
-        raise ImageRejected(
-            f"image too large: {width}x{height} pixels (limit {MAX_PIXELS // 1_000_000} MP)"
-        )
+        raise ImageRejected(f"image too large: {width}x{height} pixels (limit {MAX_PIXELS // 1_000_000} MP)")
 
 
 def _reason_for(exc: BaseException) -> str:

@@ -175,12 +175,22 @@ class Library:
         self, query: str, top: int = DEFAULT_TOP, min_score: float | None = None,
         cwd: Path | None = None,
     ) -> list[SearchHit]:
+        self._require_vectors()
         return self.searcher.search(query, top, min_score, cwd)
 
     def similar(self, path: Path, top: int = DEFAULT_TOP) -> list[SearchHit]:
         if not path.is_file():
             raise LibraryError(f"no such image: {path}")
+        self._require_vectors()
         return self.searcher.similar(path.absolute(), top)
+
+    def _require_vectors(self) -> None:
+        """Say so up front rather than load a model to search nothing."""
+        if self.catalog.vector_dim(self.encoder.model_id) is None:
+            raise LibraryError(
+                f"no photos are indexed with {self.encoder.model_id} yet: "
+                "add folders (photoclip add PATH) and run photoclip index"
+            )
 
     # -- status --------------------------------------------------------------------
     def status(self) -> LibraryStatus:
