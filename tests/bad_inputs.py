@@ -41,12 +41,7 @@ def png_bytes(width: int, height: int, bit_depth: int, color_type: int, idat: by
         return struct.pack(">I", len(payload)) + kind + payload + struct.pack(">I", crc)
 
     header = struct.pack(">IIBBBBB", width, height, bit_depth, color_type, 0, 0, 0)
-    return (
-        b"\x89PNG\r\n\x1a\n"
-        + chunk(b"IHDR", header)
-        + chunk(b"IDAT", idat)
-        + chunk(b"IEND", b"")
-    )
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", idat) + chunk(b"IEND", b"")
 
 
 @functools.lru_cache(maxsize=4)
