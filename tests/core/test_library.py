@@ -212,3 +212,13 @@ def test_other_runtime_errors_propagate() -> None:
 
     with pytest.raises(RuntimeError, match="shape"):
         encode_halving_on_oom(encode, [1, 2])
+
+
+def test_non_utf8_file_names_are_indexed_and_found(library: Library, photos: Path) -> None:
+    red = next(photos.rglob("red_*.png"))
+    weird = Path(os.fsdecode(os.fsencode(photos) + b"/caf\xe9 \xff.png"))
+    red.rename(weird)
+    library.index_photos()
+    photo = library.catalog.photo_by_path(weird)
+    assert photo is not None and photo.state is PhotoState.INDEXED
+    assert weird in [h.path for h in library.search("red", top=24)]
