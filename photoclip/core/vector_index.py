@@ -5,8 +5,8 @@ always be rebuilt from the catalog's vectors.  Therefore every failure mode on
 load (missing, truncated, corrupt, stale, wrong dimension) simply yields
 ``None`` and the caller rebuilds.
 
-hnswlib 0.8.0 behaviours this module relies on (checked by experiment, and
-pinned by tests/core/test_vector_index.py):
+hnswlib 0.8.0 behaviours this module relies on (checked by experiment; the
+ones we depend on are exercised by tests/core/test_vector_index.py):
 
 * ``add_items`` with an existing label replaces that label's vector in place
   (the element count does not change).
@@ -27,11 +27,13 @@ pinned by tests/core/test_vector_index.py):
   than k results the search already exhausts the reachable component.
   So we clip k to the live count and, if it still fails, search for the
   largest k that works.
-* ``allow_replace_deleted`` is not used: with ``replace_deleted=True`` hnswlib
-  silently recycles an arbitrary deleted slot (dropping that label without
-  telling us which) and duplicates a label that already exists, which would
-  corrupt our bookkeeping.  Deleted slots are kept as tombstones (reused
-  when the same id comes back); a rebuild from the catalog compacts them.
+* ``allow_replace_deleted`` is not used: with it, re-adding a deleted label
+  raises ("Can't use addPoint to update deleted elements..."), and
+  ``replace_deleted=True`` recycles an arbitrary deleted slot without saying
+  whose, while upserting a live label that way leaves its old vector
+  searchable under the same label.  Deleted slots are instead kept as
+  tombstones (reused when the same id comes back); a rebuild from the
+  catalog compacts them (see ``tombstones``).
 """
 
 from __future__ import annotations
@@ -64,22 +66,29 @@ _CONTIGUOUS_ERROR = "contiguous"
 class ReadWriteLock:
     """Many readers or one writer (writer-preferring so a stream of searches can't starve indexing).
 
+    Readers that arrive while a writer holds or waits for the lock queue
+    behind it.  Each writer, on release, admits every reader queued at that
+    moment before the next writer may enter ("phase-fair"): without this, a
+    loop of add() calls would starve searches just as badly as the reverse.
+
     Not re-entrant: a thread must not take read() while holding read() or
-    write(), because a waiting writer blocks new readers.
+    write(), because a queued writer would block it forever.
     """
 
     def __init__(self) -> None:
         self._cond = threading.Condition(threading.Lock())
-        self._readers = 0
-        self._writer = False
+        self._readers = 0  # readers inside
+        self._writer = False  # a writer inside
         self._writers_waiting = 0
+        self._readers_waiting = 0  # readers queued behind a writer
+        self._admitted = 0  # queued readers let in by a writer, not yet inside
+        self._admit_gen = 0  # bumped whenever queued readers are admitted
 
     @contextmanager
     def read(self) -> Iterator[None]:
         with self._cond:
-            # Waiting writers block new readers: this is the writer preference.
-            while self._writer or self._writers_waiting:
-                self._cond.wait()
+            if self._writer or self._writers_waiting:
+                self._queue_reader_locked()
             self._readers += 1
         try:
             yield
@@ -89,22 +98,50 @@ class ReadWriteLock:
                 if self._readers == 0:
                     self._cond.notify_all()
 
+    def _queue_reader_locked(self) -> None:
+        gen = self._admit_gen
+        self._readers_waiting += 1
+        try:
+            while self._admit_gen == gen:
+                self._cond.wait()
+        except BaseException:  # e.g. KeyboardInterrupt while queued
+            if self._admit_gen == gen:
+                self._readers_waiting -= 1
+            else:
+                self._admitted -= 1
+                self._cond.notify_all()
+            raise
+        self._admitted -= 1
+
+    def _admit_queued_readers_locked(self) -> None:
+        if self._readers_waiting:
+            self._admitted += self._readers_waiting
+            self._readers_waiting = 0
+            self._admit_gen += 1
+        self._cond.notify_all()
+
     @contextmanager
     def write(self) -> Iterator[None]:
         with self._cond:
             self._writers_waiting += 1
             try:
-                while self._writer or self._readers:
+                while self._writer or self._readers or self._admitted:
                     self._cond.wait()
-            finally:
+            except BaseException:
+                # Readers queued behind us must not wait for a writer that
+                # will never come.
                 self._writers_waiting -= 1
+                if not self._writers_waiting and not self._writer:
+                    self._admit_queued_readers_locked()
+                raise
+            self._writers_waiting -= 1
             self._writer = True
         try:
             yield
         finally:
             with self._cond:
                 self._writer = False
-                self._cond.notify_all()
+                self._admit_queued_readers_locked()
 
 
 class VectorIndex:
@@ -119,14 +156,16 @@ class VectorIndex:
     do run in parallel.
     """
 
-    # Parameters chosen with benchmarks/bench_vector_index.py on 100k
-    # clustered 512-d unit vectors (photo-like), 2 cores:
-    # M=16: recall@10 is already ~0.99 at ef=64; M=32 doubles build time and
-    #   link memory for <1% recall on this data.
-    # EF_CONSTRUCTION=100: ~2x faster build than 200 with recall@10 still
-    #   well above the 0.95 target on clustered data.
-    # EF_SEARCH=64: recall@10 >= 0.95 on clustered data at well under a
-    #   millisecond per query; hnswlib uses max(ef, k) so large k still works.
+    # Parameters chosen with benchmarks/bench_vector_index.py on clustered
+    # 512-d unit vectors (1000 centres, cos-to-centre ~0.8, photo-like), 2 cores:
+    # M=16: recall@10 0.984 (10k) / 1.000 (100k) at ef=64.  M=24 bought only
+    #   +0.005 recall for ~1.7x build CPU and more link memory; M=12 (with
+    #   ef_construction 64) fell to 0.961 at ef=32, too little margin for
+    #   real embeddings, which are messier than the synthetic set.
+    # EF_CONSTRUCTION=100: ef_construction=200 cost ~1.8x build CPU for no
+    #   measurable recall gain; 100k builds in ~86 CPU-s (~45 s on 2 cores).
+    # EF_SEARCH=64: >= 0.98 recall@10 at ~0.4-0.5 ms p50 per query; ef=32 is
+    #   already >= 0.97.  hnswlib searches with max(ef, k), so large k works.
     M = 16
     EF_CONSTRUCTION = 100
     EF_SEARCH = 64
@@ -392,9 +431,7 @@ def _as_int_list(ids: Iterable[int] | np.ndarray) -> list[int]:
     return [int(i) for i in np.asarray(ids, dtype=np.int64).reshape(-1)]
 
 
-def _prepare(
-    ids: Iterable[int] | np.ndarray, vectors: np.ndarray, dim: int
-) -> tuple[np.ndarray, np.ndarray]:
+def _prepare(ids: Iterable[int] | np.ndarray, vectors: np.ndarray, dim: int) -> tuple[np.ndarray, np.ndarray]:
     """Validate ids/vectors; returns (uint64 labels, float32 rows), last duplicate wins."""
     labels = np.asarray(ids, dtype=np.int64).reshape(-1)
     data = np.asarray(vectors, dtype=np.float32)
