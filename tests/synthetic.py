@@ -35,8 +35,16 @@ _EXTENSIONS: dict[str, tuple[str, ...]] = {
 }
 DEFAULT_FORMATS: tuple[str, ...] = tuple(_EXTENSIONS)
 _SIZES: tuple[tuple[int, int], ...] = (
-    (64, 64), (96, 72), (160, 120), (240, 320), (400, 300),
-    (512, 512), (640, 480), (600, 900), (1024, 768), (1200, 800),
+    (64, 64),
+    (96, 72),
+    (160, 120),
+    (240, 320),
+    (400, 300),
+    (512, 512),
+    (640, 480),
+    (600, 900),
+    (1024, 768),
+    (1200, 800),
 )
 _SUBFOLDERS: tuple[str, ...] = ("", "", "2023", "2023/holiday", "misc")
 _JITTER = 18  # per-channel colour jitter; small enough to keep colours apart
@@ -66,9 +74,7 @@ def _jittered(colour: str, rng: random.Random) -> tuple[int, int, int]:
     return r, g, b
 
 
-def _polygon(
-    cx: float, cy: float, radius: float, sides: int, angle: float
-) -> list[tuple[float, float]]:
+def _polygon(cx: float, cy: float, radius: float, sides: int, angle: float) -> list[tuple[float, float]]:
     """Regular polygon; ``angle`` 0 puts a vertex straight up."""
     return [
         (
