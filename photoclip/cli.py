@@ -35,6 +35,8 @@ def build_parser() -> argparse.ArgumentParser:
                         help="where the model runs (auto: CUDA, then Apple MPS, then CPU)")
     parser.add_argument("--reindex", action="store_true",
                         help="full maintenance: same as `photoclip index --full`")
+    parser.add_argument("--json", dest="reindex_json", action="store_true",
+                        help="with --reindex: print a JSON summary")
     parser.add_argument("-v", "--verbose", action="count", default=0,
                         help="log what happens (-vv: also other libraries' logs)")
     parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
@@ -121,7 +123,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.reindex:
         if args.command not in (None, "index"):
             parser.error("--reindex is a command of its own")
-        args.command, args.full, args.json = "index", True, getattr(args, "json", False)
+        args.command, args.full = "index", True
+        args.json = args.reindex_json or getattr(args, "json", False)
+    elif args.reindex_json:
+        parser.error("--json goes after the command (photoclip COMMAND --json)")
     if args.command is None:
         return _start_app()
     _configure_logging(args.verbose)

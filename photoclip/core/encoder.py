@@ -297,7 +297,10 @@ def _offline_unless_hub_reachable(spec: ModelSpec) -> Iterator[None]:
 def _check_local_dir(folder: Path) -> None:
     for name in ("open_clip_config.json", "open_clip_model.safetensors"):
         if not (folder / name).is_file():
-            raise ModelUnavailable(f"model folder {folder} has no {name}")
+            raise ModelUnavailable(
+                f"model local-dir:{folder} cannot be used: the folder has no {name} "
+                "(it needs open_clip_config.json and open_clip_model.safetensors)"
+            )
 
 
 def _unavailable_message(spec: ModelSpec, exc: Exception) -> str:
