@@ -175,7 +175,9 @@ def test_folder_management(library: Library, photos: Path, tmp_path: Path) -> No
         library.add_folder(tmp_path / "nope")
     library.index_photos()
     assert library.remove_folder(photos) == 24
-    assert library.folders() == [] and library.search("red") == []
+    assert library.folders() == []
+    with pytest.raises(LibraryError, match="no photos are indexed"):
+        library.search("red")
     assert len(list(photos.rglob("*.*"))) >= 24  # files untouched
 
 
