@@ -1,0 +1,433 @@
+"""Search latency, split into its parts, at 10k and 100k photos; HNSW recall and build time.
+
+Catalogs are filled with synthetic clustered unit vectors (no images: rows are written
+through Catalog.add_folder / mark_pending / record_results) whose paths point at empty
+placeholder files, because search drops hits whose files are missing. The model is
+ViT-B-32 at random init (same compute as real weights, meaningless answers).
+
+Measured:
+  * process start: `python -c "import photoclip.cli"` and `photoclip --help`
+  * model load: importing torch + open_clip, then ClipEncoder.load (random init)
+  * text encode (warm, new queries; and a repeated query served from the cache)
+  * kNN (VectorIndex.search, k=20), catalog join (Catalog.photos_by_ids for the top 20)
+  * total warm Library.search (new queries, and a repeated query)
+  * recall@10 of HNSW vs numpy brute force on 200 queries near stored vectors
+  * index build from the catalog (IndexStore.rebuild), save, and load from file
+  * one cold `photoclip search` subprocess at the smallest size
+
+Usage: python benchmarks/bench_search.py [--sizes 10000 100000] [--queries 20]
+Defaults take about 2-4 minutes on 2 cores.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from _common import (
+    current_rss_mib,
+    effective_cores,
+    environment,
+    loadavg,
+    markdown_table,
+    percentile,
+    ru_maxrss_mib,
+    write_results,
+)
+
+from photoclip.core.catalog import Catalog, EncodedPhoto
+from photoclip.core.encoder import ClipEncoder, ModelSpec
+from photoclip.core.library import Library
+from photoclip.core.paths import app_paths
+from photoclip.core.settings import Settings
+from photoclip.core.vector_index import VectorIndex
+
+MODEL = "random:ViT-B-32"
+DIM = 512
+TOP = 20
+RECALL_K = 10
+CENTRES = 1000
+COS_TO_CENTRE = 0.8  # photo-like bursts of similar shots (as in bench_vector_index.py)
+COS_QUERY_TO_STORED = 0.9  # recall queries are perturbed copies of stored vectors
+FILES_PER_FOLDER = 1000
+TARGET_RECALL = 0.95
+ADJECTIVES = ("red", "old", "snowy", "sunny", "quiet", "crowded", "tiny", "blue", "wet", "dark")
+NOUNS = ("car", "beach", "dog", "mountain", "street", "birthday cake", "bridge", "forest",
+         "kitchen", "cat on a sofa", "city at night", "boat", "garden", "church", "train")
+
+
+# -- synthetic data -----------------------------------------------------------------------
+
+
+def unit_rows(x: np.ndarray) -> np.ndarray:
+    return (x / np.linalg.norm(x, axis=1, keepdims=True)).astype(np.float32)
+
+
+def clustered_vectors(n: int, seed: int) -> np.ndarray:
+    """Unit vectors around CENTRES random centres with cos(point, centre) ~ COS_TO_CENTRE."""
+    rng = np.random.default_rng(seed)
+    centres = unit_rows(rng.standard_normal((CENTRES, DIM), dtype=np.float32))
+    sigma = np.sqrt(1 / COS_TO_CENTRE**2 - 1) / np.sqrt(DIM)
+    x = centres[rng.integers(0, CENTRES, n)]
+    x += rng.standard_normal((n, DIM), dtype=np.float32) * np.float32(sigma)
+    return unit_rows(x)
+
+
+def perturbed_queries(base: np.ndarray, count: int, seed: int) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    picked = base[rng.choice(len(base), size=count, replace=False)]
+    sigma = np.sqrt(1 / COS_QUERY_TO_STORED**2 - 1) / np.sqrt(DIM)
+    return unit_rows(picked + rng.standard_normal(picked.shape, dtype=np.float32) * sigma)
+
+
+def text_queries(count: int, offset: int) -> list[str]:
+    """Distinct plain-language queries; ``offset`` keeps sets from different steps apart."""
+    pairs = [(a, n) for n in NOUNS for a in ADJECTIVES]
+    queries = []
+    for j in range(offset, offset + count):
+        adjective, noun = pairs[j % len(pairs)]
+        lap = j // len(pairs)
+        queries.append(f"a photo of a {adjective} {noun}" + (f", take {lap}" if lap else ""))
+    return queries
+
+
+def placeholder_files(root: Path, n: int) -> list[Path]:
+    """n empty *.jpg files (search only checks that a hit's file exists)."""
+    paths = []
+    for i in range(n):
+        folder = root / f"{i // FILES_PER_FOLDER:03d}"
+        if i % FILES_PER_FOLDER == 0:
+            folder.mkdir(parents=True, exist_ok=True)
+        path = folder / f"IMG_{i:06d}.jpg"
+        path.touch()
+        paths.append(path)
+    return paths
+
+
+def fill_catalog(catalog: Catalog, root: Path, paths: Sequence[Path],
+                 vectors: np.ndarray) -> np.ndarray:
+    """Insert indexed rows for ``paths`` with ``vectors``; returns the photo id of each row."""
+    folder = catalog.add_folder(root)
+    # Real sizes and mtimes, so a later `index` run sees every file as unchanged.
+    catalog.mark_pending(folder.id, [(p, st.st_size, st.st_mtime_ns)
+                                     for p in paths for st in [p.stat()]])
+    ids_by_path = {p.path: p.id for p in catalog.pending_photos()}
+    ids = np.array([ids_by_path[p] for p in paths], dtype=np.int64)
+    chunk = 10_000
+    for start in range(0, len(paths), chunk):
+        catalog.record_results([
+            EncodedPhoto(int(ids[i]), f"{i:032x}", 4000, 3000, None, vectors[i], MODEL)
+            for i in range(start, min(start + chunk, len(paths)))
+        ])
+    return ids
+
+
+# -- timing helpers -------------------------------------------------------------------------
+
+
+def time_each(fn: Callable[[Any], Any], items: Sequence[Any]) -> list[float]:
+    times = []
+    for item in items:
+        start = time.perf_counter()
+        fn(item)
+        times.append(time.perf_counter() - start)
+    return times
+
+
+def wall_of(command: Sequence[str], env: dict[str, str] | None = None) -> tuple[float, str]:
+    start = time.perf_counter()
+    done = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
+    seconds = time.perf_counter() - start
+    if done.returncode != 0:
+        raise RuntimeError(f"{' '.join(command)} failed ({done.returncode}): {done.stderr[-500:]}")
+    return seconds, done.stdout
+
+
+def photoclip_exe() -> str:
+    local = Path(sys.executable).with_name("photoclip")
+    return str(local) if local.exists() else shutil.which("photoclip") or "photoclip"
+
+
+def summary(times: Sequence[float]) -> dict[str, float]:
+    return {"p50_ms": percentile(times, 50) * 1e3, "p90_ms": percentile(times, 90) * 1e3,
+            "n": len(times)}
+
+
+# -- process start and model load -----------------------------------------------------------
+
+
+def measure_process_start(repeats: int) -> dict[str, Any]:
+    commands = {
+        "python -c pass": [sys.executable, "-c", "pass"],
+        "python -c 'import photoclip.cli'": [sys.executable, "-c", "import photoclip.cli"],
+        "photoclip --help": [photoclip_exe(), "--help"],
+    }
+    results = {}
+    for label, command in commands.items():
+        wall_of(command)  # warm the page cache
+        results[label] = summary([wall_of(command)[0] for _ in range(repeats)])
+    return results
+
+
+def load_model() -> tuple[ClipEncoder, dict[str, float]]:
+    start = time.perf_counter()
+    import open_clip  # noqa: F401  (imports torch)
+
+    imported = time.perf_counter()
+    encoder = ClipEncoder(ModelSpec.parse(MODEL), "cpu").load()
+    loaded = time.perf_counter()
+    encoder.encode_texts(["warm-up query"])  # first call: allocator, oneDNN primitives
+    return encoder, {"import_torch_open_clip_s": imported - start,
+                     "create_model_s": loaded - imported,
+                     "first_text_encode_s": time.perf_counter() - loaded}
+
+
+def measure_text_encode(encoder: ClipEncoder, count: int) -> dict[str, Any]:
+    import torch
+
+    fresh = time_each(lambda q: encoder.encode_texts([q]), text_queries(count, offset=0))
+    repeated = text_queries(1, offset=0) * count  # already in the cache now
+    cached = time_each(lambda q: encoder.encode_texts([q]), repeated)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # reference: one query is many small ops; fork/join can dominate
+    try:
+        single = time_each(lambda q: encoder.encode_texts([q]), text_queries(count, offset=1000))
+    finally:
+        torch.set_num_threads(threads)
+    return {"new": summary(fresh), "cached": summary(cached), "new_1_thread": summary(single),
+            "torch_threads": threads}
+
+
+# -- one catalog size -----------------------------------------------------------------------
+
+
+def build_library(n: int, work: Path, encoder: ClipEncoder) -> tuple[Library, dict[str, Any]]:
+    """A library of n synthetic photos; returns it and the timings of building it."""
+    vectors = clustered_vectors(n, seed=n)
+    started = time.perf_counter()
+    root = work / f"photos-{n}"
+    paths = placeholder_files(root, n)
+    files_done = time.perf_counter()
+    settings = Settings(model=MODEL, device="cpu")
+    library = Library(app_paths({"PHOTOCLIP_HOME": str(work / f"home-{n}")}), settings,
+                      encoder=encoder)
+    ids = fill_catalog(library.catalog, root, paths, vectors)
+    filled = time.perf_counter()
+    return library, {"vectors": vectors, "ids": ids, "files_s": files_done - started,
+                     "catalog_fill_s": filled - files_done}
+
+
+def measure_index_build(library: Library) -> dict[str, float]:
+    start = time.perf_counter()
+    library.catalog.all_vectors(MODEL)
+    read = time.perf_counter()
+    library.index.rebuild(DIM)
+    built = time.perf_counter()
+    library.index.save()
+    saved = time.perf_counter()
+    loaded = VectorIndex.load(library.paths.index, DIM)
+    if loaded is None:
+        raise RuntimeError("the saved index did not load")
+    return {"read_vectors_s": read - start, "rebuild_s": built - read,
+            "save_s": saved - built, "load_s": time.perf_counter() - saved,
+            "index_mb": library.paths.index.stat().st_size / 1e6}
+
+
+def measure_recall(library: Library, vectors: np.ndarray, ids: np.ndarray,
+                   queries: np.ndarray) -> dict[str, Any]:
+    index = library.index.get(DIM)
+    start = time.perf_counter()
+    sims = queries @ vectors.T
+    truth = ids[np.argpartition(-sims, RECALL_K, axis=1)[:, :RECALL_K]]
+    brute_ms = (time.perf_counter() - start) / len(queries) * 1e3
+    found = 0
+    for query, want in zip(queries, truth, strict=True):
+        found += len({i for i, _ in index.search(query, RECALL_K)} & set(want.tolist()))
+    return {"recall_at_10": found / truth.size, "queries": len(queries),
+            "brute_force_ms_per_query": brute_ms}
+
+
+def measure_parts(library: Library, queries: np.ndarray) -> dict[str, Any]:
+    index = library.index.get(DIM)
+    knn = time_each(lambda q: index.search(q, TOP), queries)
+    top_ids = [[i for i, _ in index.search(q, TOP)] for q in queries]
+    join = time_each(library.catalog.photos_by_ids, top_ids)
+    photos = [list(library.catalog.photos_by_ids(t).values()) for t in top_ids]
+    exists = time_each(lambda found: [os.path.exists(p.path) for p in found], photos)
+    return {"knn": summary(knn), "catalog_join": summary(join), "file_checks": summary(exists)}
+
+
+def measure_search(library: Library, count: int, offset: int) -> dict[str, Any]:
+    new_queries = text_queries(count, offset)  # never encoded before: includes the model
+    hits = [len(library.search(q, TOP)) for q in new_queries[:1]]
+    fresh = time_each(lambda q: library.search(q, TOP), new_queries[1:])
+    cached = time_each(lambda q: library.search(q, TOP), new_queries[:1] * count)
+    if min(hits) < TOP:
+        raise RuntimeError(f"search returned {hits} hits, expected {TOP}")
+    return {"new": summary(fresh), "cached": summary(cached)}
+
+
+def cold_cli_search(library: Library) -> dict[str, Any]:
+    env = dict(os.environ, PHOTOCLIP_HOME=str(library.paths.data_dir))
+    command = [photoclip_exe(), "--model", MODEL, "--device", "cpu", "search",
+               "a dog running on the beach", "--json"]
+    seconds, out = wall_of(command, env)
+    return {"seconds": seconds, "hits": len(json.loads(out)), "command": " ".join(command[1:])}
+
+
+def measure_noop_index(library: Library, encoder: ClipEncoder) -> dict[str, Any]:
+    """`photoclip index` on an up-to-date library: open, scan, load the index, save it."""
+    start = time.perf_counter()
+    with Library(library.paths, library.settings, encoder=encoder) as fresh:
+        report = fresh.index_photos()
+    seconds = time.perf_counter() - start
+    if report.encoded or report.failed or report.unchanged != report.scanned:
+        raise RuntimeError(f"expected nothing to do, got {report}")
+    return {"seconds": seconds, "scanned": report.scanned}
+
+
+def run_size(n: int, work: Path, encoder: ClipEncoder, args: argparse.Namespace,
+             offset: int, cold_cli: bool) -> dict[str, Any]:
+    print(f"building a catalog of {n} photos ...", flush=True)
+    library, built = build_library(n, work, encoder)
+    try:
+        result: dict[str, Any] = {"n": n, "load_1m": (loadavg() or [None])[0]}
+        result["build"] = {k: built[k] for k in ("files_s", "catalog_fill_s")}
+        result["index"] = measure_index_build(library)
+        print(f"  index rebuilt in {result['index']['rebuild_s']:.1f} s", flush=True)
+        queries = perturbed_queries(built["vectors"], args.recall_queries, seed=n + 1)
+        result["recall"] = measure_recall(library, built["vectors"], built["ids"], queries)
+        result.update(measure_parts(library, queries))
+        result["search"] = measure_search(library, args.queries + 1, offset)
+        if cold_cli:
+            result["cold_cli"] = cold_cli_search(library)
+        result["noop_index"] = measure_noop_index(library, encoder)
+    finally:
+        library.close()
+    return result
+
+
+# -- report ---------------------------------------------------------------------------------
+
+
+def start_table(results: dict[str, Any]) -> str:
+    rows = [(f"{label} (p50 wall)", f"{r['p50_ms']:.0f}")
+            for label, r in results["process_start"].items()]
+    load = results["model_load"]
+    rows += [
+        ("import torch + open_clip (in process)", f"{load['import_torch_open_clip_s'] * 1e3:.0f}"),
+        ("ClipEncoder.load (random init, ViT-B-32)", f"{load['create_model_s'] * 1e3:.0f}"),
+        ("first text encode after load", f"{load['first_text_encode_s'] * 1e3:.0f}"),
+        ("text encode, warm, new query (p50)", f"{results['text_encode']['new']['p50_ms']:.1f}"),
+        ("text encode, warm, new query, 1 torch thread (p50)",
+         f"{results['text_encode']['new_1_thread']['p50_ms']:.1f}"),
+        ("text encode, repeated query from cache (p50)",
+         f"{results['text_encode']['cached']['p50_ms']:.3f}"),
+    ]
+    return markdown_table(("step", "ms"), rows)
+
+
+def size_table(sizes: list[dict[str, Any]]) -> str:
+    def row(label: str, get: Callable[[dict[str, Any]], Any]) -> list[Any]:
+        return [label, *(get(s) for s in sizes)]
+
+    rows = [
+        row("kNN VectorIndex.search k=20, p50 ms", lambda s: f"{s['knn']['p50_ms']:.3f}"),
+        row("catalog join photos_by_ids(20), p50 ms",
+            lambda s: f"{s['catalog_join']['p50_ms']:.3f}"),
+        row("file checks os.path.exists x20, p50 ms",
+            lambda s: f"{s['file_checks']['p50_ms']:.3f}"),
+        row("Library.search, new query, p50 ms", lambda s: f"{s['search']['new']['p50_ms']:.1f}"),
+        row("Library.search, new query, p90 ms", lambda s: f"{s['search']['new']['p90_ms']:.1f}"),
+        row("Library.search, repeated query, p50 ms",
+            lambda s: f"{s['search']['cached']['p50_ms']:.2f}"),
+        row(f"recall@10 vs brute force ({sizes[0]['recall']['queries']} queries, "
+            f"target >= {TARGET_RECALL})", lambda s: f"{s['recall']['recall_at_10']:.4f}"),
+        row("brute force numpy, ms/query", lambda s: f"{s['recall']['brute_force_ms_per_query']:.2f}"),
+        row("read vectors from catalog, s", lambda s: f"{s['index']['read_vectors_s']:.2f}"),
+        row("IndexStore.rebuild (HNSW build), s", lambda s: f"{s['index']['rebuild_s']:.2f}"),
+        row("index save, s", lambda s: f"{s['index']['save_s']:.2f}"),
+        row("index load from file, s", lambda s: f"{s['index']['load_s']:.2f}"),
+        row("index file, MB", lambda s: f"{s['index']['index_mb']:.0f}"),
+        row("no-op Library.index_photos (scan, load+save index), s",
+            lambda s: f"{s['noop_index']['seconds']:.2f}"),
+        row("setup: placeholder files, s", lambda s: f"{s['build']['files_s']:.1f}"),
+        row("setup: catalog fill, s", lambda s: f"{s['build']['catalog_fill_s']:.1f}"),
+        row("load avg (1 min) at start", lambda s: s["load_1m"]),
+    ]
+    return markdown_table(("photos", *(f"{s['n']:,}" for s in sizes)), rows)
+
+
+def print_report(results: dict[str, Any]) -> None:
+    env = results["environment"]
+    print(f"\nSearch: {MODEL} fp32 on cpu, {env['cpu_count']} cores; load avg "
+          f"{env['loadavg_at_start']} -> {env['loadavg_at_end']}, cores free for us "
+          f"{env['effective_cores_at_start']} -> {env['effective_cores_at_end']}\n")
+    print(start_table(results), end="\n\n")
+    print(size_table(results["sizes"]), end="\n\n")
+    print(f"peak RSS (ru_maxrss): {results['ru_maxrss_mib']:.0f} MiB; after model load: "
+          f"{results['model_load']['rss_after_load_mib'] or float('nan'):.0f} MiB\n")
+    for size in results["sizes"]:
+        if "cold_cli" in size:
+            cold = size["cold_cli"]
+            print(f"cold `photoclip {cold['command']}` at {size['n']:,} photos: "
+                  f"{cold['seconds']:.2f} s wall ({cold['hits']} hits)\n")
+
+
+# -- main -----------------------------------------------------------------------------------
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000])
+    p.add_argument("--queries", type=int, default=20, help="timed text queries (default 20)")
+    p.add_argument("--recall-queries", type=int, default=200)
+    p.add_argument("--start-repeats", type=int, default=5,
+                   help="runs of each process-start command (default 5)")
+    p.add_argument("--keep", action="store_true", help="keep the temporary libraries")
+    return p.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> dict[str, Any]:
+    args = parse_args(argv)
+    started = time.perf_counter()
+    results: dict[str, Any] = {"config": vars(args) | {"model": MODEL, "dim": DIM, "top": TOP},
+                               "environment": environment()}
+    print("timing process start ...", flush=True)
+    results["process_start"] = measure_process_start(args.start_repeats)
+    encoder, results["model_load"] = load_model()
+    results["model_load"]["rss_after_load_mib"] = current_rss_mib()
+    results["text_encode"] = measure_text_encode(encoder, args.queries)
+    work = Path(tempfile.mkdtemp(prefix="photoclip-bench-search-"))
+    try:
+        results["sizes"] = [
+            run_size(n, work, encoder, args, offset=2000 + k * 1000,
+                     cold_cli=(n == min(args.sizes)))
+            for k, n in enumerate(args.sizes)
+        ]
+    finally:
+        if args.keep:
+            print(f"kept {work}")
+        else:
+            shutil.rmtree(work, ignore_errors=True)
+    results["environment"]["loadavg_at_end"] = loadavg()
+    results["environment"]["effective_cores_at_end"] = effective_cores()
+    results["ru_maxrss_mib"] = ru_maxrss_mib()
+    results["total_s"] = time.perf_counter() - started
+    print_report(results)
+    print(f"results: {write_results('bench_search', results)} (total {results['total_s']:.0f} s)")
+    return results
+
+
+if __name__ == "__main__":
+    main()
