@@ -30,6 +30,7 @@ class IndexStore:
         # Guards loading/rebuilding (not searching: VectorIndex has its own lock).
         self._lock = threading.Lock()
         self.rebuilt = False
+        self._dirty = False  # changed since loaded or saved: saving 100k vectors costs ~0.4 s
 
     def get(self, dim: int) -> VectorIndex:
         """The index for ``dim``-d vectors, loaded or rebuilt on first use."""
@@ -58,6 +59,7 @@ class IndexStore:
             log.warning("catalog vectors are %d-d, expected %d-d", vectors.shape[1], dim)
             ids, vectors = ids[:0], np.empty((0, dim), dtype=np.float32)
         self.rebuilt = True
+        self._dirty = True
         log.info("rebuilding the index from %d catalog vectors", len(ids))
         return VectorIndex.build(dim, ids, vectors.reshape(len(ids), dim))
 
@@ -75,17 +77,27 @@ class IndexStore:
     def add(self, ids: Sequence[int], vectors: np.ndarray) -> None:
         if len(ids):
             self.get(int(vectors.shape[1])).add(np.asarray(ids, dtype=np.int64), vectors)
+            self._dirty = True
 
     def remove(self, ids: Sequence[int]) -> None:
         if ids and self._index is not None:
             self._index.remove(ids)
+            self._dirty = True
 
     def save(self) -> None:
-        """Write the index with a manifest tying it to the catalog state and model."""
+        """Write the index with a manifest tying it to the catalog state and model.
+
+        Skipped when nothing changed, unless the catalog moved on without the
+        index (then the file on disk is stale and is brought up to date).
+        """
         if self._index is None:
             return
-        manifest = {"model_id": self.model_id, "vector_epoch": self._catalog.vector_epoch()}
-        self._index.save(self.path, manifest)
+        epoch = self._catalog.vector_epoch()
+        manifest = VectorIndex.read_manifest(self.path) or {}
+        if not self._dirty and manifest.get("vector_epoch") == epoch:
+            return
+        self._index.save(self.path, {"model_id": self.model_id, "vector_epoch": epoch})
+        self._dirty = False
 
     @property
     def loaded(self) -> VectorIndex | None:

@@ -120,7 +120,9 @@ class Indexer:
             state.done += 1
             state.current = prepared.photo.path
             state.elapsed_s = time.monotonic() - started
-            if len(batch.to_encode) >= self.batch_size or len(batch) >= 4 * self.batch_size:
+            # The first batch is small so a GPU starts working while the pool warms up.
+            wanted = self.batch_size if state.encoded else max(1, self.batch_size // 4)
+            if len(batch.to_encode) >= wanted or len(batch) >= 4 * self.batch_size:
                 self._flush(batch, state)
                 batch = Batch()
             if progress:

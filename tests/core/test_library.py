@@ -224,3 +224,10 @@ def test_non_utf8_file_names_are_indexed_and_found(library: Library, photos: Pat
     photo = library.catalog.photo_by_path(weird)
     assert photo is not None and photo.state is PhotoState.INDEXED
     assert weird in [h.path for h in library.search("red", top=24)]
+
+
+def test_unchanged_library_does_not_rewrite_the_index(library: Library) -> None:
+    library.index_photos()
+    saved = library.paths.index.stat().st_mtime_ns
+    library.index_photos()
+    assert library.paths.index.stat().st_mtime_ns == saved
