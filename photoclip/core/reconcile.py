@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .catalog import Catalog, FileRecord, path_key
+from .catalog import Catalog, FileRecord
 from .models import Folder, PhotoState
 from .scanner import folder_online, scan_folder
 
@@ -51,9 +51,8 @@ def scan_library(
         seen: set[bytes] = set()
         queued: list[tuple[Path, int, int]] = []
         for found in scan_folder(folder.path, patterns):
-            key = path_key(found.path)
-            seen.add(key)
-            record = records.get(key)
+            seen.add(found.key)
+            record = records.get(found.key)
             if _needs_work(record, found.size, found.mtime_ns, model_id, retry_failed):
                 queued.append((found.path, found.size, found.mtime_ns))
             elif record is not None and record.state is not PhotoState.PENDING:

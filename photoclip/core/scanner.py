@@ -26,9 +26,15 @@ SKIPPED_FOLDERS = frozenset(
 
 @dataclass(frozen=True)
 class ScannedFile:
-    path: Path
+    # The OS's bytes: walking 100k files builds no Path objects (a third of the
+    # scan time) and the catalog stores paths as these bytes anyway.
+    key: bytes
     size: int
     mtime_ns: int
+
+    @property
+    def path(self) -> Path:
+        return Path(os.fsdecode(self.key))
 
 
 def is_photo_name(name: str) -> bool:
@@ -39,8 +45,8 @@ def _skip_folder(name: str) -> bool:
     return name.startswith(".") or name.lower() in SKIPPED_FOLDERS
 
 
-def _excluded(name: str, patterns: Iterable[str]) -> bool:
-    return any(fnmatch.fnmatch(name, pattern) for pattern in patterns)
+def _excluded(name: str, patterns: tuple[str, ...]) -> bool:
+    return bool(patterns) and any(fnmatch.fnmatch(name, pattern) for pattern in patterns)
 
 
 def folder_online(folder: Path) -> bool:
@@ -58,27 +64,28 @@ def scan_folder(folder: Path, exclude: Iterable[str] = ()) -> Iterator[ScannedFi
     photos reachable by two paths); unreadable subfolders are skipped and logged.
     """
     patterns = tuple(exclude)
-    stack = [folder]
+    stack = [os.fsencode(folder)]
     while stack:
         current = stack.pop()
         try:
             with os.scandir(current) as entries:
                 children = sorted(entries, key=lambda e: e.name)
         except OSError as exc:
-            log.warning("cannot read folder %s: %s", current, exc)
+            log.warning("cannot read folder %s: %s", os.fsdecode(current), exc)
             continue
         for entry in children:
-            if _excluded(entry.name, patterns):
+            name = os.fsdecode(entry.name)
+            if _excluded(name, patterns):
                 continue
             try:
                 if entry.is_dir(follow_symlinks=False):
-                    if not _skip_folder(entry.name):
-                        stack.append(Path(entry.path))
-                elif is_photo_name(entry.name) and entry.is_file():
+                    if not _skip_folder(name):
+                        stack.append(entry.path)
+                elif is_photo_name(name) and entry.is_file():
                     stat = entry.stat()
-                    yield ScannedFile(Path(entry.path), stat.st_size, stat.st_mtime_ns)
+                    yield ScannedFile(entry.path, stat.st_size, stat.st_mtime_ns)
             except OSError as exc:  # vanished or unreadable while walking
-                log.warning("cannot stat %s: %s", entry.path, exc)
+                log.warning("cannot stat %s: %s", os.fsdecode(entry.path), exc)
 
 
 def content_hash(data: bytes) -> str:

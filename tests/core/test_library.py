@@ -231,3 +231,13 @@ def test_unchanged_library_does_not_rewrite_the_index(library: Library) -> None:
     saved = library.paths.index.stat().st_mtime_ns
     library.index_photos()
     assert library.paths.index.stat().st_mtime_ns == saved
+
+
+def test_photos_deleted_since_indexing_are_dropped_from_results(library: Library, photos: Path) -> None:
+    library.index_photos()
+    reds = sorted(photos.rglob("red_*"))
+    for path in reds[:4]:
+        path.unlink()  # gone outside the app, no reindex yet
+    hits = library.search("red", top=2)
+    assert len(hits) == 2 and all(h.path.exists() for h in hits)
+    assert {h.path for h in library.search("red", top=24)} <= set(photos.rglob("*"))
