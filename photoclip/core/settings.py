@@ -7,12 +7,13 @@ a version; older files are upgraded step by step by the functions in
 
 from __future__ import annotations
 
-import os
 import sys
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
+
+from .atomic import write_text_atomically
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -92,7 +93,4 @@ def save_settings(settings: Settings, path: Path) -> None:
     settings.validate()
     data = {"version": SETTINGS_VERSION, **settings.extra}
     data.update({k: v for k, v in asdict(settings).items() if k != "extra"})
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(tomli_w.dumps(data), encoding="utf-8")
-    os.replace(tmp, path)
+    write_text_atomically(path, tomli_w.dumps(data))

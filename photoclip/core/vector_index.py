@@ -41,14 +41,15 @@ from __future__ import annotations
 import json
 import os
 import struct
-import tempfile
 import threading
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
+from .atomic import fsync_dir, fsync_file, temp_sibling, write_temp_text
+from .rwlock import ReadWriteLock
 
 if TYPE_CHECKING:  # hnswlib is imported lazily so read_manifest stays cheap.
     import hnswlib
@@ -61,87 +62,6 @@ _FORMAT_VERSION = 1
 # size_t maxM, maxM0, M, double mult, size_t ef_construction (no padding).
 _HEADER = struct.Struct("<6QiI3QdQ")
 _CONTIGUOUS_ERROR = "contiguous"
-
-
-class ReadWriteLock:
-    """Many readers or one writer (writer-preferring so a stream of searches can't starve indexing).
-
-    Readers that arrive while a writer holds or waits for the lock queue
-    behind it.  Each writer, on release, admits every reader queued at that
-    moment before the next writer may enter ("phase-fair"): without this, a
-    loop of add() calls would starve searches just as badly as the reverse.
-
-    Not re-entrant: a thread must not take read() while holding read() or
-    write(), because a queued writer would block it forever.
-    """
-
-    def __init__(self) -> None:
-        self._cond = threading.Condition(threading.Lock())
-        self._readers = 0  # readers inside
-        self._writer = False  # a writer inside
-        self._writers_waiting = 0
-        self._readers_waiting = 0  # readers queued behind a writer
-        self._admitted = 0  # queued readers let in by a writer, not yet inside
-        self._admit_gen = 0  # bumped whenever queued readers are admitted
-
-    @contextmanager
-    def read(self) -> Iterator[None]:
-        with self._cond:
-            if self._writer or self._writers_waiting:
-                self._queue_reader_locked()
-            self._readers += 1
-        try:
-            yield
-        finally:
-            with self._cond:
-                self._readers -= 1
-                if self._readers == 0:
-                    self._cond.notify_all()
-
-    def _queue_reader_locked(self) -> None:
-        gen = self._admit_gen
-        self._readers_waiting += 1
-        try:
-            while self._admit_gen == gen:
-                self._cond.wait()
-        except BaseException:  # e.g. KeyboardInterrupt while queued
-            if self._admit_gen == gen:
-                self._readers_waiting -= 1
-            else:
-                self._admitted -= 1
-                self._cond.notify_all()
-            raise
-        self._admitted -= 1
-
-    def _admit_queued_readers_locked(self) -> None:
-        if self._readers_waiting:
-            self._admitted += self._readers_waiting
-            self._readers_waiting = 0
-            self._admit_gen += 1
-        self._cond.notify_all()
-
-    @contextmanager
-    def write(self) -> Iterator[None]:
-        with self._cond:
-            self._writers_waiting += 1
-            try:
-                while self._writer or self._readers or self._admitted:
-                    self._cond.wait()
-            except BaseException:
-                # Readers queued behind us must not wait for a writer that
-                # will never come.
-                self._writers_waiting -= 1
-                if not self._writers_waiting and not self._writer:
-                    self._admit_queued_readers_locked()
-                raise
-            self._writers_waiting -= 1
-            self._writer = True
-        try:
-            yield
-        finally:
-            with self._cond:
-                self._writer = False
-                self._admit_queued_readers_locked()
 
 
 class VectorIndex:
@@ -336,15 +256,15 @@ class VectorIndex:
         path.parent.mkdir(parents=True, exist_ok=True)
         manifest_path = _manifest_path(path)
         with self._save_lock:
-            tmp_index = _temp_sibling(path)
+            tmp_index = temp_sibling(path)
             tmp_manifest: Path | None = None
             try:
                 with self._lock.read():
                     self._index.save_index(str(tmp_index))
                     meta = self._manifest_locked(manifest)
-                _fsync_file(tmp_index)
+                fsync_file(tmp_index)
                 meta["index_bytes"] = tmp_index.stat().st_size
-                tmp_manifest = _write_temp_json(manifest_path, meta)
+                tmp_manifest = write_temp_text(manifest_path, json.dumps(meta, indent=1, sort_keys=True))
                 manifest_path.unlink(missing_ok=True)
                 os.replace(tmp_index, path)
                 os.replace(tmp_manifest, manifest_path)
@@ -353,7 +273,7 @@ class VectorIndex:
                 if tmp_manifest is not None:
                     tmp_manifest.unlink(missing_ok=True)
                 raise
-            _fsync_dir(path.parent)
+            fsync_dir(path.parent)
 
     def _manifest_locked(self, manifest: dict[str, Any]) -> dict[str, Any]:
         # Our keys override same-named caller keys, so a manifest returned by
@@ -496,42 +416,3 @@ def _read_header_dim_count(path: Path) -> tuple[int, int] | None:
         and size_per_element == label_offset + 8  # 8-byte label follows data
     )
     return (data_bytes // 4, count) if plausible else None
-
-
-def _temp_sibling(path: Path) -> Path:
-    # Same directory so os.replace is an atomic rename on one filesystem.
-    fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    return Path(name)
-
-
-def _write_temp_json(final: Path, meta: dict[str, Any]) -> Path:
-    tmp = _temp_sibling(final)
-    try:
-        with open(tmp, "w", encoding="utf-8") as f:
-            json.dump(meta, f, indent=1, sort_keys=True)
-            f.flush()
-            os.fsync(f.fileno())
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    return tmp
-
-
-def _fsync_file(path: Path) -> None:
-    with open(path, "rb") as f:
-        os.fsync(f.fileno())
-
-
-def _fsync_dir(directory: Path) -> None:
-    # Persist the renames themselves; not supported on every OS (Windows).
-    try:
-        fd = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
