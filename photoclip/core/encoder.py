@@ -242,22 +242,42 @@ def _probe_dim(model: Any, tokenizer: Any, device: str) -> int:
 
 
 def _create_open_clip(spec: ModelSpec) -> tuple[Any, Any, Any]:
-    """Build model, eval transform and tokenizer; turn every load failure into ModelUnavailable."""
-    try:
-        import open_clip
-    except ImportError as exc:  # pragma: no cover - a broken install
-        raise ModelUnavailable(f"open_clip is not installed: {exc}") from exc
+    """Build model, eval transform and tokenizer; turn every load failure into ModelUnavailable.
+
+    Hub weights load from the Hugging Face cache first, without touching the
+    network (PhotoClip runs locally; cached weights need no check online). Only
+    when they are not cached, and the hub is reachable, are they downloaded,
+    with huggingface_hub's progress bar. Without network, huggingface_hub would
+    retry for about a minute; the reachability check makes that fail at once.
+    """
     if spec.open_clip_name.startswith("local-dir:"):
         _check_local_dir(Path(spec.open_clip_name[len("local-dir:") :]))
+    if not _needs_hub(spec):
+        return _build_or_explain(spec)
     try:
-        with _offline_unless_hub_reachable(spec):
-            model, _, preprocess = open_clip.create_model_and_transforms(
-                spec.open_clip_name, pretrained=spec.pretrained, weights_only=True
-            )
-            tokenizer = open_clip.get_tokenizer(spec.open_clip_name)
+        with _hub_offline():
+            return _build(spec)
+    except Exception as cached_exc:
+        if not hub_reachable():
+            raise ModelUnavailable(_unavailable_message(spec, cached_exc, offline=True)) from None
+    log.warning("downloading %s into the Hugging Face cache (once)", spec.text)
+    return _build_or_explain(spec)
+
+
+def _build(spec: ModelSpec) -> tuple[Any, Any, Any]:
+    import open_clip
+
+    model, _, preprocess = open_clip.create_model_and_transforms(
+        spec.open_clip_name, pretrained=spec.pretrained, weights_only=True
+    )
+    return model, preprocess, open_clip.get_tokenizer(spec.open_clip_name)
+
+
+def _build_or_explain(spec: ModelSpec) -> tuple[Any, Any, Any]:
+    try:
+        return _build(spec)
     except Exception as exc:
         raise ModelUnavailable(_unavailable_message(spec, exc)) from exc
-    return model, preprocess, tokenizer
 
 
 def _needs_hub(spec: ModelSpec) -> bool:
@@ -275,15 +295,8 @@ def hub_reachable(host: str = "huggingface.co", timeout_s: float = 3.0) -> bool:
 
 
 @contextlib.contextmanager
-def _offline_unless_hub_reachable(spec: ModelSpec) -> Iterator[None]:
-    """Without network, load from the Hugging Face cache only.
-
-    huggingface_hub otherwise retries for about a minute before giving up; with
-    offline mode it answers at once from the cache or fails clearly.
-    """
-    if not _needs_hub(spec) or hub_reachable():
-        yield
-        return
+def _hub_offline() -> Iterator[None]:
+    """huggingface_hub in offline mode: answers from its cache or fails at once."""
     from huggingface_hub import constants
 
     previous = constants.HF_HUB_OFFLINE
@@ -303,9 +316,9 @@ def _check_local_dir(folder: Path) -> None:
             )
 
 
-def _unavailable_message(spec: ModelSpec, exc: Exception) -> str:
+def _unavailable_message(spec: ModelSpec, exc: Exception, offline: bool = False) -> str:
     reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-    if _needs_hub(spec) and not hub_reachable():
+    if offline:
         reason = "no network, and its weights are not in the Hugging Face cache"
     return (
         f"model {spec.text} is not available ({reason[:160]}). Its weights are downloaded "

@@ -21,12 +21,15 @@ class Cli:
 
     home: Path
     model: str
+    hub_offline: bool = True  # HF_HUB_OFFLINE=1: belt and braces against any download
 
     @property
     def env(self) -> dict[str, str]:
         env = dict(os.environ)
-        env.update(PHOTOCLIP_HOME=str(self.home), PHOTOCLIP_MODEL=self.model,
-                   HF_HUB_OFFLINE="1")
+        env.update(PHOTOCLIP_HOME=str(self.home), PHOTOCLIP_MODEL=self.model)
+        env.pop("HF_HUB_OFFLINE", None)
+        if self.hub_offline:
+            env["HF_HUB_OFFLINE"] = "1"
         return env
 
     def run(self, *args: str, check: bool = True, cwd: Path | None = None,
