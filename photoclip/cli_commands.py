@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
+import signal
 import sys
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 from .cli_output import ProgressBar, hit_record, print_json, status_record
@@ -37,11 +40,29 @@ def folders(library: Library, args: argparse.Namespace) -> int:
     return 0
 
 
+@contextlib.contextmanager
+def _stop_gracefully_on_signals(cancel: threading.Event) -> Iterator[None]:
+    """First Ctrl-C (or SIGTERM) finishes cleanly: the batch in flight is dropped,
+    everything committed stays, the index is saved. A second Ctrl-C interrupts at once."""
+
+    def request_stop(signum: int, frame: object) -> None:
+        cancel.set()
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+
+    previous = {sig: signal.signal(sig, request_stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
 def index(library: Library, args: argparse.Namespace) -> int:
     bar = ProgressBar(sys.stderr) if sys.stderr.isatty() and not args.json else None
     cancel = threading.Event()
     try:
-        report = library.index_photos(full=args.full, progress=bar, cancel=cancel)
+        with _stop_gracefully_on_signals(cancel):
+            report = library.index_photos(full=args.full, progress=bar, cancel=cancel)
     finally:
         if bar:
             bar.close()
@@ -56,6 +77,10 @@ def index(library: Library, args: argparse.Namespace) -> int:
               f"{report.failed} failed, {report.unchanged} unchanged"
               + (f", {report.forgotten} forgotten" if args.full else "")
               + (", search index rebuilt" if report.index_rebuilt else ""))
+    if report.cancelled:
+        print("photoclip: stopped; what was indexed is kept, `photoclip index` continues",
+              file=sys.stderr)
+        return 130
     return 0
 
 

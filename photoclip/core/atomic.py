@@ -18,6 +18,15 @@ def temp_sibling(path: Path) -> Path:
     return Path(name)
 
 
+def remove_stale_temps(path: Path) -> int:
+    """Delete temp files a killed writer left beside ``path``; call only as the single writer."""
+    removed = 0
+    for stale in path.parent.glob(f".{path.name}.*.tmp"):
+        stale.unlink(missing_ok=True)
+        removed += 1
+    return removed
+
+
 def write_temp_text(final: Path, text: str) -> Path:
     """Write ``text`` to a fsynced temp file beside ``final``; the caller renames it."""
     tmp = temp_sibling(final)

@@ -9,7 +9,9 @@ imported on first use, never at module import, so `photoclip --help` and
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import logging
+import os
 import socket
 import sys
 import threading
@@ -89,7 +91,32 @@ class ModelSpec:
 
     @property
     def model_id(self) -> str:
-        return self.text
+        """What vectors are tagged with. Local weights get a fingerprint of the file,
+        so weights replaced in place never mix their vectors with the old ones'."""
+        weights = self.local_weights
+        if weights is None or not weights.is_file():
+            return self.text
+        return f"{self.text}#{weights_fingerprint(weights)}"
+
+    @property
+    def local_weights(self) -> Path | None:
+        if self.open_clip_name.startswith("local-dir:"):
+            return Path(self.open_clip_name[len("local-dir:") :]) / "open_clip_model.safetensors"
+        if self.pretrained and Path(self.pretrained).is_absolute():
+            return Path(self.pretrained)
+        return None
+
+
+def weights_fingerprint(path: Path, sample: int = 1 << 20) -> str:
+    """Size plus the first and last MiB: cheap (status runs it) and survives copying."""
+    digest = hashlib.blake2b(digest_size=6)
+    with open(path, "rb") as f:
+        size = os.fstat(f.fileno()).st_size
+        digest.update(str(size).encode())
+        digest.update(f.read(sample))
+        f.seek(max(0, size - sample))
+        digest.update(f.read(sample))
+    return digest.hexdigest()
 
 
 def pick_device(requested: str = "auto") -> str:

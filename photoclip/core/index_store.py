@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .atomic import remove_stale_temps
 from .catalog import Catalog
 from .vector_index import VectorIndex
 
@@ -64,12 +65,18 @@ class IndexStore:
         return VectorIndex.build(dim, ids, vectors.reshape(len(ids), dim))
 
     def rebuild(self, dim: int | None = None) -> VectorIndex | None:
-        """Force a rebuild (``--reindex``); dim from the catalog when not given."""
+        """Force a rebuild (``--reindex``); dim from the catalog when not given.
+
+        With no vectors and no known dim there is nothing to index: the saved
+        files are removed so no stale index outlives its photos.
+        """
+        dim = dim or self._catalog.vector_dim(self.model_id) or self._dim
         if dim is None:
-            _, vectors = self._catalog.all_vectors(self.model_id)
-            if not len(vectors):
-                return None
-            dim = int(vectors.shape[1])
+            with self._lock:
+                self._index = None
+                self.path.unlink(missing_ok=True)
+                self.path.with_suffix(".json").unlink(missing_ok=True)
+            return None
         with self._lock:
             self._index, self._dim = self._rebuild(dim), dim
             return self._index
@@ -96,6 +103,8 @@ class IndexStore:
         manifest = VectorIndex.read_manifest(self.path) or {}
         if not self._dirty and manifest.get("vector_epoch") == epoch:
             return
+        for leftover in (self.path, self.path.with_suffix(".json")):
+            remove_stale_temps(leftover)  # from a save killed half-way
         self._index.save(self.path, {"model_id": self.model_id, "vector_epoch": epoch})
         self._dirty = False
 

@@ -26,12 +26,15 @@ from .encoder import Encoder, ModelUnavailable
 from .imaging import ImageRejected, decode_for_model
 from .index_store import IndexStore
 from .models import IndexProgress, Photo
-from .scanner import content_hash
+from .scanner import content_hash, file_is_gone
 
 log = logging.getLogger(__name__)
 
 ProgressCallback = Callable[[IndexProgress], None]
 INDEX_SAVE_INTERVAL_S = 60.0  # bounds the rebuild work after a crash
+# Bigger files are not photos (a renamed video or disk image): refuse them
+# rather than read gigabytes into memory in every decode worker at once.
+MAX_FILE_BYTES = 1 << 30
 
 
 @dataclass
@@ -53,21 +56,26 @@ class Prepared:
 class Batch:
     to_encode: list[Prepared] = field(default_factory=list)
     ready: list[EncodedPhoto] = field(default_factory=list)  # vectors reused, no model needed
+    verified: list[EncodedPhoto] = field(default_factory=list)  # content unchanged: own vector
     failures: list[tuple[int, str, str | None]] = field(default_factory=list)
     moves: list[tuple[int, int]] = field(default_factory=list)
 
     def __len__(self) -> int:
-        return len(self.to_encode) + len(self.ready) + len(self.failures) + len(self.moves)
+        return (len(self.to_encode) + len(self.ready) + len(self.verified) + len(self.failures)
+                + len(self.moves))
 
 
 class Indexer:
     def __init__(
         self, catalog: Catalog, encoder: Encoder, index: IndexStore, *,
-        batch_size: int = 32, workers: int = 0,
+        batch_size: int = 32, workers: int = 0, online_folders: set[int] | None = None,
     ) -> None:
         self._catalog = catalog
         self._encoder = encoder
         self._index = index
+        # A photo whose file is missing counts as moved only if its folder is
+        # online: in an unplugged drive every file looks missing.
+        self._online_folders = online_folders
         self.batch_size = max(1, batch_size)
         self.workers = workers or os.cpu_count() or 2
         self._claimed: set[int] = set()  # old rows already taken over by a move this run
@@ -76,10 +84,14 @@ class Indexer:
     # -- decode workers ------------------------------------------------------------
     def prepare(self, photo: Photo) -> Prepared:
         """Read once, hash, and decode only if no stored vector can be reused."""
+        if photo.size > MAX_FILE_BYTES:
+            return Prepared(photo, error=f"file too large for a photo ({photo.size >> 20} MB)")
         try:
             data = photo.path.read_bytes()
         except OSError as exc:
             return Prepared(photo, error=f"cannot read file: {exc.strerror or exc}")
+        except MemoryError:
+            return Prepared(photo, error="not enough memory to read the file")
         digest = content_hash(data)
         model_id = self._encoder.model_id
         if photo.content_hash == digest and photo.model_id == model_id:
@@ -168,10 +180,10 @@ class Indexer:
         if prepared.unchanged:
             vector = self._catalog.vector(photo.id, self._encoder.model_id)
             if vector is not None:
-                batch.ready.append(self._encoded(prepared, vector, photo))
+                batch.verified.append(self._encoded(prepared, vector, photo))
                 return
         for twin in prepared.twins:
-            if twin.id not in self._claimed and not os.path.exists(twin.path):
+            if twin.id not in self._claimed and self._moved_away(twin):
                 self._claimed.add(twin.id)  # the file moved: the old row takes the new path
                 batch.moves.append((twin.id, photo.id))
                 return
@@ -186,6 +198,10 @@ class Indexer:
                 batch.failures.append((photo.id, prepared.error, digest))
                 return
         batch.to_encode.append(prepared)
+
+    def _moved_away(self, twin: Photo) -> bool:
+        online = self._online_folders is None or twin.folder_id in self._online_folders
+        return online and file_is_gone(twin.path)
 
     def _reread(self, photo: Photo, digest: str) -> Prepared:
         try:
@@ -203,7 +219,7 @@ class Indexer:
     def _flush(self, batch: Batch, state: IndexProgress) -> None:
         if not len(batch):
             return
-        encoded = list(batch.ready)
+        encoded = batch.ready + batch.verified
         if batch.to_encode:
             vectors = self._encoder.encode_images([p.model_input for p in batch.to_encode])
             encoded += [
@@ -214,9 +230,12 @@ class Indexer:
         self._catalog.record_results(encoded, batch.failures, batch.moves)
         if encoded:
             self._index.add([e.photo_id for e in encoded], np.stack([e.vector for e in encoded]))
-        self._index.remove([pid for pid, _, _ in batch.failures])
+        # A failed photo loses its vector; a move's pending row is deleted (it may
+        # have been an indexed photo the moved file was renamed over).
+        self._index.remove([pid for pid, _, _ in batch.failures] + [new for _, new in batch.moves])
         state.encoded += len(batch.to_encode)
         state.reused += len(batch.ready)
+        state.verified += len(batch.verified)
         state.moved += len(batch.moves)
         state.failed += len(batch.failures)
         if time.monotonic() - self._last_save > INDEX_SAVE_INTERVAL_S:

@@ -67,6 +67,9 @@ class Library:
         self.index = IndexStore(self.catalog, paths.index, self.encoder.model_id)
         self.searcher = Searcher(self.catalog, self.encoder, self.index)
         self._lock = WriterLock(paths.lock)
+        # The file lock keeps other processes out; this keeps this process's
+        # threads (indexer, a UI folder change) from writing at the same time.
+        self._write_mutex = threading.RLock()
 
     def close(self) -> None:
         self._lock.release()
@@ -81,12 +84,13 @@ class Library:
     @contextlib.contextmanager
     def writing(self, purpose: str = "photoclip") -> Iterator[Library]:
         """Hold the writer lock; raises LibraryLocked if another process has it."""
-        if self._lock.held:
-            yield self
-            return
-        self._lock.purpose = purpose
-        with self._lock:
-            yield self
+        with self._write_mutex:
+            if self._lock.held:  # re-entered by the same thread
+                yield self
+                return
+            self._lock.purpose = purpose
+            with self._lock:
+                yield self
 
     # -- folders -----------------------------------------------------------------
     def folders(self) -> list[FolderStatus]:
@@ -127,17 +131,18 @@ class Library:
             self._load_index_before_write()
             scan = scan_library(
                 self.catalog, self.catalog.folders(), self.encoder.model_id,
-                exclude=self.settings.exclude, retry_failed=full,
+                exclude=self.settings.exclude, full=full,
             )
             online = {f.id for f in scan.online}
             todo = [p for p in self.catalog.pending_photos() if p.folder_id in online]
             indexer = Indexer(
-                self.catalog, self.encoder, self.index,
-                batch_size=self.settings.batch_size, workers=self.settings.decode_workers,
+                self.catalog, self.encoder, self.index, batch_size=self.settings.batch_size,
+                workers=self.settings.decode_workers, online_folders=online,
             )
             done = indexer.run(todo, progress, cancel)
             report = IndexReport(
-                scanned=scan.scanned, unchanged=scan.unchanged, encoded=done.encoded,
+                scanned=scan.scanned, unchanged=scan.unchanged + done.verified,
+                encoded=done.encoded,
                 reused=done.reused, moved=done.moved, failed=done.failed,
                 offline_folders=[f.path for f in scan.offline],
                 cancelled=bool(cancel and cancel.is_set()),
@@ -145,6 +150,7 @@ class Library:
             if full and not report.cancelled:
                 gone = missing_photos(self.catalog, scan)
                 self.catalog.forget(gone)
+                self.index.remove(gone)
                 report.forgotten = len(gone)
                 report.index_rebuilt = self.index.rebuild() is not None
             self._record_device()
@@ -182,7 +188,7 @@ class Library:
         if not path.is_file():
             raise LibraryError(f"no such image: {path}")
         self._require_vectors()
-        return self.searcher.similar(path.absolute(), top)
+        return self.searcher.similar(path.resolve(), top)
 
     def _require_vectors(self) -> None:
         """Say so up front rather than load a model to search nothing."""
@@ -196,7 +202,8 @@ class Library:
     def status(self) -> LibraryStatus:
         """Everything `photoclip status` shows; reads files only, never loads the model."""
         manifest = VectorIndex.read_manifest(self.paths.index)
-        fresh = bool(manifest) and manifest.get("model_id") == self.encoder.model_id
+        fresh = (bool(manifest) and manifest.get("model_id") == self.encoder.model_id
+                 and manifest.get("vector_epoch") == self.catalog.vector_epoch())
         return LibraryStatus(
             counts=self.catalog.state_counts(),
             failures=self.catalog.failures(),

@@ -60,6 +60,7 @@ class IndexProgress:
     encoded: int = 0
     reused: int = 0  # vector taken from a photo with the same content (a copy)
     moved: int = 0  # an indexed photo found at a new path: its row and vector follow it
+    verified: int = 0  # re-read and hashed: content unchanged, its vector kept
     failed: int = 0
     elapsed_s: float = 0.0
     current: Path | None = None

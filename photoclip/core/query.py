@@ -33,7 +33,7 @@ def _as_image(term: str, cwd: Path) -> Path | None:
     if not candidate.is_absolute():
         candidate = cwd / candidate
     if is_photo_name(candidate.name) and candidate.is_file():
-        return candidate.absolute()
+        return candidate.resolve()  # the catalog stores resolved paths
     return None
 
 

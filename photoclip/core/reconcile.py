@@ -13,7 +13,7 @@ from pathlib import Path
 
 from .catalog import Catalog, FileRecord
 from .models import Folder, PhotoState
-from .scanner import folder_online, scan_folder
+from .scanner import file_is_gone, folder_online, scan_folder
 
 
 @dataclass
@@ -24,42 +24,57 @@ class ScanOutcome:
     online: list[Folder] = field(default_factory=list)
     offline: list[Folder] = field(default_factory=list)
     seen: dict[int, set[bytes]] = field(default_factory=dict)  # folder id -> path keys
+    unreadable: list[bytes] = field(default_factory=list)  # subfolders we could not list
+
+    def under_unreadable(self, key: bytes) -> bool:
+        return any(key.startswith(folder + os.sep.encode()) for folder in self.unreadable)
 
 
 def _needs_work(record: FileRecord | None, size: int, mtime_ns: int, model_id: str,
-                retry_failed: bool) -> bool:
+                full: bool) -> bool:
     if record is None or record.size != size or record.mtime_ns != mtime_ns:
+        return True
+    if full:  # re-check every file: an edit that kept size and mtime is still caught by its hash
         return True
     if record.state is PhotoState.INDEXED:
         return record.model_id != model_id  # made by another model: re-encode
-    return record.state is PhotoState.FAILED and retry_failed
+    return False
 
 
 def scan_library(
     catalog: Catalog, folders: Iterable[Folder], model_id: str, *,
-    exclude: Iterable[str] = (), retry_failed: bool = False,
+    exclude: Iterable[str] = (), full: bool = False,
 ) -> ScanOutcome:
-    """Walk every online folder and mark new or changed files pending."""
+    """Walk every online folder and mark new or changed files pending.
+
+    ``full`` queues every file: the indexer re-hashes each one (reusing its
+    vector when the content is unchanged) and retries failures.
+    """
     outcome = ScanOutcome()
     patterns = tuple(exclude)
     for folder in folders:
         if not folder_online(folder.path):
-            outcome.offline.append(folder)  # unplugged or unmounted: touch nothing
+            outcome.offline.append(folder)  # unplugged or share offline: touch nothing
+            continue
+        records = catalog.file_records(folder.id)
+        found_files = list(scan_folder(folder.path, patterns, outcome.unreadable))
+        if not found_files and records:
+            # An empty folder that held photos is far likelier an unmounted drive
+            # (its mount point left behind) than a deliberate wipe; to forget its
+            # photos, remove the folder from the library.
+            outcome.offline.append(folder)
             continue
         outcome.online.append(folder)
-        records = catalog.file_records(folder.id)
-        seen: set[bytes] = set()
         queued: list[tuple[Path, int, int]] = []
-        for found in scan_folder(folder.path, patterns):
-            seen.add(found.key)
+        for found in found_files:
             record = records.get(found.key)
-            if _needs_work(record, found.size, found.mtime_ns, model_id, retry_failed):
+            if _needs_work(record, found.size, found.mtime_ns, model_id, full):
                 queued.append((found.path, found.size, found.mtime_ns))
             elif record is not None and record.state is not PhotoState.PENDING:
                 outcome.unchanged += 1
-        outcome.scanned += len(seen)
+        outcome.scanned += len(found_files)
         outcome.queued += len(queued)
-        outcome.seen[folder.id] = seen
+        outcome.seen[folder.id] = {found.key for found in found_files}
         if queued:
             catalog.mark_pending(folder.id, queued)
     return outcome
@@ -71,6 +86,6 @@ def missing_photos(catalog: Catalog, outcome: ScanOutcome) -> list[int]:
     for folder in outcome.online:
         seen = outcome.seen.get(folder.id, set())
         for key, record in catalog.file_records(folder.id).items():
-            if key not in seen and not os.path.lexists(key):
+            if key not in seen and not outcome.under_unreadable(key) and file_is_gone(key):
                 gone.append(record.id)
     return gone

@@ -57,11 +57,29 @@ def folder_online(folder: Path) -> bool:
         return False
 
 
-def scan_folder(folder: Path, exclude: Iterable[str] = ()) -> Iterator[ScannedFile]:
+def file_is_gone(path: Path | bytes) -> bool:
+    """True only when the OS says the file does not exist.
+
+    A file we merely cannot reach (permission denied, I/O error on a failing
+    drive) is not gone, and must never be forgotten or treated as moved.
+    """
+    try:
+        os.lstat(path)
+    except (FileNotFoundError, NotADirectoryError):
+        return True
+    except OSError:
+        return False
+    return False
+
+
+def scan_folder(
+    folder: Path, exclude: Iterable[str] = (), unreadable: list[bytes] | None = None
+) -> Iterator[ScannedFile]:
     """Yield every photo file under ``folder``.
 
     Directory symlinks are not followed (they loop, and they double-count
-    photos reachable by two paths); unreadable subfolders are skipped and logged.
+    photos reachable by two paths). Subfolders that cannot be read are skipped,
+    logged, and appended to ``unreadable`` so nothing under them is forgotten.
     """
     patterns = tuple(exclude)
     stack = [os.fsencode(folder)]
@@ -72,6 +90,8 @@ def scan_folder(folder: Path, exclude: Iterable[str] = ()) -> Iterator[ScannedFi
                 children = sorted(entries, key=lambda e: e.name)
         except OSError as exc:
             log.warning("cannot read folder %s: %s", os.fsdecode(current), exc)
+            if unreadable is not None:
+                unreadable.append(current)
             continue
         for entry in children:
             name = os.fsdecode(entry.name)

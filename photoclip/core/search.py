@@ -14,7 +14,7 @@ import numpy as np
 
 from .catalog import Catalog
 from .encoder import Encoder
-from .imaging import decode_for_model
+from .imaging import ImageRejected, decode_for_model
 from .index_store import IndexStore
 from .models import SearchHit
 from .query import QueryError, QueryTerm, parse_query
@@ -38,7 +38,10 @@ class Searcher:
                 return stored
         data = path.read_bytes()
         self._encoder.load()
-        decoded = decode_for_model(data, self._encoder.input_size)
+        try:
+            decoded = decode_for_model(data, self._encoder.input_size)
+        except ImageRejected as exc:
+            raise QueryError(f"cannot use {path} as a query image: {exc}") from None
         return self._encoder.encode_images([self._encoder.preprocess(decoded.image)])[0]
 
     def query_vector(self, terms: list[QueryTerm]) -> np.ndarray:

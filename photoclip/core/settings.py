@@ -39,6 +39,16 @@ class Settings:
     extra: dict[str, Any] = field(default_factory=dict, repr=False)  # unknown keys, kept
 
     def validate(self) -> None:
+        for name, kind, called in (
+            ("model", str, "a string"), ("device", str, "a string"),
+            ("batch_size", int, "an integer"), ("decode_workers", int, "an integer"),
+            ("exclude", list, "a list"),
+        ):
+            value = getattr(self, name)
+            if not isinstance(value, kind) or isinstance(value, bool):
+                raise SettingsError(f"{name} must be {called}, not {value!r}")
+        if not all(isinstance(pattern, str) for pattern in self.exclude):
+            raise SettingsError("exclude must be a list of strings (glob patterns)")
         if self.device not in DEVICES:
             raise SettingsError(f"device must be one of {', '.join(DEVICES)}, not {self.device!r}")
         if self.batch_size < 1:

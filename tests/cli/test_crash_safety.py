@@ -36,21 +36,37 @@ def _make_pictures(folder: Path, count: int) -> None:
         draw_picture(colour, shape, rng, size=(160, 120)).save(folder / f"p{i:04d}.jpg", quality=90)
 
 
-@pytest.mark.parametrize("seed", [1, 2])
-def test_kill_during_indexing_then_resume(cli: Cli, tmp_path: Path, seed: int) -> None:
+def _start_indexing(cli: Cli, tmp_path: Path, total: int) -> tuple[subprocess.Popen[bytes], Path]:
+    """Start `photoclip index` on a fresh library and return once it has committed a batch."""
     folder = tmp_path / "photos"
-    total = 400
     _make_pictures(folder, total)
     cli.set_batch_size(8)
     cli.run("add", str(folder))
-    paths = app_paths({"PHOTOCLIP_HOME": str(cli.home)})
-    catalog = paths.catalog
-
+    catalog = app_paths({"PHOTOCLIP_HOME": str(cli.home)}).catalog
     process = subprocess.Popen([sys.executable, "-m", "photoclip.cli", "index"], env=cli.env,
                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     deadline = time.monotonic() + 120
     while _indexed_count(catalog) == 0 and process.poll() is None and time.monotonic() < deadline:
         time.sleep(0.05)
+    return process, catalog
+
+
+def test_ctrl_c_stops_cleanly_and_keeps_the_index(cli: Cli, tmp_path: Path) -> None:
+    process, _ = _start_indexing(cli, tmp_path, 400)
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode == 130, stderr
+    assert b"stopped" in stderr and b"Traceback" not in stderr
+    status = cli.json("status")
+    assert 0 < status["indexed"] < 400 and status["pending"] == 400 - status["indexed"]
+    assert status["index_size"] == status["indexed"]  # saved, fresh: no rebuild needed
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_kill_during_indexing_then_resume(cli: Cli, tmp_path: Path, seed: int) -> None:
+    total = 400
+    process, catalog = _start_indexing(cli, tmp_path, total)
+    paths = app_paths({"PHOTOCLIP_HOME": str(cli.home)})
     time.sleep(random.Random(seed).uniform(0.0, 0.6))  # a random point inside the run
     process.send_signal(signal.SIGKILL)
     process.wait()

@@ -81,7 +81,7 @@ def test_copy_and_touch_reuse_vectors(library: Library, photos: Path) -> None:
     shutil.copy(source, photos / ("copy" + source.suffix))
     os.utime(next(photos.rglob("green_*")), ns=(1, 1))  # same content, new mtime
     report = library.index_photos()
-    assert report.encoded == 0 and report.reused == 2
+    assert (report.encoded, report.reused, report.unchanged) == (0, 1, 24)  # touched: re-hashed
 
 
 def test_changed_content_is_encoded_again(library: Library, photos: Path) -> None:
@@ -241,3 +241,141 @@ def test_photos_deleted_since_indexing_are_dropped_from_results(library: Library
     hits = library.search("red", top=2)
     assert len(hits) == 2 and all(h.path.exists() for h in hits)
     assert {h.path for h in library.search("red", top=24)} <= set(photos.rglob("*"))
+
+
+def _index_ids_match_catalog(library: Library) -> bool:
+    ids, _ = library.catalog.all_vectors(library.encoder.model_id)
+    index = library.index.loaded
+    return index is not None and set(index.ids().tolist()) == set(ids.tolist())
+
+
+def test_an_emptied_folder_is_treated_as_unmounted(library: Library, photos: Path) -> None:
+    library.index_photos()
+    for path in [p for p in photos.rglob("*") if p.is_file()]:
+        path.unlink()  # what an unmounted drive's leftover mount point looks like
+    report = library.index_photos(full=True)
+    assert report.offline_folders == [photos] and report.forgotten == 0
+    assert library.catalog.state_counts()[PhotoState.INDEXED] == 24
+
+
+def test_unreadable_subfolders_are_not_forgotten(library: Library, photos: Path,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    library.index_photos()
+    blocked = os.fsencode(photos / "2023")
+    real_scandir = os.scandir
+
+    def scandir(path):  # root ignores chmod 000, so refuse the folder by hand
+        if os.fsencode(path) == blocked:
+            raise PermissionError(13, "Permission denied")
+        return real_scandir(path)
+
+    monkeypatch.setattr("photoclip.core.scanner.os.scandir", scandir)
+    monkeypatch.setattr("photoclip.core.reconcile.file_is_gone", lambda key: True)
+    report = library.index_photos(full=True)
+    assert report.forgotten == 0
+    assert library.catalog.state_counts()[PhotoState.INDEXED] == 24
+
+
+def test_file_renamed_over_an_indexed_photo(library: Library, photos: Path) -> None:
+    library.index_photos()
+    blue = next(photos.rglob("blue_*"))
+    red = next(photos.rglob("red_*"))
+    blue.replace(red)  # `mv blue.png red.png`: red's old row must go, blue's follows
+    report = library.index_photos()  # not --reindex: that would rebuild the index anyway
+    assert report.moved == 1 and report.encoded == 0
+    assert _index_ids_match_catalog(library)
+    assert library.catalog.photo_by_path(red).content_hash is not None
+    assert red in [h.path for h in library.search("blue", top=6)]
+
+
+def test_forgotten_photos_leave_the_index(library: Library, photos: Path) -> None:
+    library.index_photos()
+    for path in list(photos.rglob("yellow_*"))[:3]:
+        path.unlink()
+    assert library.index_photos(full=True).forgotten == 3
+    assert _index_ids_match_catalog(library)
+    assert library.status().index_size == 21
+
+
+def test_a_copy_in_an_online_folder_is_not_a_move_from_an_offline_one(
+    tmp_path: Path, photos: Path,
+) -> None:
+    library = open_library(tmp_path)
+    library.add_folder(photos)
+    library.index_photos()
+    other = tmp_path / "other"
+    other.mkdir()
+    source = next(photos.rglob("green_*"))
+    shutil.copy(source, other / source.name)
+    library.add_folder(other)
+    photos.rename(tmp_path / "unplugged")
+    report = library.index_photos()
+    assert (report.moved, report.reused) == (0, 1)
+    assert library.catalog.photo_by_path(source) is not None  # the offline photo stays
+    library.close()
+
+
+def test_full_reindex_catches_an_edit_that_kept_size_and_mtime(library: Library, photos: Path) -> None:
+    library.index_photos()
+    bitmap = next(p for p in photos.rglob("*") if p.suffix.lower() == ".bmp")
+    stat = bitmap.stat()
+    data = bytearray(bitmap.read_bytes())
+    data[-1] ^= 0xFF  # one pixel edited; uncompressed, so size is unchanged
+    bitmap.write_bytes(bytes(data))
+    os.utime(bitmap, ns=(stat.st_atime_ns, stat.st_mtime_ns))  # `cp -p` / exiftool -P style
+    assert library.index_photos().encoded == 0  # stat unchanged: a plain index trusts it
+    report = library.index_photos(full=True)
+    assert (report.encoded, report.unchanged) == (1, 23)
+
+
+def test_similar_by_another_spelling_of_the_path_excludes_the_photo(library: Library,
+                                                                    photos: Path) -> None:
+    library.index_photos()
+    example = next(photos.rglob("red_*.png"))
+    os.symlink(photos, photos.parent / "link")
+    spellings = [photos.parent / "link" / example.relative_to(photos),
+                 example.parent / ".." / example.parent.name / example.name]
+    for spelling in spellings:
+        assert example not in [h.path for h in library.similar(spelling, top=5)]
+
+
+def test_a_corrupt_query_image_is_a_query_error(library: Library, tmp_path: Path) -> None:
+    from photoclip.core.query import QueryError
+
+    library.index_photos()
+    bad = tmp_path / "notes.jpg"
+    bad.write_text("not a picture")
+    with pytest.raises(QueryError, match="cannot use"):
+        library.similar(bad)
+    with pytest.raises(QueryError, match="cannot use"):
+        library.search(f"{bad} + red")
+
+
+def test_writes_from_two_threads_take_turns(library: Library) -> None:
+    inside = threading.Event()
+    release = threading.Event()
+    order: list[str] = []
+
+    def first() -> None:
+        with library.writing("first"):
+            inside.set()
+            release.wait(5)
+            order.append("first done")
+
+    thread = threading.Thread(target=first)
+    thread.start()
+    inside.wait(5)
+    threading.Timer(0.2, release.set).start()
+    with library.writing("second"):
+        order.append("second in")
+    thread.join()
+    assert order == ["first done", "second in"]
+
+
+def test_temp_files_of_a_killed_save_are_cleaned_up(library: Library, photos: Path) -> None:
+    library.index_photos()
+    leftover = library.paths.index.parent / f".{library.paths.index.name}.12345.tmp"
+    leftover.write_bytes(b"half an index")
+    (photos / "new.png").write_bytes(next(photos.rglob("*.png")).read_bytes() + b"\0")
+    library.index_photos()
+    assert not leftover.exists()

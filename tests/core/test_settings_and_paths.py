@@ -41,7 +41,9 @@ def test_old_versions_are_upgraded(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("text", "message"),
     [("version = 99\n", "newer PhotoClip"), ('device = "tpu"\n', "device"),
-     ("batch_size = 0\n", "batch_size"), ("not toml [", "cannot read")],
+     ("batch_size = 0\n", "batch_size"), ("not toml [", "cannot read"),
+     ('batch_size = "8"\n', "batch_size must be an integer"), ('exclude = "*.tmp"\n', "exclude must be"),
+     ("exclude = [1]\n", "list of strings"), ("model = 3\n", "model must be")],
 )
 def test_bad_settings_are_refused_clearly(tmp_path: Path, text: str, message: str) -> None:
     path = tmp_path / "settings.toml"
