@@ -326,8 +326,10 @@ class Catalog:
 
     def photos_with_hash(self, content_hash: str, model_id: str) -> list[Photo]:
         rows = self._reader().execute(
+            # Pending rows count too: during --reindex every row is pending, and a
+            # pending row's vector still belongs to its recorded content_hash.
             f"SELECT {_PHOTO_COLUMNS} FROM photos WHERE content_hash = ? AND model_id = ? "
-            "AND state = 'indexed' AND embedding IS NOT NULL ORDER BY id",
+            "AND embedding IS NOT NULL ORDER BY id",
             (content_hash, model_id),
         )
         return [_photo(r) for r in rows]

@@ -173,6 +173,8 @@ class Indexer:
 
     def _triage(self, prepared: Prepared, batch: Batch) -> None:
         photo, digest = prepared.photo, prepared.content_hash
+        if photo.id in self._claimed:
+            return  # this row already followed its file to a new path in this run
         if prepared.error is not None:
             batch.failures.append((photo.id, prepared.error, digest))
             return

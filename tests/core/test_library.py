@@ -379,3 +379,11 @@ def test_temp_files_of_a_killed_save_are_cleaned_up(library: Library, photos: Pa
     (photos / "new.png").write_bytes(next(photos.rglob("*.png")).read_bytes() + b"\0")
     library.index_photos()
     assert not leftover.exists()
+
+
+def test_full_reindex_reuses_vectors_for_new_copies(library: Library, photos: Path) -> None:
+    library.index_photos()
+    source = next(photos.rglob("blue_*"))
+    shutil.copy(source, photos / ("copy" + source.suffix))  # its twin is pending mid-reindex
+    report = library.index_photos(full=True)
+    assert (report.encoded, report.reused, report.unchanged) == (0, 1, 24)
