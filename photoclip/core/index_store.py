@@ -32,6 +32,7 @@ class IndexStore:
         self._lock = threading.Lock()
         self.rebuilt = False
         self._dirty = False  # changed since loaded or saved: saving 100k vectors costs ~0.4 s
+        self._rebuilt_epoch: int | None = None
 
     def get(self, dim: int) -> VectorIndex:
         """The index for ``dim``-d vectors, loaded or rebuilt on first use."""
@@ -55,6 +56,9 @@ class IndexStore:
         return index
 
     def _rebuild(self, dim: int) -> VectorIndex:
+        # Read before the vectors: if a commit lands in between, this epoch is
+        # older than what was read, and save_rebuilt() refuses to label it current.
+        self._rebuilt_epoch = self._catalog.vector_epoch()
         ids, vectors = self._catalog.all_vectors(self.model_id)
         if len(ids) and vectors.shape[1] != dim:
             log.warning("catalog vectors are %d-d, expected %d-d", vectors.shape[1], dim)
@@ -107,6 +111,15 @@ class IndexStore:
             remove_stale_temps(leftover)  # from a save killed half-way
         self._index.save(self.path, {"model_id": self.model_id, "vector_epoch": epoch})
         self._dirty = False
+
+    def save_rebuilt(self) -> bool:
+        """Keep a rebuild a reader had to do (say, after an indexer was killed), so the
+        next process doesn't redo it. Only under the writer lock, and only if no
+        write happened since the rebuild read the catalog."""
+        if not self.rebuilt or self._rebuilt_epoch != self._catalog.vector_epoch():
+            return False
+        self.save()
+        return True
 
     @property
     def loaded(self) -> VectorIndex | None:

@@ -18,7 +18,7 @@ from .catalog import Catalog
 from .encoder import ClipEncoder, Encoder, ModelSpec
 from .index_store import IndexStore
 from .indexer import Indexer, ProgressCallback
-from .lock import WriterLock
+from .lock import LibraryLocked, WriterLock
 from .models import Failure, Folder, IndexReport, PhotoState, SearchHit
 from .paths import AppPaths
 from .reconcile import missing_photos, scan_library
@@ -182,13 +182,26 @@ class Library:
         cwd: Path | None = None,
     ) -> list[SearchHit]:
         self._require_vectors()
-        return self.searcher.search(query, top, min_score, cwd)
+        hits = self.searcher.search(query, top, min_score, cwd)
+        self._keep_rebuilt_index()
+        return hits
 
     def similar(self, path: Path, top: int = DEFAULT_TOP) -> list[SearchHit]:
         if not path.is_file():
             raise LibraryError(f"no such image: {path}")
         self._require_vectors()
-        return self.searcher.similar(path.resolve(), top)
+        hits = self.searcher.similar(path.resolve(), top)
+        self._keep_rebuilt_index()
+        return hits
+
+    def _keep_rebuilt_index(self) -> None:
+        if not self.index.rebuilt or self._lock.held:
+            return
+        try:
+            with self.writing("save index"):
+                self.index.save_rebuilt()
+        except LibraryLocked:
+            pass  # an indexer is running; it saves the index itself
 
     def _require_vectors(self) -> None:
         """Say so up front rather than load a model to search nothing."""

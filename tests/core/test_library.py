@@ -387,3 +387,32 @@ def test_full_reindex_reuses_vectors_for_new_copies(library: Library, photos: Pa
     shutil.copy(source, photos / ("copy" + source.suffix))  # its twin is pending mid-reindex
     report = library.index_photos(full=True)
     assert (report.encoded, report.reused, report.unchanged) == (0, 1, 24)
+
+
+def test_a_search_keeps_the_index_it_had_to_rebuild(tmp_path: Path, photos: Path) -> None:
+    library = open_library(tmp_path)
+    library.add_folder(photos)
+    library.index_photos()
+    library.close()
+    library.paths.index.write_bytes(b"left half-written by a killed indexer")
+    searcher = open_library(tmp_path)
+    searcher.search("red")
+    assert searcher.index.rebuilt
+    searcher.close()
+    again = open_library(tmp_path)
+    again.search("red")
+    assert not again.index.rebuilt  # loaded the saved rebuild
+    again.close()
+
+
+def test_a_rebuild_is_not_saved_while_another_process_writes(tmp_path: Path, photos: Path) -> None:
+    library = open_library(tmp_path)
+    library.add_folder(photos)
+    library.index_photos()
+    library.paths.index.unlink()
+    with library.writing("indexer elsewhere"):
+        searcher = open_library(tmp_path)
+        searcher.search("red")
+        assert searcher.index.rebuilt and not library.paths.index.exists()
+        searcher.close()
+    library.close()
