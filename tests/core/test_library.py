@@ -35,6 +35,15 @@ def open_library(tmp_path: Path, encoder: FakeEncoder | None = None) -> Library:
     return Library(paths, Settings(batch_size=8, decode_workers=2), encoder=encoder or FakeEncoder())
 
 
+def indexed_and_closed(tmp_path: Path, photos: Path) -> Library:
+    """A library whose photos were indexed by an earlier session (closed since)."""
+    library = open_library(tmp_path)
+    library.add_folder(photos)
+    library.index_photos()
+    library.close()
+    return library
+
+
 @pytest.fixture
 def library(tmp_path: Path, photos: Path) -> Library:
     lib = open_library(tmp_path)
@@ -138,7 +147,6 @@ def test_cancel_keeps_the_rest_pending_and_resumes(tmp_path: Path, photos: Path)
     counts = library.catalog.state_counts()
     assert counts[PhotoState.PENDING] > 0
     committed = counts[PhotoState.INDEXED]
-    assert encoder.images_encoded >= committed
     before = encoder.images_encoded
     library.index_photos()
     assert encoder.images_encoded - before == 24 - committed
@@ -146,10 +154,7 @@ def test_cancel_keeps_the_rest_pending_and_resumes(tmp_path: Path, photos: Path)
 
 
 def test_corrupt_index_file_is_rebuilt_without_decoding(tmp_path: Path, photos: Path) -> None:
-    library = open_library(tmp_path)
-    library.add_folder(photos)
-    library.index_photos()
-    library.close()
+    library = indexed_and_closed(tmp_path, photos)
     library.paths.index.write_bytes(b"garbage")
     encoder = FakeEncoder()
     reopened = open_library(tmp_path, encoder)
@@ -182,10 +187,7 @@ def test_folder_management(library: Library, photos: Path, tmp_path: Path) -> No
 
 
 def test_other_model_vectors_are_reencoded(tmp_path: Path, photos: Path) -> None:
-    first = open_library(tmp_path)
-    first.add_folder(photos)
-    first.index_photos()
-    first.close()
+    indexed_and_closed(tmp_path, photos)
     encoder = FakeEncoder()
     encoder.model_id = "fake:colour-v2"
     second = open_library(tmp_path, encoder)
@@ -390,10 +392,7 @@ def test_full_reindex_reuses_vectors_for_new_copies(library: Library, photos: Pa
 
 
 def test_a_search_keeps_the_index_it_had_to_rebuild(tmp_path: Path, photos: Path) -> None:
-    library = open_library(tmp_path)
-    library.add_folder(photos)
-    library.index_photos()
-    library.close()
+    library = indexed_and_closed(tmp_path, photos)
     library.paths.index.write_bytes(b"left half-written by a killed indexer")
     searcher = open_library(tmp_path)
     searcher.search("red")
