@@ -93,15 +93,20 @@ def ru_maxrss_mib() -> float:
     return peak / (1024 * 1024) if sys.platform == "darwin" else peak / 1024
 
 
-def current_rss_mib() -> float | None:
-    """Resident memory right now (Linux /proc only; None elsewhere)."""
+def _proc_status_mib(field: str) -> float | None:
+    """A memory field of /proc/self/status in MiB (Linux only; None elsewhere)."""
     try:
         for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
+            if line.startswith(f"{field}:"):
                 return int(line.split()[1]) / 1024
     except OSError:
         pass
     return None
+
+
+def current_rss_mib() -> float | None:
+    """Resident memory right now."""
+    return _proc_status_mib("VmRSS")
 
 
 class PeakRss:
@@ -127,14 +132,8 @@ class PeakRss:
         self.resettable = self._reset()
 
     def peak_mib(self) -> float:
-        if self.resettable:
-            try:
-                for line in Path("/proc/self/status").read_text().splitlines():
-                    if line.startswith("VmHWM:"):
-                        return int(line.split()[1]) / 1024
-            except OSError:
-                pass
-        return ru_maxrss_mib()
+        peak = _proc_status_mib("VmHWM") if self.resettable else None
+        return ru_maxrss_mib() if peak is None else peak
 
 
 def timed(fn: Callable[[], Any]) -> tuple[float, Any]:

@@ -33,6 +33,7 @@ class IndexStore:
         self.rebuilt = False
         self._dirty = False  # changed since loaded or saved: saving 100k vectors costs ~0.4 s
         self._rebuilt_epoch: int | None = None
+        self._file_epoch: int | None = None  # the epoch the file on disk was saved with
 
     def get(self, dim: int) -> VectorIndex:
         """The index for ``dim``-d vectors, loaded or rebuilt on first use."""
@@ -53,6 +54,7 @@ class IndexStore:
         if manifest.get("vector_epoch") != self._catalog.vector_epoch():
             log.info("index file is older than the catalog; rebuilding")
             return None
+        self._file_epoch = manifest["vector_epoch"]
         return index
 
     def _rebuild(self, dim: int) -> VectorIndex:
@@ -79,6 +81,7 @@ class IndexStore:
             with self._lock:
                 self._index = None
                 self.path.unlink(missing_ok=True)
+                self._file_epoch = None
                 self.path.with_suffix(".json").unlink(missing_ok=True)
             return None
         with self._lock:
@@ -104,13 +107,13 @@ class IndexStore:
         if self._index is None:
             return
         epoch = self._catalog.vector_epoch()
-        manifest = VectorIndex.read_manifest(self.path) or {}
-        if not self._dirty and manifest.get("vector_epoch") == epoch:
+        if not self._dirty and self._file_epoch == epoch:
             return
         for leftover in (self.path, self.path.with_suffix(".json")):
             remove_stale_temps(leftover)  # from a save killed half-way
         self._index.save(self.path, {"model_id": self.model_id, "vector_epoch": epoch})
         self._dirty = False
+        self._file_epoch = epoch
 
     def save_rebuilt(self) -> bool:
         """Keep a rebuild a reader had to do (say, after an indexer was killed), so the

@@ -86,12 +86,9 @@ class Indexer:
         """Read once, hash, and decode only if no stored vector can be reused."""
         if photo.size > MAX_FILE_BYTES:
             return Prepared(photo, error=f"file too large for a photo ({photo.size >> 20} MB)")
-        try:
-            data = photo.path.read_bytes()
-        except OSError as exc:
-            return Prepared(photo, error=f"cannot read file: {exc.strerror or exc}")
-        except MemoryError:
-            return Prepared(photo, error="not enough memory to read the file")
+        data = _read(photo)
+        if isinstance(data, str):
+            return Prepared(photo, error=data)
         digest = content_hash(data)
         model_id = self._encoder.model_id
         if photo.content_hash == digest and photo.model_id == model_id:
@@ -206,10 +203,9 @@ class Indexer:
         return online and file_is_gone(twin.path)
 
     def _reread(self, photo: Photo, digest: str) -> Prepared:
-        try:
-            data = photo.path.read_bytes()
-        except OSError as exc:
-            return Prepared(photo, digest, error=f"cannot read file: {exc.strerror or exc}")
+        data = _read(photo)
+        if isinstance(data, str):
+            return Prepared(photo, digest, error=data)
         return self._decode(photo, digest, data)
 
     def _encoded(self, prepared: Prepared, vector: np.ndarray, source: Photo) -> EncodedPhoto:
@@ -243,3 +239,13 @@ class Indexer:
         if time.monotonic() - self._last_save > INDEX_SAVE_INTERVAL_S:
             self._index.save()
             self._last_save = time.monotonic()
+
+
+def _read(photo: Photo) -> bytes | str:
+    """The file's bytes, or the reason they could not be read."""
+    try:
+        return photo.path.read_bytes()
+    except OSError as exc:
+        return f"cannot read file: {exc.strerror or exc}"
+    except MemoryError:
+        return "not enough memory to read the file"
