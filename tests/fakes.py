@@ -63,3 +63,20 @@ class FakeEncoder:
                        np.array((128, 128, 128), np.float32))
             vectors.append(self._vector(rgb))
         return np.stack(vectors)
+
+
+class CountingEncoder:
+    """Wraps a real encoder and counts the pictures it encodes (exactly-once checks)."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+        self.images_encoded = 0
+        self._lock = threading.Lock()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+    def encode_images(self, inputs: Sequence[Any]) -> np.ndarray:
+        with self._lock:
+            self.images_encoded += len(inputs)
+        return self.inner.encode_images(inputs)

@@ -21,13 +21,15 @@ from pathlib import Path
 import numpy as np
 
 from .catalog_migrations import MIGRATIONS, SCHEMA_VERSION
+from .catalog_moves import MovesTrashAndTags
 from .models import Failure, Folder, Photo, PhotoState
 
 BUSY_TIMEOUT_MS = 10_000
 _PHOTO_COLUMNS = (
     "id, path, folder_id, size, mtime_ns, state, content_hash, width, height, "
-    "taken_at, failure_reason, model_id"
+    "taken_at, failure_reason, model_id, deleted_at"
 )
+LIVE = "deleted_at IS NULL"  # rows of files that exist (not in the trash)
 
 
 class CatalogError(Exception):
@@ -72,6 +74,7 @@ def _photo(row: sqlite3.Row | tuple) -> Photo:
         id=row[0], path=path_from_key(row[1]), folder_id=row[2], size=row[3],
         mtime_ns=row[4], state=PhotoState(row[5]), content_hash=row[6], width=row[7],
         height=row[8], taken_at=row[9], failure_reason=row[10], model_id=row[11],
+        deleted_at=row[12],
     )
 
 
@@ -83,7 +86,7 @@ def blob_to_vector(blob: bytes) -> np.ndarray:
     return np.frombuffer(blob, dtype=np.float32)
 
 
-class Catalog:
+class Catalog(MovesTrashAndTags):
     """Typed access to the SQLite catalog. Safe to share between threads."""
 
     def __init__(self, path: Path, *, backups_dir: Path | None = None) -> None:
@@ -224,8 +227,8 @@ class Catalog:
     # -- triage ------------------------------------------------------------------
     def file_records(self, folder_id: int) -> dict[bytes, FileRecord]:
         rows = self._reader().execute(
-            "SELECT path, id, size, mtime_ns, state, model_id FROM photos WHERE folder_id = ?",
-            (folder_id,),
+            "SELECT path, id, size, mtime_ns, state, model_id FROM photos WHERE folder_id = ? "
+            f"AND {LIVE}", (folder_id,),
         )
         return {r[0]: FileRecord(r[1], r[2], r[3], PhotoState(r[4]), r[5]) for r in rows}
 
@@ -243,7 +246,7 @@ class Catalog:
 
     def pending_photos(self) -> list[Photo]:
         rows = self._reader().execute(
-            f"SELECT {_PHOTO_COLUMNS} FROM photos WHERE state = 'pending' ORDER BY id"
+            f"SELECT {_PHOTO_COLUMNS} FROM photos WHERE state = 'pending' AND {LIVE} ORDER BY id"
         )
         return [_photo(r) for r in rows]
 
@@ -282,15 +285,10 @@ class Catalog:
                     "SELECT folder_id, path, size, mtime_ns FROM photos WHERE id = ?", (new_id,)
                 ).fetchone()
                 db.execute("DELETE FROM photos WHERE id = ?", (new_id,))
-                db.execute(
-                    "UPDATE photos SET folder_id = ?, path = ?, size = ?, mtime_ns = ? "
-                    "WHERE id = ?", (*row, old_id),
+                db.execute(  # a row restored from the trash leaves it
+                    "UPDATE photos SET folder_id = ?, path = ?, size = ?, mtime_ns = ?, "
+                    "deleted_at = NULL, trashed_path = NULL WHERE id = ?", (*row, old_id),
                 )
-            self._bump_epoch(db)
-
-    def forget(self, photo_ids: Sequence[int]) -> None:
-        with self._transaction() as db:
-            db.executemany("DELETE FROM photos WHERE id = ?", ((i,) for i in photo_ids))
             self._bump_epoch(db)
 
     # -- reading -----------------------------------------------------------------
@@ -312,7 +310,7 @@ class Catalog:
             chunk = list(ids[start : start + 500])
             marks = ",".join("?" * len(chunk))
             for row in self._reader().execute(
-                f"SELECT {_PHOTO_COLUMNS} FROM photos WHERE id IN ({marks})", chunk
+                f"SELECT {_PHOTO_COLUMNS} FROM photos WHERE id IN ({marks}) AND {LIVE}", chunk
             ):
                 found[row[0]] = _photo(row)
         return found
@@ -338,7 +336,7 @@ class Catalog:
         """(ids, vectors) of every indexed photo made by ``model_id``: the index's source."""
         rows = self._reader().execute(
             "SELECT id, embedding FROM photos WHERE state = 'indexed' AND model_id = ? "
-            "AND embedding IS NOT NULL ORDER BY id", (model_id,),
+            f"AND embedding IS NOT NULL AND {LIVE} ORDER BY id", (model_id,),
         ).fetchall()
         ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
         if not rows:
@@ -356,7 +354,7 @@ class Catalog:
     def state_counts(self) -> dict[PhotoState, int]:
         counts = {state: 0 for state in PhotoState}
         for state, count in self._reader().execute(
-            "SELECT state, COUNT(*) FROM photos GROUP BY state"
+            f"SELECT state, COUNT(*) FROM photos WHERE {LIVE} GROUP BY state"
         ):
             counts[PhotoState(state)] = count
         return counts
@@ -364,11 +362,12 @@ class Catalog:
     def count_other_models(self, model_id: str) -> int:
         """Indexed photos whose vector came from another model (need re-encoding)."""
         return self._reader().execute(
-            "SELECT COUNT(*) FROM photos WHERE state = 'indexed' AND model_id != ?", (model_id,)
+            f"SELECT COUNT(*) FROM photos WHERE state = 'indexed' AND model_id != ? AND {LIVE}",
+            (model_id,),
         ).fetchone()[0]
 
     def failures(self) -> list[Failure]:
         rows = self._reader().execute(
-            "SELECT path, failure_reason FROM photos WHERE state = 'failed' ORDER BY path"
+            f"SELECT path, failure_reason FROM photos WHERE state = 'failed' AND {LIVE} ORDER BY path"
         )
         return [Failure(path_from_key(r[0]), r[1] or "unknown") for r in rows]

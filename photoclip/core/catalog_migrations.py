@@ -62,5 +62,30 @@ def _initial_schema(db: sqlite3.Connection) -> None:
     )
 
 
-MIGRATIONS: tuple[Migration, ...] = (Migration(1, "initial schema", _initial_schema),)
+def _trash_and_tags(db: sqlite3.Connection) -> None:
+    _run_statements(
+        db,
+        """
+        -- A deleted file's row stays for a grace period (its vector, tags and
+        -- albums come back if the same content reappears). Its path is swapped
+        -- for a tombstone key so the real path is free for a new file.
+        ALTER TABLE photos ADD COLUMN deleted_at REAL;
+        ALTER TABLE photos ADD COLUMN trashed_path BLOB;
+        CREATE INDEX photos_by_deleted ON photos(deleted_at);
+        CREATE TABLE tags (
+            photo_id INTEGER NOT NULL REFERENCES photos(id) ON DELETE CASCADE,
+            name TEXT NOT NULL,
+            source TEXT NOT NULL DEFAULT 'user',   -- 'user' or 'auto' (zero-shot)
+            score REAL,
+            PRIMARY KEY (photo_id, name)
+        );
+        CREATE INDEX tags_by_name ON tags(name);
+        """
+    )
+
+
+MIGRATIONS: tuple[Migration, ...] = (
+    Migration(1, "initial schema", _initial_schema),
+    Migration(2, "trash for deleted photos, tags", _trash_and_tags),
+)
 SCHEMA_VERSION = MIGRATIONS[-1].version

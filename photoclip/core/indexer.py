@@ -59,6 +59,7 @@ class Batch:
     verified: list[EncodedPhoto] = field(default_factory=list)  # content unchanged: own vector
     failures: list[tuple[int, str, str | None]] = field(default_factory=list)
     moves: list[tuple[int, int]] = field(default_factory=list)
+    restored: list[tuple[int, np.ndarray]] = field(default_factory=list)  # back from the trash
 
     def __len__(self) -> int:
         return (len(self.to_encode) + len(self.ready) + len(self.verified) + len(self.failures)
@@ -185,6 +186,10 @@ class Indexer:
             if twin.id not in self._claimed and self._moved_away(twin):
                 self._claimed.add(twin.id)  # the file moved: the old row takes the new path
                 batch.moves.append((twin.id, photo.id))
+                if twin.deleted_at is not None:  # deleted, now back: tags and albums return
+                    vector = self._catalog.vector(twin.id, self._encoder.model_id)
+                    if vector is not None:
+                        batch.restored.append((twin.id, vector))
                 return
         for twin in prepared.twins:  # a copy: reuse the vector, no encoding
             vector = self._catalog.vector(twin.id, self._encoder.model_id)
@@ -199,6 +204,8 @@ class Indexer:
         batch.to_encode.append(prepared)
 
     def _moved_away(self, twin: Photo) -> bool:
+        if twin.deleted_at is not None:
+            return True  # in the trash: its file is gone by definition
         online = self._online_folders is None or twin.folder_id in self._online_folders
         return online and file_is_gone(twin.path)
 
@@ -226,8 +233,10 @@ class Indexer:
                 for p, vector in zip(batch.to_encode, vectors, strict=True)
             ]
         self._catalog.record_results(encoded, batch.failures, batch.moves)
-        if encoded:
-            self._index.add([e.photo_id for e in encoded], np.stack([e.vector for e in encoded]))
+        encoded_ids = [e.photo_id for e in encoded] + [pid for pid, _ in batch.restored]
+        if encoded_ids:
+            vectors = [e.vector for e in encoded] + [v for _, v in batch.restored]
+            self._index.add(encoded_ids, np.stack(vectors))
         # A failed photo loses its vector; a move's pending row is deleted (it may
         # have been an indexed photo the moved file was renamed over).
         self._index.remove([pid for pid, _, _ in batch.failures] + [new for _, new in batch.moves])

@@ -19,9 +19,9 @@ from .encoder import ClipEncoder, Encoder, ModelSpec
 from .index_store import IndexStore
 from .indexer import Indexer, ProgressCallback
 from .lock import LibraryLocked, WriterLock
-from .models import Failure, Folder, IndexReport, PhotoState, SearchHit
+from .models import Failure, Folder, IndexProgress, IndexReport, Photo, PhotoState, SearchHit, Tag
 from .paths import AppPaths
-from .reconcile import missing_photos, scan_library
+from .reconcile import ScanOutcome, missing_photos, scan_library
 from .scanner import folder_online
 from .search import DEFAULT_TOP, Searcher
 from .settings import Settings
@@ -81,6 +81,21 @@ class Library:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
+    def claim_writer(self, purpose: str) -> None:
+        """Hold the writer lock until ``release_writer`` (a long-running watcher).
+
+        Other threads of this process still write, one at a time, through
+        ``writing()``; other processes are refused with LibraryLocked.
+        """
+        with self._write_mutex:
+            if not self._lock.held:
+                self._lock.purpose = purpose
+                self._lock.acquire()
+
+    def release_writer(self) -> None:
+        with self._write_mutex:
+            self._lock.release()
+
     @contextlib.contextmanager
     def writing(self, purpose: str = "photoclip") -> Iterator[Library]:
         """Hold the writer lock; raises LibraryLocked if another process has it."""
@@ -129,17 +144,8 @@ class Library:
         started = time.monotonic()
         with self.writing("index"):
             self._load_index_before_write()
-            scan = scan_library(
-                self.catalog, self.catalog.folders(), self.encoder.model_id,
-                exclude=self.settings.exclude, full=full,
-            )
-            online = {f.id for f in scan.online}
-            todo = [p for p in self.catalog.pending_photos() if p.folder_id in online]
-            indexer = Indexer(
-                self.catalog, self.encoder, self.index, batch_size=self.settings.batch_size,
-                workers=self.settings.decode_workers, online_folders=online,
-            )
-            done = indexer.run(todo, progress, cancel)
+            scan = self.scan(full=full)
+            done = self.index_pending({f.id for f in scan.online}, progress, cancel)
             report = IndexReport(
                 scanned=scan.scanned, unchanged=scan.unchanged + done.verified,
                 encoded=done.encoded,
@@ -148,15 +154,62 @@ class Library:
                 cancelled=bool(cancel and cancel.is_set()),
             )
             if full and not report.cancelled:
-                gone = missing_photos(self.catalog, scan)
-                self.catalog.forget(gone)
-                self.index.remove(gone)
-                report.forgotten = len(gone)
+                report.forgotten = self.trash_missing(scan)
+                self.purge_trash()
                 report.index_rebuilt = self.index.rebuild() is not None
             self._record_device()
             self.index.save()
         report.seconds = time.monotonic() - started
         return report
+
+    def scan(self, *, full: bool = False, settle_s: float = 0.0) -> ScanOutcome:
+        """Mark new and changed files pending (stat only). Call while writing."""
+        return scan_library(
+            self.catalog, self.catalog.folders(), self.encoder.model_id,
+            exclude=self.settings.exclude, full=full, settle_s=settle_s,
+        )
+
+    def index_pending(
+        self, online: set[int], progress: ProgressCallback | None = None,
+        cancel: threading.Event | None = None, *, limit: int | None = None,
+    ) -> IndexProgress:
+        """Encode the pending photos of the ``online`` folders (the first ``limit``).
+        Call while writing."""
+        self._load_index_before_write()
+        todo = [p for p in self.catalog.pending_photos() if p.folder_id in online][:limit]
+        indexer = Indexer(
+            self.catalog, self.encoder, self.index, batch_size=self.settings.batch_size,
+            workers=self.settings.decode_workers, online_folders=online,
+        )
+        done = indexer.run(todo, progress, cancel)
+        self._record_device()
+        return done
+
+    def trash_missing(self, scan: ScanOutcome) -> int:
+        """Move photos whose files are gone to the trash (online folders only)."""
+        gone = missing_photos(self.catalog, scan)
+        self.catalog.trash(gone)
+        self.index.remove(gone)
+        return len(gone)
+
+    def purge_trash(self) -> int:
+        """Forget trashed photos older than the grace period (``trash_days``)."""
+        return self.catalog.purge_trash(time.time() - self.settings.trash_days * 86400)
+
+    # -- tags ----------------------------------------------------------------------
+    def tag(self, path: Path, names: list[str], source: str = "user") -> None:
+        photo = self._photo_at(path)
+        with self.writing("tag"):
+            self.catalog.add_tags(photo.id, [Tag(n, source) for n in names])
+
+    def tags(self, path: Path) -> list[Tag]:
+        return self.catalog.tags(self._photo_at(path).id)
+
+    def _photo_at(self, path: Path) -> Photo:
+        photo = self.catalog.photo_by_path(path.expanduser().absolute())
+        if photo is None:
+            raise LibraryError(f"not in the library: {path}")
+        return photo
 
     def _load_index_before_write(self) -> None:
         """Load the saved index while it still matches the catalog, so a write

@@ -33,6 +33,7 @@ class Photo:
     taken_at: float | None = None
     failure_reason: str | None = None
     model_id: str | None = None
+    deleted_at: float | None = None  # in the trash: the file is gone, the row kept a while
 
 
 @dataclass(frozen=True)
@@ -43,6 +44,13 @@ class SearchHit:
     @property
     def path(self) -> Path:
         return self.photo.path
+
+
+@dataclass(frozen=True)
+class Tag:
+    name: str
+    source: str = "user"  # "user" or "auto"
+    score: float | None = None
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,7 @@ periodic reconcile. Only stats files; reading and decoding is the indexer's job.
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,12 +26,13 @@ class ScanOutcome:
     offline: list[Folder] = field(default_factory=list)
     seen: dict[int, set[bytes]] = field(default_factory=dict)  # folder id -> path keys
     unreadable: list[bytes] = field(default_factory=list)  # subfolders we could not list
+    recent: list[Path] = field(default_factory=list)  # changed too recently to be complete
 
     def under_unreadable(self, key: bytes) -> bool:
         return any(key.startswith(folder + os.sep.encode()) for folder in self.unreadable)
 
 
-def _needs_work(record: FileRecord | None, size: int, mtime_ns: int, model_id: str,
+def needs_work(record: FileRecord | None, size: int, mtime_ns: int, model_id: str,
                 full: bool) -> bool:
     if record is None or record.size != size or record.mtime_ns != mtime_ns:
         return True
@@ -43,14 +45,17 @@ def _needs_work(record: FileRecord | None, size: int, mtime_ns: int, model_id: s
 
 def scan_library(
     catalog: Catalog, folders: Iterable[Folder], model_id: str, *,
-    exclude: Iterable[str] = (), full: bool = False,
+    exclude: Iterable[str] = (), full: bool = False, settle_s: float = 0.0,
 ) -> ScanOutcome:
     """Walk every online folder and mark new or changed files pending.
 
     ``full`` queues every file: the indexer re-hashes each one (reusing its
-    vector when the content is unchanged) and retries failures.
+    vector when the content is unchanged) and retries failures. Files modified
+    less than ``settle_s`` ago may still be being written: they are left out
+    and listed in ``outcome.recent`` for the caller to look at once they settle.
     """
     outcome = ScanOutcome()
+    recent_after = time.time_ns() - int(settle_s * 1e9) if settle_s else None
     patterns = tuple(exclude)
     for folder in folders:
         if not folder_online(folder.path):
@@ -68,7 +73,10 @@ def scan_library(
         queued: list[tuple[Path, int, int]] = []
         for found in found_files:
             record = records.get(found.key)
-            if _needs_work(record, found.size, found.mtime_ns, model_id, full):
+            if needs_work(record, found.size, found.mtime_ns, model_id, full):
+                if recent_after is not None and found.mtime_ns > recent_after:
+                    outcome.recent.append(found.path)
+                    continue
                 queued.append((found.path, found.size, found.mtime_ns))
             elif record is not None and record.state is not PhotoState.PENDING:
                 outcome.unchanged += 1

@@ -37,8 +37,37 @@ class ScannedFile:
         return Path(os.fsdecode(self.key))
 
 
+# Names of files still being written by another program: partial downloads,
+# editors' and office apps' temp and lock files, macOS safe-save files.
+TRANSIENT_SUFFIXES = (".part", ".partial", ".crdownload", ".download", ".tmp", ".temp", "~")
+TRANSIENT_PREFIXES = ("~$", ".~", ".sb-")
+
+
+def is_transient_name(name: str) -> bool:
+    lowered = name.lower()
+    return (lowered.endswith(TRANSIENT_SUFFIXES) or lowered.startswith(TRANSIENT_PREFIXES)
+            or ".sb-" in lowered)
+
+
 def is_photo_name(name: str) -> bool:
-    return not name.startswith(".") and os.path.splitext(name)[1].lower() in SUPPORTED_EXTENSIONS
+    return (not name.startswith(".") and not is_transient_name(name)
+            and os.path.splitext(name)[1].lower() in SUPPORTED_EXTENSIONS)
+
+
+def is_library_path(root: Path, path: Path, exclude: Iterable[str] = (), *, is_dir: bool = False) -> bool:
+    """Whether a scan of ``root`` would look at ``path`` (a file or a folder below it).
+
+    The watcher and the scan must agree, or a file the scan skips (in a hidden
+    or excluded folder) would be indexed by an event and forgotten by the next scan.
+    """
+    if root not in path.parents:
+        return False
+    patterns = tuple(exclude)
+    *folders, name = path.relative_to(root).parts
+    if any(_excluded(part, patterns) or _skip_folder(part) for part in folders):
+        return False
+    skipped = _skip_folder(name) if is_dir else name.startswith(".")
+    return not (skipped or _excluded(name, patterns))
 
 
 def _skip_folder(name: str) -> bool:

@@ -36,19 +36,28 @@ class Settings:
     batch_size: int = 32
     decode_workers: int = 0  # 0 = one per CPU core
     exclude: list[str] = field(default_factory=list)  # glob patterns on file or folder names
+    trash_days: int = 30  # a deleted photo's tags and vector wait this long for it to come back
+    # Folders watched by polling instead of OS events: network shares, where
+    # inotify never hears about changes made by other machines.
+    polling_folders: list[str] = field(default_factory=list)
     extra: dict[str, Any] = field(default_factory=dict, repr=False)  # unknown keys, kept
 
     def validate(self) -> None:
         for name, kind, called in (
             ("model", str, "a string"), ("device", str, "a string"),
             ("batch_size", int, "an integer"), ("decode_workers", int, "an integer"),
-            ("exclude", list, "a list"),
+            ("exclude", list, "a list"), ("trash_days", int, "an integer"),
+            ("polling_folders", list, "a list"),
         ):
             value = getattr(self, name)
             if not isinstance(value, kind) or isinstance(value, bool):
                 raise SettingsError(f"{name} must be {called}, not {value!r}")
         if not all(isinstance(pattern, str) for pattern in self.exclude):
             raise SettingsError("exclude must be a list of strings (glob patterns)")
+        if not all(isinstance(folder, str) for folder in self.polling_folders):
+            raise SettingsError("polling_folders must be a list of folder paths")
+        if self.trash_days < 0:
+            raise SettingsError("trash_days must be 0 or more")
         if self.device not in DEVICES:
             raise SettingsError(f"device must be one of {', '.join(DEVICES)}, not {self.device!r}")
         if self.batch_size < 1:

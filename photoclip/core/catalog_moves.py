@@ -1,0 +1,157 @@
+"""Catalog SQL for files that move, disappear and come back, and for tags.
+
+Mixed into ``Catalog`` (kept apart only to keep modules small). A move changes
+a row's path and nothing else, so its vector, tags and album membership follow
+the file. A deleted file's row goes to the trash for a grace period: out of
+search, its vector and tags kept, so the same content coming back (a restore
+from the desktop trash, a folder moved out and back) takes the row back.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import AbstractContextManager
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from .models import PhotoState, Tag
+
+if TYPE_CHECKING:
+    from .catalog import FileRecord
+
+_SEP = b"/"
+
+
+def tombstone_key(photo_id: int) -> bytes:
+    """A trashed row's path: never a real path (NUL can't appear in one), and unique."""
+    return b"\0trash\0%d" % photo_id
+
+
+def _under(prefix: bytes) -> tuple[bytes, bytes]:
+    """Bounds of the keys strictly inside folder ``prefix`` ('0' sorts right after '/')."""
+    prefix = prefix.rstrip(_SEP)
+    return prefix + _SEP, prefix + b"0"
+
+
+class MovesTrashAndTags:
+    if TYPE_CHECKING:  # provided by Catalog
+        def _transaction(self) -> AbstractContextManager[sqlite3.Connection]: ...
+        def _reader(self) -> sqlite3.Connection: ...
+        @staticmethod
+        def _bump_epoch(db: sqlite3.Connection) -> None: ...
+
+    # -- moves ---------------------------------------------------------------------
+    def move_file(self, photo_id: int, dest: Path, folder_id: int) -> list[int]:
+        """Give a row a new path in one transaction; returns the rows the move
+        displaced (a photo renamed over another one), now in the trash."""
+        from .catalog import path_key
+
+        key = path_key(dest)
+        with self._transaction() as db:
+            displaced = [r[0] for r in db.execute(
+                "SELECT id FROM photos WHERE path = ? AND id != ?", (key, photo_id))]
+            self._trash_rows(db, displaced, time.time())
+            db.execute("UPDATE photos SET path = ?, folder_id = ? WHERE id = ?",
+                       (key, folder_id, photo_id))
+            if displaced:
+                self._bump_epoch(db)
+        return displaced
+
+    def move_tree(self, src: Path, dest: Path, folder_id: int) -> int:
+        """Re-root every row under folder ``src`` at ``dest`` in one transaction."""
+        from .catalog import path_key
+
+        old, new = path_key(src).rstrip(_SEP), path_key(dest).rstrip(_SEP)
+        low, high = _under(old)
+        with self._transaction() as db:
+            rows = db.execute(
+                "SELECT id, path FROM photos WHERE path >= ? AND path < ?", (low, high)
+            ).fetchall()
+            db.executemany(
+                "UPDATE photos SET path = ?, folder_id = ? WHERE id = ?",
+                [(new + bytes(path)[len(old):], folder_id, pid) for pid, path in rows],
+            )
+        return len(rows)
+
+    def file_record(self, path: Path) -> FileRecord | None:
+        from .catalog import FileRecord, path_key
+
+        r = self._reader().execute(
+            "SELECT id, size, mtime_ns, state, model_id FROM photos WHERE path = ?",
+            (path_key(path),),
+        ).fetchone()
+        return FileRecord(r[0], r[1], r[2], PhotoState(r[3]), r[4]) if r else None
+
+    def records_under(self, folder: Path) -> Iterator[tuple[bytes, FileRecord]]:
+        """(path key, record) of the live rows inside ``folder``, at any depth."""
+        from .catalog import FileRecord, path_key
+
+        low, high = _under(path_key(folder))
+        rows = self._reader().execute(
+            "SELECT path, id, size, mtime_ns, state, model_id FROM photos "
+            "WHERE path >= ? AND path < ?", (low, high),
+        ).fetchall()
+        for r in rows:
+            yield bytes(r[0]), FileRecord(r[1], r[2], r[3], PhotoState(r[4]), r[5])
+
+    # -- trash ---------------------------------------------------------------------
+    def trash(self, photo_ids: Sequence[int], now: float | None = None) -> None:
+        """Take photos whose files are gone out of the library, keeping what can come back."""
+        if photo_ids:
+            with self._transaction() as db:
+                self._trash_rows(db, photo_ids, time.time() if now is None else now)
+                self._bump_epoch(db)
+
+    @staticmethod
+    def _trash_rows(db: sqlite3.Connection, photo_ids: Iterable[int], now: float) -> None:
+        for pid in photo_ids:
+            row = db.execute("SELECT path, embedding IS NOT NULL FROM photos WHERE id = ?",
+                             (pid,)).fetchone()
+            if row is None:
+                continue
+            if not row[1]:  # nothing to restore (never encoded, or failed): just forget it
+                db.execute("DELETE FROM photos WHERE id = ?", (pid,))
+                continue
+            db.execute(
+                "UPDATE photos SET deleted_at = ?, trashed_path = ?, path = ? WHERE id = ?",
+                (now, row[0], tombstone_key(pid), pid),
+            )
+
+    def purge_trash(self, deleted_before: float) -> int:
+        """Forget for good the photos trashed before ``deleted_before`` (tags go too)."""
+        with self._transaction() as db:
+            return db.execute(
+                "DELETE FROM photos WHERE deleted_at IS NOT NULL AND deleted_at < ?",
+                (deleted_before,),
+            ).rowcount
+
+    def trash_count(self) -> int:
+        return self._reader().execute(
+            "SELECT COUNT(*) FROM photos WHERE deleted_at IS NOT NULL").fetchone()[0]
+
+    def forget(self, photo_ids: Sequence[int]) -> None:
+        with self._transaction() as db:
+            db.executemany("DELETE FROM photos WHERE id = ?", ((i,) for i in photo_ids))
+            self._bump_epoch(db)
+
+    # -- tags ------------------------------------------------------------------------
+    def add_tags(self, photo_id: int, tags: Iterable[Tag]) -> None:
+        with self._transaction() as db:
+            db.executemany(
+                "INSERT INTO tags(photo_id, name, source, score) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT(photo_id, name) DO UPDATE SET source = excluded.source, "
+                "score = excluded.score",
+                [(photo_id, t.name, t.source, t.score) for t in tags],
+            )
+
+    def remove_tags(self, photo_id: int, names: Iterable[str]) -> None:
+        with self._transaction() as db:
+            db.executemany("DELETE FROM tags WHERE photo_id = ? AND name = ?",
+                           [(photo_id, name) for name in names])
+
+    def tags(self, photo_id: int) -> list[Tag]:
+        rows = self._reader().execute(
+            "SELECT name, source, score FROM tags WHERE photo_id = ? ORDER BY name", (photo_id,))
+        return [Tag(r[0], r[1], r[2]) for r in rows]
