@@ -51,8 +51,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     index = commands.add_parser("index", help="encode new and changed photos")
     index.add_argument("--full", action="store_true", help=(
-        "also re-check every file, retry failures, forget photos whose files are gone "
-        "(never in an offline folder) and rebuild the search index"))
+        "also re-check every file, retry failures, take photos whose files are gone out of "
+        "search (never in an offline folder; their tags are kept in the trash for "
+        "trash_days in case the files come back) and rebuild the search index"))
     index.add_argument("--json", action="store_true", help="print a JSON summary")
 
     search = commands.add_parser("search", help='search in plain language, e.g. "beach + sunset - people"')
@@ -63,6 +64,10 @@ def build_parser() -> argparse.ArgumentParser:
     similar = commands.add_parser("similar", help="photos that look like an image")
     similar.add_argument("image", type=Path, metavar="IMAGE_PATH")
     _add_result_options(similar)
+
+    commands.add_parser("watch", help=(
+        "watch the library folders and index photos as they arrive, without the app "
+        "(for a home server or NAS); Ctrl-C or SIGTERM stops it"))
 
     status = commands.add_parser("status", help="counts, failures, model, device, index size")
     status.add_argument("--json", action="store_true")

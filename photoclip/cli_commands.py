@@ -84,6 +84,35 @@ def index(library: Library, args: argparse.Namespace) -> int:
     return 0
 
 
+def watch(library: Library, args: argparse.Namespace) -> int:
+    import logging
+    import time
+
+    from .core.worker import LibraryWorker
+
+    # Say what gets indexed, with times: this runs unattended and its log is the record.
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s photoclip: %(message)s", "%H:%M:%S"))
+    worker_log = logging.getLogger("photoclip.core.worker")
+    worker_log.addHandler(handler)
+    worker_log.propagate = False
+    worker_log.setLevel(logging.INFO)
+    stop = threading.Event()
+    worker = LibraryWorker(library).start()  # LibraryLocked: someone else writes
+    folders = [str(f.path) for f in library.catalog.folders()]
+    worker_log.info("watching %d folders: %s (Ctrl-C to stop)", len(folders),
+                    ", ".join(folders) or "none yet; add some with photoclip add")
+    with _stop_gracefully_on_signals(stop):
+        while not stop.wait(0.5):
+            pass
+    worker_log.info("stopping")
+    started = time.monotonic()
+    clean = worker.stop(timeout=10)
+    worker_log.info("stopped in %.1f s%s", time.monotonic() - started,
+                    "" if clean else " (the batch in flight was abandoned)")
+    return 0 if clean else 1
+
+
 def _print_hits(hits: list[SearchHit], as_json: bool) -> None:
     if as_json:
         print_json([hit_record(hit) for hit in hits])
