@@ -149,6 +149,8 @@ def status(library: Library, args: argparse.Namespace) -> int:
     if state.other_model:
         print(f"{state.other_model} photos were encoded by another model; "
               "`photoclip index` re-encodes them")
+    if state.trashed:
+        print(f"trash: {state.trashed} deleted photos, kept in case their files come back")
     for folder in state.folders:
         print(f"folder: {folder.folder.path}{'' if folder.online else '  (offline)'}")
     for failure in state.failures:

@@ -40,6 +40,7 @@ def status_record(state: LibraryStatus) -> dict[str, Any]:
         "index_size": state.index_size,
         "index_bytes": state.index_bytes,
         "other_model": state.other_model,
+        "trashed": state.trashed,
         "folders": [{"path": str(f.folder.path), "online": f.online} for f in state.folders],
         "data_dir": str(state.data_dir),
     }

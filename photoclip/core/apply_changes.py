@@ -4,7 +4,8 @@ Only stats files (reading, hashing and encoding are the indexer's). A move
 rewrites paths in one transaction and keeps the rows, so vectors, tags and
 albums follow the files with nothing re-encoded. A change is marked pending
 for the indexer; a file that is gone goes to the trash, unless its library
-folder is offline (an unplugged drive looks like every file was deleted).
+folder is offline (an unplugged drive looks like every file was deleted; see
+``reconcile.folder_available``).
 """
 
 from __future__ import annotations
@@ -19,8 +20,8 @@ from .catalog import Catalog
 from .change_queue import Move, ReadyChanges
 from .index_store import IndexStore
 from .models import Folder
-from .reconcile import needs_work
-from .scanner import file_is_gone, folder_online, is_library_path, scan_folder
+from .reconcile import folder_available, needs_work
+from .scanner import file_is_gone, is_library_path, scan_folder
 
 
 @dataclass
@@ -28,18 +29,6 @@ class AppliedChanges:
     moved: int = 0  # rows that followed their file to a new path
     marked: int = 0  # new or changed files now pending
     trashed: int = 0  # files gone: out of search, kept in the trash
-
-
-def folder_available(folder: Path) -> bool:
-    """Online and not empty: an empty mount point is an unmounted drive, not a wipe
-    (the same rule as the reconcile scan)."""
-    if not folder_online(folder):
-        return False
-    try:
-        with os.scandir(folder) as entries:
-            return next(entries, None) is not None
-    except OSError:
-        return False
 
 
 class ChangeApplier:
@@ -80,21 +69,24 @@ class _Run:
 
     def available(self, folder: Folder) -> bool:
         if folder.id not in self._available:
-            self._available[folder.id] = folder_available(folder.path)
+            self._available[folder.id] = folder_available(self.a.catalog, folder)
         return self._available[folder.id]
 
     def move(self, move: Move) -> None:
         catalog = self.a.catalog
         dest_folder = self.owner(move.dest, is_dir=move.is_dir)
+        # Applied even if the destination has moved on since (a -> b -> c): the
+        # next move takes the row further, and the file checks settle the rest.
         if move.is_dir:
-            if dest_folder is not None and move.dest.is_dir():
+            if dest_folder is not None:
                 self.result.moved += catalog.move_tree(move.src, move.dest, dest_folder.id)
-                self.check_tree(move.dest)  # anything edited just before the move
+                if move.dest.is_dir():
+                    self.check_tree(move.dest)  # anything edited just before the move
             else:
                 self.check_tree(move.src)  # moved out of the library (or somewhere skipped)
             return
         record = catalog.file_record(move.src)
-        if record is not None and dest_folder is not None and move.dest.is_file():
+        if record is not None and dest_folder is not None:
             displaced = catalog.move_file(record.id, move.dest, dest_folder.id)
             self.a.index.remove(displaced)
             self.result.moved += 1

@@ -194,8 +194,13 @@ class Catalog(MovesTrashAndTags):
 
     # -- folders -----------------------------------------------------------------
     def folders(self) -> list[Folder]:
-        rows = self._reader().execute("SELECT id, path FROM folders ORDER BY path").fetchall()
-        return [Folder(row[0], path_from_key(row[1])) for row in rows]
+        rows = self._reader().execute(
+            "SELECT id, path, identity FROM folders ORDER BY path").fetchall()
+        return [Folder(row[0], path_from_key(row[1]), row[2]) for row in rows]
+
+    def set_folder_identity(self, folder_id: int, identity: str) -> None:
+        with self._transaction() as db:
+            db.execute("UPDATE folders SET identity = ? WHERE id = ?", (identity, folder_id))
 
     def add_folder(self, path: Path) -> Folder:
         """Add a library folder; folders inside it are merged into it."""
@@ -244,11 +249,19 @@ class Catalog(MovesTrashAndTags):
             )
             return cursor.rowcount
 
-    def pending_photos(self) -> list[Photo]:
-        rows = self._reader().execute(
-            f"SELECT {_PHOTO_COLUMNS} FROM photos WHERE state = 'pending' AND {LIVE} ORDER BY id"
-        )
-        return [_photo(r) for r in rows]
+    def pending_photos(
+        self, folder_ids: Iterable[int] | None = None, limit: int | None = None,
+    ) -> list[Photo]:
+        """Pending photos, oldest first; only those of ``folder_ids`` when given."""
+        sql = f"SELECT {_PHOTO_COLUMNS} FROM photos WHERE state = 'pending' AND {LIVE}"
+        params: list[int] = []
+        if folder_ids is not None:
+            ids = sorted(set(folder_ids))
+            sql += f" AND folder_id IN ({','.join('?' * len(ids))})"
+            params += ids
+        sql += " ORDER BY id" + (" LIMIT ?" if limit is not None else "")
+        params += [limit] if limit is not None else []
+        return [_photo(r) for r in self._reader().execute(sql, params)]
 
     # -- writing results -----------------------------------------------------------
     def record_results(

@@ -80,12 +80,15 @@ def _trash_and_tags(db: sqlite3.Connection) -> None:
             PRIMARY KEY (photo_id, name)
         );
         CREATE INDEX tags_by_name ON tags(name);
+        -- "st_dev:st_ino" of the folder when last seen holding files: an empty
+        -- folder with another identity is a mount point left by an unplugged drive.
+        ALTER TABLE folders ADD COLUMN identity TEXT;
         """
     )
 
 
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "initial schema", _initial_schema),
-    Migration(2, "trash for deleted photos, tags", _trash_and_tags),
+    Migration(2, "trash for deleted photos, tags, folder identity", _trash_and_tags),
 )
 SCHEMA_VERSION = MIGRATIONS[-1].version

@@ -49,6 +49,7 @@ class LibraryStatus:
     index_size: int | None  # vectors in the saved index file, None when there is none
     index_bytes: int | None
     other_model: int = 0  # indexed photos whose vectors need re-encoding for this model
+    trashed: int = 0  # deleted photos kept for trash_days in case their files come back
     data_dir: Path | None = None
     extra: dict[str, str] = field(default_factory=dict)
 
@@ -128,7 +129,7 @@ class Library:
         for folder in self.catalog.folders():
             if folder.path in (target, resolved):
                 with self.writing("remove"):
-                    self._load_index_before_write()
+                    self.load_index_for_writing()
                     removed = self.catalog.remove_folder(folder.id)
                     self.index.remove(removed)
                     self.index.save()
@@ -143,7 +144,7 @@ class Library:
         """Encode what is new or changed; ``full`` also forgets gone files and rebuilds the index."""
         started = time.monotonic()
         with self.writing("index"):
-            self._load_index_before_write()
+            self.load_index_for_writing()
             scan = self.scan(full=full)
             done = self.index_pending({f.id for f in scan.online}, progress, cancel)
             report = IndexReport(
@@ -175,8 +176,8 @@ class Library:
     ) -> IndexProgress:
         """Encode the pending photos of the ``online`` folders (the first ``limit``).
         Call while writing."""
-        self._load_index_before_write()
-        todo = [p for p in self.catalog.pending_photos() if p.folder_id in online][:limit]
+        self.load_index_for_writing()
+        todo = self.catalog.pending_photos(online, limit)
         indexer = Indexer(
             self.catalog, self.encoder, self.index, batch_size=self.settings.batch_size,
             workers=self.settings.decode_workers, online_folders=online,
@@ -211,9 +212,11 @@ class Library:
             raise LibraryError(f"not in the library: {path}")
         return photo
 
-    def _load_index_before_write(self) -> None:
+    def load_index_for_writing(self) -> None:
         """Load the saved index while it still matches the catalog, so a write
         updates it in place instead of forcing a rebuild from every vector."""
+        if self.index.loaded is not None:
+            return
         dim = self._known_dim()
         if dim:
             self.index.get(dim)
@@ -280,5 +283,6 @@ class Library:
             index_size=int(manifest["count"]) if fresh and manifest else None,
             index_bytes=int(manifest["index_bytes"]) if fresh and manifest else None,
             other_model=self.catalog.count_other_models(self.encoder.model_id),
+            trashed=self.catalog.trash_count(),
             data_dir=self.paths.data_dir,
         )

@@ -17,6 +17,7 @@ class PhotoState(str, Enum):
 class Folder:
     id: int
     path: Path
+    identity: str | None = None  # see scanner.folder_identity
 
 
 @dataclass(frozen=True)

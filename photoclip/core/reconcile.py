@@ -14,7 +14,7 @@ from pathlib import Path
 
 from .catalog import Catalog, FileRecord
 from .models import Folder, PhotoState
-from .scanner import file_is_gone, folder_online, scan_folder
+from .scanner import file_is_gone, folder_identity, folder_is_empty, folder_online, scan_folder
 
 
 @dataclass
@@ -63,12 +63,10 @@ def scan_library(
             continue
         records = catalog.file_records(folder.id)
         found_files = list(scan_folder(folder.path, patterns, outcome.unreadable))
-        if not found_files and records:
-            # An empty folder that held photos is far likelier an unmounted drive
-            # (its mount point left behind) than a deliberate wipe; to forget its
-            # photos, remove the folder from the library.
+        if not found_files and records and not emptied_in_place(folder):
             outcome.offline.append(folder)
             continue
+        remember_identity(catalog, folder, has_files=bool(found_files))
         outcome.online.append(folder)
         queued: list[tuple[Path, int, int]] = []
         for found in found_files:
@@ -86,6 +84,30 @@ def scan_library(
         if queued:
             catalog.mark_pending(folder.id, queued)
     return outcome
+
+
+def emptied_in_place(folder: Folder) -> bool:
+    """An empty folder that held photos: emptied by the user, or the mount point an
+    unplugged drive left behind? The same directory (device and inode) as when it
+    last held files means emptied; anything else is treated as offline."""
+    return folder.identity is not None and folder_identity(folder.path) == folder.identity
+
+
+def remember_identity(catalog: Catalog, folder: Folder, *, has_files: bool) -> None:
+    if has_files:
+        identity = folder_identity(folder.path)
+        if identity is not None and identity != folder.identity:
+            catalog.set_folder_identity(folder.id, identity)
+
+
+def folder_available(catalog: Catalog, folder: Folder) -> bool:
+    """Online, and not an empty mount point: deletes in it can be believed."""
+    if not folder_online(folder.path):
+        return False
+    if folder_is_empty(folder.path):
+        return emptied_in_place(folder)
+    remember_identity(catalog, folder, has_files=True)
+    return True
 
 
 def missing_photos(catalog: Catalog, outcome: ScanOutcome) -> list[int]:

@@ -86,6 +86,23 @@ def folder_online(folder: Path) -> bool:
         return False
 
 
+def folder_identity(folder: Path) -> str | None:
+    """Which directory this path is right now ("st_dev:st_ino"), None if unreachable."""
+    try:
+        st = os.stat(folder)
+    except OSError:
+        return None
+    return f"{st.st_dev}:{st.st_ino}"
+
+
+def folder_is_empty(folder: Path) -> bool:
+    try:
+        with os.scandir(folder) as entries:
+            return next(entries, None) is None
+    except OSError:
+        return True
+
+
 def file_is_gone(path: Path | bytes) -> bool:
     """True only when the OS says the file does not exist.
 

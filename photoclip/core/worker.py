@@ -29,6 +29,7 @@ from .change_queue import ChangeQueue
 from .encoder import ModelUnavailable
 from .library import Library
 from .models import IndexProgress, PhotoState
+from .reconcile import folder_available
 from .watcher import FolderWatcher, ObserverFactory
 
 log = logging.getLogger(__name__)
@@ -218,6 +219,7 @@ class LibraryWorker:
         if busy:
             self._busy()
         with self.library.writing("watch"):
+            self.library.load_index_for_writing()  # a write then updates it in place
             return work()
 
     def _busy(self) -> None:
@@ -262,8 +264,10 @@ class LibraryWorker:
         """One chunk of pending photos; False when there was nothing to do."""
         if not self._pending_due or self._model_error is not None:
             return False
+        # Not an empty mount point either: its pending files would all fail to read.
         online = {f.id for f in self.library.catalog.folders()
-                  if f.id not in self.watcher.offline}
+                  if f.id not in self.watcher.offline
+                  and folder_available(self.library.catalog, f)}
         self._interrupt.clear()
         burst = self._burst or _Burst()
         self._burst = burst

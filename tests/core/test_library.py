@@ -251,13 +251,23 @@ def _index_ids_match_catalog(library: Library) -> bool:
     return index is not None and set(index.ids().tolist()) == set(ids.tolist())
 
 
-def test_an_emptied_folder_is_treated_as_unmounted(library: Library, photos: Path) -> None:
+def test_an_empty_mount_point_is_treated_as_unmounted(library: Library, photos: Path,
+                                                      tmp_path: Path) -> None:
     library.index_photos()
-    for path in [p for p in photos.rglob("*") if p.is_file()]:
-        path.unlink()  # what an unmounted drive's leftover mount point looks like
+    os.rename(photos, tmp_path / "on the unplugged drive")
+    photos.mkdir()  # the mount point left behind: another directory, empty
     report = library.index_photos(full=True)
     assert report.offline_folders == [photos] and report.forgotten == 0
     assert library.catalog.state_counts()[PhotoState.INDEXED] == 24
+
+
+def test_a_folder_emptied_in_place_goes_to_the_trash(library: Library, photos: Path) -> None:
+    library.index_photos()
+    for path in [p for p in photos.rglob("*") if p.is_file()]:
+        path.unlink()  # the same directory, its photos deleted
+    report = library.index_photos(full=True)
+    assert report.offline_folders == [] and report.forgotten == 24
+    assert library.catalog.trash_count() == 24  # recoverable for trash_days
 
 
 def test_unreadable_subfolders_are_not_forgotten(library: Library, photos: Path,

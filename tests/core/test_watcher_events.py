@@ -64,3 +64,22 @@ def test_renames_become_moves_and_moves_out_become_deletes(tmp_path: Path) -> No
                      Move(tmp_path / "trip", tmp_path / "Trip", True)]
     assert files == [tmp_path / "b.jpg", tmp_path / "c.jpg", tmp_path / "d.jpg", tmp_path / "e.jpg"]
     assert folders == [tmp_path / "new"]
+
+
+def test_a_kernel_queue_overflow_asks_for_a_scan(tmp_path: Path) -> None:
+    import logging
+
+    from photoclip.core.watcher import FolderWatcher
+
+    queue = ChangeQueue()
+    watcher = FolderWatcher(queue)
+    watcher.start([])
+    try:
+        # watchdog reports IN_Q_OVERFLOW only through its logger.
+        logging.getLogger("watchdog.observers.inotify_c").warning(
+            "Inotify queue overflowed; filesystem events were lost")
+        assert queue.take_overflow()
+    finally:
+        watcher.stop()
+    logging.getLogger("watchdog.observers.inotify_c").warning("queue overflowed again")
+    assert not queue.take_overflow()  # stopped watchers stop listening

@@ -62,10 +62,12 @@ class Live:
                    "photos to leave the catalog")
 
 
-def open_live(home: Path, photos: Path, model: str, **worker_options: object) -> Live:
+def open_live(home: Path, photos: Path, model: str, *, polling_folders: tuple[Path, ...] = (),
+              **worker_options: object) -> Live:
     spec = ModelSpec.parse(model)
     encoder = CountingEncoder(ClipEncoder(spec, "cpu"))
-    settings = Settings(model=model, batch_size=16, decode_workers=2)
+    settings = Settings(model=model, batch_size=16, decode_workers=2,
+                        polling_folders=[str(p) for p in polling_folders])
     library = Library(app_paths({"PHOTOCLIP_HOME": str(home)}), settings, encoder=encoder)
     if not any(f.path == photos for f in library.catalog.folders()):
         library.add_folder(photos)

@@ -141,3 +141,25 @@ def test_stale_lock_of_a_crashed_process_is_taken_over(tmp_path: Path, photos: P
     finally:
         live.worker.stop()
         live.library.close()
+
+
+def test_folders_set_to_polling_are_polled(tmp_path: Path, photos: Path,
+                                           tiny_model_spec: str) -> None:
+    """Network shares: inotify never hears of other machines' changes there."""
+    live = open_live(tmp_path / "home", photos, tiny_model_spec, polling_folders=(photos,),
+                     polling_factory=lambda: PollingObserver(timeout=0.5))
+    try:
+        assert live.worker.watcher.polled(live.library.catalog.folders()[0].id)
+        picture = write_picture(photos / "from another machine.png", 4)
+        live.wait_searchable(picture)
+    finally:
+        live.worker.stop()
+        live.library.close()
+
+
+def test_a_dead_observer_is_restarted_and_what_it_missed_is_found(live: Live) -> None:
+    live.worker.watcher._native.stop()  # the observer thread dies (an OS error, a bug)
+    missed = write_picture(live.photos / "while nobody watched.png", 6)
+    live.wait_searchable(missed)  # the health check restarts the watch and scans
+    later = write_picture(live.photos / "after the restart.png", 8)
+    live.wait_searchable(later)
