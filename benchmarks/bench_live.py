@@ -13,7 +13,7 @@ With ViT-B-32 at random init (same compute as real weights), fp32, on the CPU:
      model already loaded. Target: within 10% (ratio <= 1.10).
 
 Usage: python benchmarks/bench_live.py [--latency-files 50] [--burst 2000]
-About 8-10 minutes on 2 cores with the defaults.
+About 12-15 minutes on 2 cores with the defaults (+1 minute once to make the photos).
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
+import statistics
 import tempfile
 import threading
 import time
@@ -122,10 +123,10 @@ def _wait(condition: Any, timeout: float, interval: float = 0.01) -> None:
         time.sleep(interval)
 
 
-def measure_burst_live(workdir: Path, sources: list[Path]) -> float:
-    folder = workdir / "burst-live"
+def measure_burst_live(workdir: Path, run: str, sources: list[Path]) -> float:
+    folder = workdir / f"burst-live-{run}"
     folder.mkdir()
-    library = open_library(workdir / "home-burst-live")
+    library = open_library(workdir / f"home-burst-live-{run}")
     library.add_folder(folder)
     warm = folder / "warm-up.jpg"
     shutil.copyfile(sources[0], warm)
@@ -163,6 +164,8 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--latency-files", type=int, default=50)
     p.add_argument("--burst", type=int, default=2000)
+    p.add_argument("--abba", action=argparse.BooleanOptionalAction, default=True,
+                   help="four burst runs (index, live, live, index); --no-abba: three")
     args = p.parse_args(argv)
     import torch
 
@@ -175,22 +178,30 @@ def main(argv: list[str] | None = None) -> int:
             results["latency"]["files"], results["latency"]["p50_s"], results["latency"]["p95_s"],
             results["latency"]["max_s"], LATENCY_TARGET_P95_S]]), flush=True)
         sources = ensure_small_photos(args.burst + 1)  # +1: the warm-up file
-        # ABA: index, live, index, so drift on a shared machine hits both sides.
-        index_a = measure_burst_index(workdir, "a", sources)
-        live = measure_burst_live(workdir, sources)
-        index_b = measure_burst_index(workdir, "b", sources)
-        index_mean = (index_a + index_b) / 2
+        # ABBA (index, live, live, index): drift on a shared machine hits both sides.
+        live_s: list[float] = []
+        index_s: list[float] = []
+        for run, kind in enumerate(("index", "live", "live", "index")[: 4 if args.abba else 3]):
+            if kind == "index":
+                index_s.append(measure_burst_index(workdir, str(run), sources))
+            else:
+                live_s.append(measure_burst_live(workdir, str(run), sources))
+            print(f"  {kind}: {(index_s if kind == 'index' else live_s)[-1]:.1f} s", flush=True)
         results["burst"] = {
-            "files": args.burst, "live_s": round(live, 1), "index_s": [round(index_a, 1), round(index_b, 1)],
-            "ratio_live_to_index": round(live / index_mean, 3), "target_ratio": BURST_TARGET_RATIO,
-            "live_images_per_s": round(args.burst / live, 2),
+            "files": args.burst, "live_s": [round(x, 1) for x in live_s],
+            "index_s": [round(x, 1) for x in index_s],
+            "ratio_of_means": round(statistics.mean(live_s) / statistics.mean(index_s), 3),
+            "ratio_of_bests": round(min(live_s) / min(index_s), 3),
+            "target_ratio": BURST_TARGET_RATIO,
+            "live_images_per_s": round(args.burst / min(live_s), 2),
         }
     results["peak_rss_mib"] = round(ru_maxrss_mib())
     results["loadavg_at_end"] = loadavg()
     burst = results["burst"]
-    print(markdown_table(["files", "live s", "index s (A, B)", "live / index", "target"], [[
-        burst["files"], burst["live_s"], burst["index_s"], burst["ratio_live_to_index"],
-        f"<= {BURST_TARGET_RATIO}"]]))
+    print(markdown_table(["files", "live s", "index s", "live / index (means)",
+                          "live / index (bests)", "target"], [[
+        burst["files"], burst["live_s"], burst["index_s"], burst["ratio_of_means"],
+        burst["ratio_of_bests"], f"<= {BURST_TARGET_RATIO}"]]))
     print(f"results: {write_results('bench_live', results)}")
     return 0
 

@@ -84,7 +84,8 @@ class LibraryWorker:
             watcher_options["observer_factory"] = observer_factory
         self.watcher = FolderWatcher(
             self.queue, exclude=library.settings.exclude, on_message=self._message,
-            polling_folders=[Path(p).expanduser() for p in library.settings.polling_folders],
+            polling_folders=[Path(p).expanduser().resolve()
+                             for p in library.settings.polling_folders],
             polling_factory=polling_factory, **watcher_options,
         )
         self._applier = ChangeApplier(library.catalog, library.index, library.encoder.model_id,

@@ -9,9 +9,13 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from photoclip.core.paths import app_paths
 from tests.cli.conftest import Cli
 from tests.live.conftest import wait_until, write_picture
+
+pytestmark = [pytest.mark.model, pytest.mark.slow]
 
 
 def _start_watch(cli: Cli) -> subprocess.Popen[str]:

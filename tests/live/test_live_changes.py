@@ -6,8 +6,12 @@ import os
 import shutil
 from pathlib import Path
 
+import pytest
+
 from photoclip.core.models import PhotoState, Tag
 from tests.live.conftest import Live, copy_slowly, wait_until, write_picture
+
+pytestmark = pytest.mark.model
 
 
 def test_copies_become_searchable_each_encoded_once(live: Live, tmp_path: Path) -> None:

@@ -22,7 +22,8 @@ from photoclip.core.settings import Settings
 from tests.fakes import FakeEncoder
 from tests.live.conftest import Live, open_live, wait_until, write_picture
 
-pytestmark = pytest.mark.skipif(sys.platform != "linux", reason="uses inotify")
+pytestmark = [pytest.mark.model,
+              pytest.mark.skipif(sys.platform != "linux", reason="uses inotify")]
 
 
 class StalledObserver(InotifyObserver):

@@ -6,9 +6,13 @@ import threading
 import time
 from pathlib import Path
 
+import pytest
+
 from photoclip.core.models import PhotoState
 from photoclip.core.vector_index import VectorIndex
 from tests.live.conftest import Live, open_live, wait_until, write_picture
+
+pytestmark = pytest.mark.model
 
 
 def _many(photos: Path, count: int) -> list[Path]:
