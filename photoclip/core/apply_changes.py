@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import os
 import stat
+import time
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from .catalog import Catalog
@@ -29,11 +30,15 @@ class AppliedChanges:
     moved: int = 0  # rows that followed their file to a new path
     marked: int = 0  # new or changed files now pending
     trashed: int = 0  # files gone: out of search, kept in the trash
+    # Found in a folder scan but modified moments ago (a folder still being copied):
+    # the caller queues them to be looked at again once they settle.
+    recent: list[Path] = field(default_factory=list)
 
 
 class ChangeApplier:
     def __init__(self, catalog: Catalog, index: IndexStore, model_id: str,
-                 exclude: tuple[str, ...] = ()) -> None:
+                 exclude: tuple[str, ...] = (), settle_s: float = 0.0) -> None:
+        self.settle_s = settle_s
         self.catalog = catalog
         self.index = index
         self.model_id = model_id
@@ -118,11 +123,16 @@ class _Run:
         records = dict(self.a.catalog.records_under(path))
         seen: set[bytes] = set()
         unreadable: list[bytes] = []
+        recent_after = time.time_ns() - int(self.a.settle_s * 1e9)
         if path.is_dir():
             for found in scan_folder(path, self.a.exclude, unreadable):
                 seen.add(found.key)
-                if needs_work(records.get(found.key), found.size, found.mtime_ns,
-                              self.a.model_id, False):
+                if not needs_work(records.get(found.key), found.size, found.mtime_ns,
+                                  self.a.model_id, False):
+                    continue
+                if found.mtime_ns > recent_after:
+                    self.result.recent.append(found.path)
+                else:
                     self.pending[folder.id][found.path] = (found.size, found.mtime_ns)
         if not self.available(folder):
             return

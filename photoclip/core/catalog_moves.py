@@ -9,6 +9,7 @@ from the desktop trash, a folder moved out and back) takes the row back.
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import time
 from collections.abc import Iterable, Iterator, Sequence
@@ -21,7 +22,7 @@ from .models import PhotoState, Tag
 if TYPE_CHECKING:
     from .catalog import FileRecord
 
-_SEP = b"/"
+_SEP = os.sep.encode()
 
 
 def tombstone_key(photo_id: int) -> bytes:
@@ -30,9 +31,10 @@ def tombstone_key(photo_id: int) -> bytes:
 
 
 def _under(prefix: bytes) -> tuple[bytes, bytes]:
-    """Bounds of the keys strictly inside folder ``prefix`` ('0' sorts right after '/')."""
+    """Bounds of the keys strictly inside folder ``prefix`` (the byte after the separator
+    closes the range: '0' after '/', ']' after '\\')."""
     prefix = prefix.rstrip(_SEP)
-    return prefix + _SEP, prefix + b"0"
+    return prefix + _SEP, prefix + bytes([_SEP[0] + 1])
 
 
 class MovesTrashAndTags:

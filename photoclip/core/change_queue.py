@@ -22,6 +22,9 @@ from pathlib import Path
 
 QUIET_S = 0.15  # after an event that says the file is complete (closed, renamed in, deleted)
 OPEN_QUIET_S = 2.0  # after a write with no close seen: polling observers, writers that pause
+# Between the two looks at a file with no close event. Not shorter: network file
+# systems cache attributes for about a second, so a growing file can look still.
+STABLE_S = 1.0
 DEFAULT_CAPACITY = 50_000  # paths; ~200 bytes each
 
 
@@ -65,11 +68,13 @@ def _stat(path: Path) -> tuple[int, int] | None:
 class ChangeQueue:
     def __init__(
         self, capacity: int = DEFAULT_CAPACITY, *, quiet_s: float = QUIET_S,
-        open_quiet_s: float = OPEN_QUIET_S, clock: Callable[[], float] = time.monotonic,
+        open_quiet_s: float = OPEN_QUIET_S, stable_s: float = STABLE_S,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.capacity = capacity
         self.quiet_s = quiet_s
         self.open_quiet_s = open_quiet_s
+        self.stable_s = stable_s
         self._clock = clock
         self._files: dict[Path, _Pending] = {}
         self._folders: dict[Path, float] = {}
@@ -174,7 +179,7 @@ class ChangeQueue:
         if seen is None or seen == entry.stat:
             return True  # gone (a delete to apply) or unchanged since the last look
         with self._cond:
-            entry.stat, entry.due = seen, now + self.quiet_s
+            entry.stat, entry.due = seen, now + self.stable_s
         return False
 
     def next_due(self) -> float | None:

@@ -44,6 +44,7 @@ class Prepared:
     photo: Photo
     content_hash: str | None = None
     error: str | None = None
+    vanished: bool = False  # deleted or moved away since it was queued: not a failure
     unchanged: bool = False  # same content as its own stored vector
     twins: list[Photo] = field(default_factory=list)  # indexed photos with the same content
     model_input: Any = None
@@ -80,6 +81,9 @@ class Indexer:
         self.batch_size = max(1, batch_size)
         self.workers = workers or os.cpu_count() or 2
         self._claimed: set[int] = set()  # old rows already taken over by a move this run
+        # Pending photos whose files disappeared before they were read; the caller
+        # trashes them (a move shows up again at its new path and is restored).
+        self.vanished: list[int] = []
         self._last_save = time.monotonic()
 
     # -- decode workers ------------------------------------------------------------
@@ -88,6 +92,8 @@ class Indexer:
         if photo.size > MAX_FILE_BYTES:
             return Prepared(photo, error=f"file too large for a photo ({photo.size >> 20} MB)")
         data = _read(photo)
+        if data is None:
+            return Prepared(photo, vanished=True)
         if isinstance(data, str):
             return Prepared(photo, error=data)
         digest = content_hash(data)
@@ -173,6 +179,9 @@ class Indexer:
         photo, digest = prepared.photo, prepared.content_hash
         if photo.id in self._claimed:
             return  # this row already followed its file to a new path in this run
+        if prepared.vanished:
+            self.vanished.append(photo.id)
+            return
         if prepared.error is not None:
             batch.failures.append((photo.id, prepared.error, digest))
             return
@@ -182,8 +191,11 @@ class Indexer:
             if vector is not None:
                 batch.verified.append(self._encoded(prepared, vector, photo))
                 return
+        # Only a new row may be taken over by a moved (or trashed) twin: a known
+        # photo whose content changed keeps its own row, tags and albums.
+        is_new = photo.content_hash is None
         for twin in prepared.twins:
-            if twin.id not in self._claimed and self._moved_away(twin):
+            if is_new and twin.id not in self._claimed and self._moved_away(twin):
                 self._claimed.add(twin.id)  # the file moved: the old row takes the new path
                 batch.moves.append((twin.id, photo.id))
                 if twin.deleted_at is not None:  # deleted, now back: tags and albums return
@@ -198,6 +210,9 @@ class Indexer:
                 return
         if prepared.model_input is None:  # twins lost their vectors meanwhile: decode now
             prepared = self._reread(photo, digest)
+            if prepared.vanished:
+                self.vanished.append(photo.id)
+                return
             if prepared.error is not None:
                 batch.failures.append((photo.id, prepared.error, digest))
                 return
@@ -211,6 +226,8 @@ class Indexer:
 
     def _reread(self, photo: Photo, digest: str) -> Prepared:
         data = _read(photo)
+        if data is None:
+            return Prepared(photo, digest, vanished=True)
         if isinstance(data, str):
             return Prepared(photo, digest, error=data)
         return self._decode(photo, digest, data)
@@ -250,10 +267,12 @@ class Indexer:
             self._last_save = time.monotonic()
 
 
-def _read(photo: Photo) -> bytes | str:
-    """The file's bytes, or the reason they could not be read."""
+def _read(photo: Photo) -> bytes | str | None:
+    """The file's bytes, the reason they could not be read, or None if it is gone."""
     try:
         return photo.path.read_bytes()
+    except (FileNotFoundError, NotADirectoryError):
+        return None
     except OSError as exc:
         return f"cannot read file: {exc.strerror or exc}"
     except MemoryError:

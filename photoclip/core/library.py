@@ -22,7 +22,7 @@ from .lock import LibraryLocked, WriterLock
 from .models import Failure, Folder, IndexProgress, IndexReport, Photo, PhotoState, SearchHit, Tag
 from .paths import AppPaths
 from .reconcile import ScanOutcome, missing_photos, scan_library
-from .scanner import folder_online
+from .scanner import file_is_gone, folder_online
 from .search import DEFAULT_TOP, Searcher
 from .settings import Settings
 from .vector_index import VectorIndex
@@ -183,6 +183,10 @@ class Library:
             workers=self.settings.decode_workers, online_folders=online,
         )
         done = indexer.run(todo, progress, cancel)
+        vanished = self.catalog.photos_by_ids(indexer.vanished).values()
+        gone = [p.id for p in vanished if file_is_gone(p.path)]
+        self.catalog.trash(gone)  # keeps what can come back; a move is restored at its new path
+        self.index.remove(gone)
         self._record_device()
         return done
 

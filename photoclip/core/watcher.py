@@ -75,6 +75,11 @@ class _Handler(FileSystemEventHandler):
         return path
 
     def dispatch(self, event: FileSystemEvent) -> None:
+        if event.is_synthetic:
+            # watchdog's per-file echoes of a folder moved or moved in: the folder
+            # event covers them (one move_tree, one folder scan), and they would
+            # flood the queue for a big folder.
+            return
         if isinstance(event, DirMovedEvent):
             src, dest = self._folder(event.src_path), self._folder(event.dest_path)
             if src and dest:
@@ -140,11 +145,17 @@ class FolderWatcher:
         self._polling: BaseObserver | None = None
         self._watches: dict[int, _Watch] = {}
         self.offline: set[int] = set()  # folder ids
+        self._said: dict[int, str] = {}  # the last problem reported per folder (no repeats)
         self._overflow = _OverflowListener(queue)
         self._lock = threading.Lock()  # start/stop/check come from the worker and from stop()
 
     # -- life cycle ------------------------------------------------------------------
     def start(self, folders: Iterable[Folder]) -> None:
+        # The overflow warning must be emitted even when the front end silences
+        # other libraries' logs (the CLI sets the root logger to CRITICAL).
+        observers_log = logging.getLogger("watchdog.observers")
+        if observers_log.getEffectiveLevel() > logging.WARNING:
+            observers_log.setLevel(logging.WARNING)
         logging.getLogger("watchdog").addHandler(self._overflow)
         self.check(folders)
 
@@ -203,19 +214,41 @@ class FolderWatcher:
 
     def _watch(self, folder: Folder, identity: tuple[int, int]) -> None:
         handler = _Handler(folder.path, self.queue, self.exclude)
-        if folder.path not in self.polling_folders:
-            try:
-                observer = self._native_observer()
-                watch = observer.schedule(handler, str(folder.path), recursive=True)
-                self._watches[folder.id] = _Watch(folder, watch, observer, identity, polled=False)
-                return
-            except OSError as exc:
-                if exc.errno not in WATCH_LIMIT_ERRNOS:
-                    raise
-                self._on_message(watch_limit_message(folder.path))
-        observer = self._polling_observer()
-        watch = observer.schedule(handler, str(folder.path), recursive=True)
+        if folder.path not in self.polling_folders and self._watch_natively(folder, identity, handler):
+            return
+        try:
+            observer = self._polling_observer()
+            watch = observer.schedule(handler, str(folder.path), recursive=True)
+        except OSError as exc:  # the next health check tries again
+            self._say_once(folder, f"cannot watch {folder.path} for changes: {exc}")
+            return
         self._watches[folder.id] = _Watch(folder, watch, observer, identity, polled=True)
+
+    def _watch_natively(self, folder: Folder, identity: tuple[int, int], handler: _Handler) -> bool:
+        """OS events for the folder; False (after saying why) when it must be polled."""
+        observer = self._native_observer()
+        try:
+            watch = observer.schedule(handler, str(folder.path), recursive=True)
+        except OSError as exc:
+            if exc.errno in WATCH_LIMIT_ERRNOS:
+                self._say_once(folder, watch_limit_message(folder.path))
+            else:
+                log.warning("OS events unavailable for %s (%s); polling it", folder.path, exc)
+            return False
+        if _subfolders_left_unwatched(observer, watch, folder.path):
+            # inotify ran out of watches part-way down the tree; watchdog carries on
+            # silently, and photos in the unwatched subfolders would be missed.
+            with contextlib.suppress(KeyError, OSError):
+                observer.unschedule(watch)
+            self._say_once(folder, watch_limit_message(folder.path))
+            return False
+        self._watches[folder.id] = _Watch(folder, watch, observer, identity, polled=False)
+        return True
+
+    def _say_once(self, folder: Folder, message: str) -> None:
+        if self._said.get(folder.id) != message:
+            self._said[folder.id] = message
+            self._on_message(message)
 
     def _unwatch(self, folder_id: int) -> None:
         current = self._watches.pop(folder_id, None)
@@ -242,6 +275,22 @@ def _identity(path: Path) -> tuple[int, int] | None:
     except OSError:
         return None
     return st.st_dev, st.st_ino
+
+
+def _subfolders_left_unwatched(observer: BaseObserver, watch: ObservedWatch, root: Path) -> bool:
+    """Whether an inotify watch covers fewer folders than the tree has.
+
+    Reads watchdog's inotify internals (guarded: with another observer, or if
+    they change, it answers False and the periodic scan remains the safety net).
+    """
+    emitter = next((e for e in observer.emitters if e.watch == watch), None)
+    watched = getattr(getattr(emitter, "_inotify", None), "_active_callbacks_by_path", None)
+    if not isinstance(watched, dict):
+        return False
+    folders = 1
+    for top, dirs, _ in os.walk(root):  # like watchdog: symlinked folders are not watched
+        folders += sum(1 for name in dirs if not os.path.islink(os.path.join(top, name)))
+    return len(watched) < folders
 
 
 def _alive(watch: _Watch) -> bool:

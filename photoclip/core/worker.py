@@ -39,6 +39,8 @@ HEALTH_INTERVAL_S = 2.0  # folders going offline or returning, dead watches
 SETTLE_S = 2.0  # files modified more recently than this may still be being written
 INDEX_CHUNK = 256  # photos per indexing pass: other writers get the lock in between
 IDLE_SAVE_S = 1.0  # save the index once nothing happened for this long
+BUSY_SAVE_S = 60.0  # and at least this often during long indexing (other processes read it)
+ERROR_BACKOFF_S = (5.0, 30.0, 120.0, 600.0)  # a failing cycle is retried, ever less often
 PURGE_INTERVAL_S = 24 * 3600.0
 
 
@@ -89,7 +91,7 @@ class LibraryWorker:
             polling_factory=polling_factory, **watcher_options,
         )
         self._applier = ChangeApplier(library.catalog, library.index, library.encoder.model_id,
-                                      tuple(library.settings.exclude))
+                                      tuple(library.settings.exclude), settle_s=SETTLE_S)
         self.reconcile_interval_s = reconcile_interval_s
         self._stop = threading.Event()
         self._paused = threading.Event()
@@ -102,7 +104,7 @@ class LibraryWorker:
         self._reconcile_due = True  # at start-up
         self._pending_due = True
         self._model_error: str | None = None
-        self._last_activity = time.monotonic()
+        self._last_activity = self._last_save = time.monotonic()
         self._saved = True
         self._idle_since: float | None = None
 
@@ -110,7 +112,6 @@ class LibraryWorker:
     def start(self) -> LibraryWorker:
         """Claim the library (LibraryLocked if another process writes to it) and start."""
         self.library.claim_writer("watch")
-        self.watcher.start(self.library.catalog.folders())
         self._thread = threading.Thread(target=self._run, name="photoclip-worker", daemon=True)
         self._thread.start()
         return self
@@ -140,6 +141,7 @@ class LibraryWorker:
 
     def resume(self) -> None:
         self._paused.clear()
+        self._interrupt.clear()
         self._model_error = None  # weights may have been put in place meanwhile
         self._pending_due = self._reconcile_due = True  # events may have overflowed meanwhile
         self.queue.wake()
@@ -171,9 +173,13 @@ class LibraryWorker:
 
     # -- the thread -----------------------------------------------------------------------
     def _run(self) -> None:
+        # Watches are set up here, not on the caller's (UI) thread: inotify walks
+        # the whole tree to add them, a polling observer lists it.
+        self.watcher.start([])
         next_health = 0.0
         next_reconcile = time.monotonic() + self.reconcile_interval_s
         next_purge = 0.0
+        failures = 0
         while not self._stop.is_set():
             try:
                 if len(self.queue):
@@ -185,8 +191,8 @@ class LibraryWorker:
                     continue
                 now = time.monotonic()
                 if now >= next_health:
-                    self._check_folders()
                     next_health = now + HEALTH_INTERVAL_S
+                    self._check_folders()
                 if self.queue.take_overflow() or self._reconcile_due or now >= next_reconcile:
                     self._reconcile()
                     next_reconcile = time.monotonic() + self.reconcile_interval_s
@@ -197,11 +203,14 @@ class LibraryWorker:
                     self._write(self.library.purge_trash, busy=False)
                     next_purge = now + PURGE_INTERVAL_S
                 self._rest(next_health)
+                failures = 0
             except Exception as exc:  # keep watching: a bad cycle must not end live indexing
+                delay = ERROR_BACKOFF_S[min(failures, len(ERROR_BACKOFF_S) - 1)]
+                failures += 1
                 log.exception("live indexing failed")
-                self._message(f"live indexing hit an error and will retry: {exc}")
+                self._message(f"live indexing hit an error; retrying in {delay:.0f} s: {exc}")
                 self._reconcile_due = True
-                self._stop.wait(5.0)
+                self._stop.wait(delay)
 
     def _run_tasks(self) -> None:
         while True:
@@ -256,6 +265,8 @@ class LibraryWorker:
         if not ready:
             return False
         applied = self._write(lambda: self._applier.apply(ready, self.library.catalog.folders()))
+        for path in applied.recent:
+            self.queue.file_changed(path, complete=False)
         if applied.moved or applied.trashed:
             log.info("%d moved, %d removed from search", applied.moved, applied.trashed)
         self._pending_due = self._pending_due or applied.marked > 0
@@ -269,7 +280,8 @@ class LibraryWorker:
         online = {f.id for f in self.library.catalog.folders()
                   if f.id not in self.watcher.offline
                   and folder_available(self.library.catalog, f)}
-        self._interrupt.clear()
+        if self._paused.is_set() or self._stop.is_set():
+            return False
         burst = self._burst or _Burst()
         self._burst = burst
         burst.total = burst.done + self.library.catalog.state_counts()[PhotoState.PENDING]
@@ -289,6 +301,9 @@ class LibraryWorker:
         if self._interrupt.is_set():
             return False  # paused or stopping; resume() asks for the rest
         burst.done = before + done.done
+        if time.monotonic() - self._last_save >= BUSY_SAVE_S:
+            self._write(self.library.index.save, busy=False)
+            self._last_save = time.monotonic()
         return True  # maybe more pending: go round again (tasks and events first)
 
     def _progress(self, burst: _Burst, progress: IndexProgress) -> None:
@@ -307,7 +322,7 @@ class LibraryWorker:
         now = time.monotonic()
         if not self._saved and now - self._last_activity >= IDLE_SAVE_S:
             self._write(self.library.index.save, busy=False)
-            self._saved = True
+            self._saved, self._last_save = True, time.monotonic()
         if self._idle_since is None:
             self._idle_since = now
             self._burst = None

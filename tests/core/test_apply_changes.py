@@ -11,6 +11,7 @@ import pytest
 from photoclip.core.apply_changes import ChangeApplier
 from photoclip.core.change_queue import Move, ReadyChanges
 from photoclip.core.library import Library
+from photoclip.core.models import PhotoState
 from tests.core.test_library import open_library
 from tests.synthetic import make_library
 
@@ -74,3 +75,34 @@ def test_a_changed_file_is_marked_pending(library: Library) -> None:
     new = _folder(library) / "new.png"
     shutil.copyfile(photo, new)
     assert _apply(library, ReadyChanges(files=[photo, new])) == (0, 2, 0)
+
+
+def test_a_photo_deleted_before_it_is_read_is_trashed_not_failed(library: Library,
+                                                                 tmp_path: Path) -> None:
+    photo = next(p for p in _folder(library).rglob("*") if p.is_file())
+    library.tag(photo, ["kept"])
+    os.utime(photo, ns=(5, 5))  # changed: pending again
+    library.scan()
+    kept = tmp_path / "kept.png"
+    shutil.move(photo, kept)  # gone before the indexer reads it
+    with library.writing():
+        library.index_pending({f.id for f in library.catalog.folders()})
+    assert library.catalog.state_counts()[PhotoState.FAILED] == 0
+    assert library.catalog.trash_count() == 1
+    back = _folder(library) / "back.png"
+    shutil.move(kept, back)  # it was a move after all
+    library.index_photos()
+    assert [t.name for t in library.tags(back)] == ["kept"]
+
+
+def test_a_known_photo_is_not_replaced_by_a_trashed_twin(library: Library) -> None:
+    first, second = sorted(p for p in _folder(library).rglob("*") if p.is_file())[:2]
+    library.tag(first, ["mine"])
+    first_id = library.catalog.photo_by_path(first).id
+    content = second.read_bytes()
+    second.unlink()
+    library.index_photos(full=True)  # second goes to the trash
+    first.write_bytes(content)  # first now holds the trashed photo's bytes
+    library.index_photos()
+    assert library.catalog.photo_by_path(first).id == first_id
+    assert [t.name for t in library.tags(first)] == ["mine"]

@@ -35,7 +35,7 @@ def test_a_closed_file_is_ready_after_a_short_quiet(clock: Clock, tmp_path: Path
 
 
 def test_a_file_still_growing_waits_until_its_size_settles(clock: Clock, tmp_path: Path) -> None:
-    queue = ChangeQueue(quiet_s=0.2, open_quiet_s=2.0, clock=clock)
+    queue = ChangeQueue(quiet_s=0.2, open_quiet_s=2.0, stable_s=0.25, clock=clock)
     photo = tmp_path / "a.jpg"
     photo.write_bytes(b"x" * 10)
     queue.file_changed(photo, complete=False)  # no close event (a polling observer)

@@ -66,11 +66,15 @@ def test_renames_become_moves_and_moves_out_become_deletes(tmp_path: Path) -> No
     assert folders == [tmp_path / "new"]
 
 
-def test_a_kernel_queue_overflow_asks_for_a_scan(tmp_path: Path) -> None:
+def test_a_kernel_queue_overflow_asks_for_a_scan() -> None:
     import logging
 
     from photoclip.core.watcher import FolderWatcher
 
+    root, observers = logging.getLogger(), logging.getLogger("watchdog.observers")
+    saved = root.level, observers.level
+    root.setLevel(logging.CRITICAL)  # as under the CLI: other libraries' logs silenced
+    observers.setLevel(logging.NOTSET)
     queue = ChangeQueue()
     watcher = FolderWatcher(queue)
     watcher.start([])
@@ -81,5 +85,7 @@ def test_a_kernel_queue_overflow_asks_for_a_scan(tmp_path: Path) -> None:
         assert queue.take_overflow()
     finally:
         watcher.stop()
+        root.setLevel(saved[0])
+        observers.setLevel(saved[1])
     logging.getLogger("watchdog.observers.inotify_c").warning("queue overflowed again")
     assert not queue.take_overflow()  # stopped watchers stop listening

@@ -70,9 +70,9 @@ def test_watch_limit_falls_back_to_polling(tmp_path: Path, photos: Path,
     live = open_live(tmp_path / "home", photos, tiny_model_spec, observer_factory=NoWatchesLeft,
                      polling_factory=lambda: PollingObserver(timeout=0.5))
     try:
-        assert any("fs.inotify.max_user_watches" in m for m in live.messages)
+        wait_until(lambda: any("fs.inotify.max_user_watches" in m for m in live.messages), 20)
         folder_id = live.library.catalog.folders()[0].id
-        assert live.worker.watcher.polled(folder_id)
+        wait_until(lambda: live.worker.watcher.polled(folder_id), 20, "polling")
         added = [write_picture(photos / f"new{i}.png", i) for i in range(5)]
         live.wait_searchable(*added)
         assert live.encoder.images_encoded == 5
@@ -150,7 +150,8 @@ def test_folders_set_to_polling_are_polled(tmp_path: Path, photos: Path,
     live = open_live(tmp_path / "home", photos, tiny_model_spec, polling_folders=(photos,),
                      polling_factory=lambda: PollingObserver(timeout=0.5))
     try:
-        assert live.worker.watcher.polled(live.library.catalog.folders()[0].id)
+        folder_id = live.library.catalog.folders()[0].id
+        wait_until(lambda: live.worker.watcher.polled(folder_id), 20, "polling")
         picture = write_picture(photos / "from another machine.png", 4)
         live.wait_searchable(picture)
     finally:
@@ -164,3 +165,31 @@ def test_a_dead_observer_is_restarted_and_what_it_missed_is_found(live: Live) ->
     live.wait_searchable(missed)  # the health check restarts the watch and scans
     later = write_picture(live.photos / "after the restart.png", 8)
     live.wait_searchable(later)
+
+
+def test_watch_limit_hit_below_the_top_folder_is_noticed(
+    tmp_path: Path, photos: Path, tiny_model_spec: str, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The kernel refuses watches for subfolders: watchdog carries on silently."""
+    from watchdog.observers import inotify_c
+
+    (photos / "2025" / "summer").mkdir(parents=True)
+    real_add = inotify_c.InotifyFD.add_callback
+
+    def limited_add(self: object, path: bytes, *args: object, **kwargs: object) -> object:
+        if os.fsencode(photos) != path.rstrip(b"/"):
+            raise OSError(errno.ENOSPC, "inotify watch limit reached")
+        return real_add(self, path, *args, **kwargs)
+
+    monkeypatch.setattr(inotify_c.InotifyFD, "add_callback", limited_add)
+    live = open_live(tmp_path / "home", photos, tiny_model_spec,
+                     polling_factory=lambda: PollingObserver(timeout=0.5))
+    try:
+        wait_until(lambda: any("fs.inotify.max_user_watches" in m for m in live.messages), 20)
+        folder_id = live.library.catalog.folders()[0].id
+        wait_until(lambda: live.worker.watcher.polled(folder_id), 20, "polling")
+        deep = write_picture(photos / "2025" / "summer" / "deep.png", 2)
+        live.wait_searchable(deep)
+    finally:
+        live.worker.stop()
+        live.library.close()
