@@ -191,11 +191,14 @@ class Indexer:
             if vector is not None:
                 batch.verified.append(self._encoded(prepared, vector, photo))
                 return
-        # Only a new row may be taken over by a moved (or trashed) twin: a known
-        # photo whose content changed keeps its own row, tags and albums.
+        # A twin whose file just went away was renamed here (over this photo, if
+        # this row is an old one): its row follows the file. A twin from the trash
+        # only comes back into a new row: a known photo whose content changed to
+        # match a deleted one keeps its own row, tags and albums.
         is_new = photo.content_hash is None
         for twin in prepared.twins:
-            if is_new and twin.id not in self._claimed and self._moved_away(twin):
+            claimable = is_new or twin.deleted_at is None
+            if claimable and twin.id not in self._claimed and self._moved_away(twin):
                 self._claimed.add(twin.id)  # the file moved: the old row takes the new path
                 batch.moves.append((twin.id, photo.id))
                 if twin.deleted_at is not None:  # deleted, now back: tags and albums return
