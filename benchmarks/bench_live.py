@@ -163,7 +163,7 @@ def measure_burst_index(workdir: Path, run: str, sources: list[Path]) -> float:
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--latency-files", type=int, default=50)
-    p.add_argument("--burst", type=int, default=2000)
+    p.add_argument("--burst", type=int, default=2000, help="0: latency only")
     p.add_argument("--abba", action=argparse.BooleanOptionalAction, default=True,
                    help="four burst runs (index, live, live, index); --no-abba: three")
     args = p.parse_args(argv)
@@ -177,6 +177,9 @@ def main(argv: list[str] | None = None) -> int:
         print(markdown_table(["files", "p50 s", "p95 s", "max s", "target p95"], [[
             results["latency"]["files"], results["latency"]["p50_s"], results["latency"]["p95_s"],
             results["latency"]["max_s"], LATENCY_TARGET_P95_S]]), flush=True)
+        if not args.burst:
+            print(f"results: {write_results('bench_live_latency', results)}")
+            return 0
         sources = ensure_small_photos(args.burst + 1)  # +1: the warm-up file
         # ABBA (index, live, live, index): drift on a shared machine hits both sides.
         live_s: list[float] = []

@@ -133,7 +133,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     elif args.reindex_json:
         parser.error("--json goes after the command (photoclip COMMAND --json)")
     if args.command is None:
-        return _start_app()
+        return _start_app(args)
     _configure_logging(args.verbose)
     # File names need not be UTF-8: write their original bytes back out.
     for stream in (sys.stdout, sys.stderr):
@@ -166,10 +166,20 @@ def _configure_logging(verbose: int) -> None:
     logging.getLogger("photoclip").setLevel(logging.INFO if verbose else logging.WARNING)
 
 
-def _start_app() -> int:
-    print("photoclip: the desktop app is not available in this version yet; "
-          "use the commands (photoclip --help)", file=sys.stderr)
-    return EXIT_FAILURE
+def _start_app(args: argparse.Namespace) -> int:
+    if sys.platform.startswith("linux") and not any(
+        os.environ.get(name) for name in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM")
+    ):
+        print("photoclip: no display to show the app on; use the commands (photoclip --help), "
+              "or photoclip watch on a server", file=sys.stderr)
+        return EXIT_FAILURE
+    try:
+        from .ui.app import main as app_main
+    except ImportError as exc:
+        print(f"photoclip: the desktop app cannot start: {exc}", file=sys.stderr)
+        return EXIT_FAILURE
+    _configure_logging(args.verbose)
+    return app_main(sys.argv[:1], model=args.model or os.environ.get(MODEL_ENV))
 
 
 if __name__ == "__main__":  # pragma: no cover

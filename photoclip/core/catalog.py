@@ -328,6 +328,15 @@ class Catalog(MovesTrashAndTags):
                 found[row[0]] = _photo(row)
         return found
 
+    def newest_photos(self, limit: int, offset: int = 0) -> list[Photo]:
+        """Indexed photos, newest first (taken date, else when indexed): the library view."""
+        rows = self._reader().execute(
+            f"SELECT {_PHOTO_COLUMNS} FROM photos WHERE state = 'indexed' AND {LIVE} "
+            "ORDER BY COALESCE(taken_at, indexed_at) DESC, id DESC LIMIT ? OFFSET ?",
+            (limit, offset),
+        )
+        return [_photo(r) for r in rows]
+
     def vector(self, photo_id: int, model_id: str) -> np.ndarray | None:
         row = self._reader().execute(
             "SELECT embedding FROM photos WHERE id = ? AND model_id = ? AND embedding IS NOT NULL",

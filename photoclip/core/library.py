@@ -271,6 +271,10 @@ class Library:
                 "add folders (photoclip add PATH) and run photoclip index"
             )
 
+    def newest(self, limit: int = 500) -> list[Photo]:
+        """The library without a query: newest photos first."""
+        return self.catalog.newest_photos(limit)
+
     # -- status --------------------------------------------------------------------
     def status(self) -> LibraryStatus:
         """Everything `photoclip status` shows; reads files only, never loads the model."""

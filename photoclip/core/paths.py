@@ -47,6 +47,10 @@ class AppPaths:
     def models_cache(self) -> Path:
         return self.cache_dir / "models"
 
+    @property
+    def thumbnails(self) -> Path:
+        return self.cache_dir / "thumbnails"
+
     def ensure(self) -> AppPaths:
         for directory in (self.data_dir, self.config_dir, self.cache_dir):
             directory.mkdir(parents=True, exist_ok=True)

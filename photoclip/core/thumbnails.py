@@ -1,0 +1,69 @@
+"""Thumbnails for the grid: made off the GUI thread, cached on disk by content and size.
+
+Keyed by the photo's content hash (not its path), so a moved or renamed photo
+keeps its thumbnail and an edited one gets a new one. Decoding goes through
+``imaging.decode_for_model`` (JPEG draft mode, EXIF orientation, the same
+pixel limits and format allowlist), so a thumbnail never costs a full decode
+of a 12 MP photo and a hostile file is refused here exactly as in indexing.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+
+from PIL import Image
+
+from .atomic import temp_sibling
+from .imaging import ImageRejected, decode_for_model
+from .models import Photo
+
+log = logging.getLogger(__name__)
+
+DEFAULT_SIZE = 256  # pixels on the long side; the UI asks for its cell size x the screen scale
+QUALITY = 85
+
+
+class ThumbnailCache:
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+
+    def path_for(self, content_hash: str, size: int) -> Path:
+        # Two-level fan-out keeps directories small in a 100,000-photo library.
+        return self.folder / str(size) / content_hash[:2] / f"{content_hash}.jpg"
+
+    def cached(self, photo: Photo, size: int = DEFAULT_SIZE) -> Path | None:
+        """The cached thumbnail if there is one (a stat, no decoding)."""
+        if photo.content_hash is None:
+            return None
+        target = self.path_for(photo.content_hash, size)
+        return target if target.is_file() else None
+
+    def get(self, photo: Photo, size: int = DEFAULT_SIZE) -> Path | None:
+        """The thumbnail's file, made if needed; None if the photo can't be read or decoded.
+
+        Slow (reads and decodes the photo): call it from a worker thread.
+        """
+        if photo.content_hash is None:
+            return None
+        target = self.path_for(photo.content_hash, size)
+        if target.is_file():
+            return target
+        try:
+            decoded = decode_for_model(photo.path.read_bytes(), size)
+        except (OSError, ImageRejected) as exc:
+            log.debug("no thumbnail for %s: %s", photo.path, exc)
+            return None
+        image = decoded.image
+        image.thumbnail((size, size), Image.Resampling.LANCZOS)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        temp = temp_sibling(target)
+        try:
+            image.save(temp, "JPEG", quality=QUALITY)
+            os.replace(temp, target)  # readers never see half a file
+        except OSError as exc:
+            temp.unlink(missing_ok=True)
+            log.warning("cannot write thumbnail %s: %s", target, exc)
+            return None
+        return target

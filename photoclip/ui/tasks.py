@@ -1,0 +1,63 @@
+"""Run work off the GUI thread and get the result back on it (Picard's run_task).
+
+Callbacks always run on the GUI thread, through a queued signal. Two pools: a
+one-thread one for searches (each new query makes older ones stale, and their
+results are dropped by generation), and a small one for thumbnails.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Any
+
+from PySide6.QtCore import QObject, Signal
+
+log = logging.getLogger(__name__)
+
+
+class TaskRunner(QObject):
+    _finished = Signal(object, object, object)  # callback, result, error
+
+    def __init__(self, workers: int, name: str, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._pool = ThreadPoolExecutor(workers, thread_name_prefix=name)
+        self._closed = False
+        self._finished.connect(self._deliver)  # queued: emitted from pool threads
+
+    def run(self, work: Callable[[], Any],
+            callback: Callable[[Any, BaseException | None], None]) -> Future[Any] | None:
+        """None once shut down: late requests (a repaint, a queued signal) are dropped."""
+        if self._closed:
+            return None
+        future = self._pool.submit(work)
+        future.add_done_callback(lambda f: self._finished.emit(
+            callback, None if f.cancelled() or f.exception() else f.result(),
+            None if f.cancelled() else f.exception()))
+        return future
+
+    def _deliver(self, callback: Callable[[Any, BaseException | None], None], result: Any,
+                 error: BaseException | None) -> None:
+        try:
+            callback(result, error)
+        except Exception:
+            log.exception("task callback failed")
+
+    def shutdown(self) -> None:
+        self._closed = True
+        self._pool.shutdown(wait=True, cancel_futures=True)
+
+
+class Generation:
+    """Marks results stale: only the answer to the latest request is shown."""
+
+    def __init__(self) -> None:
+        self.current = 0
+
+    def next(self) -> int:
+        self.current += 1
+        return self.current
+
+    def is_current(self, generation: int) -> bool:
+        return generation == self.current

@@ -1,0 +1,51 @@
+"""The real window, offscreen, on a library with the tiny CLIP model and a live worker."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from photoclip.core.encoder import ClipEncoder, ModelSpec
+from photoclip.core.library import Library
+from photoclip.core.models import PhotoState
+from photoclip.core.paths import app_paths
+from photoclip.core.settings import Settings
+from photoclip.ui.app import create_window
+from photoclip.ui.main_window import MainWindow
+
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+
+
+@pytest.fixture
+def library(tmp_path: Path, tiny_model_spec: str) -> Iterator[Library]:
+    settings = Settings(model=tiny_model_spec, batch_size=16, decode_workers=2)
+    encoder = ClipEncoder(ModelSpec.parse(tiny_model_spec), "cpu")
+    lib = Library(app_paths({"PHOTOCLIP_HOME": str(tmp_path / "home")}), settings, encoder=encoder)
+    yield lib
+    lib.close()
+
+
+@pytest.fixture
+def window(qtbot, library: Library) -> Iterator[MainWindow]:
+    win, _ = create_window(library)
+    qtbot.addWidget(win)
+    win.resize(1000, 700)
+    win.show()
+    yield win
+    win.close()  # stops the worker; idempotent if a test closed it already
+
+
+def indexed(library: Library) -> int:
+    return library.catalog.state_counts()[PhotoState.INDEXED]
+
+
+def save_screenshot(widget, name: str) -> Path:
+    """Rendered offscreen into docs/screenshots/ (linked from the README)."""
+    if hasattr(widget, "grid"):
+        widget.grid.doItemsLayout()  # lay the grid out for the final size first
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    target = SCREENSHOTS / f"{name}.png"
+    assert widget.grab().save(str(target))
+    return target
