@@ -40,6 +40,7 @@ class Settings:
     # Folders watched by polling instead of OS events: network shares, where
     # inotify never hears about changes made by other machines.
     polling_folders: list[str] = field(default_factory=list)
+    thumbnail_size: int = 160  # grid cell size in the app, in logical pixels
     extra: dict[str, Any] = field(default_factory=dict, repr=False)  # unknown keys, kept
 
     def validate(self) -> None:
@@ -47,7 +48,7 @@ class Settings:
             ("model", str, "a string"), ("device", str, "a string"),
             ("batch_size", int, "an integer"), ("decode_workers", int, "an integer"),
             ("exclude", list, "a list"), ("trash_days", int, "an integer"),
-            ("polling_folders", list, "a list"),
+            ("polling_folders", list, "a list"), ("thumbnail_size", int, "an integer"),
         ):
             value = getattr(self, name)
             if not isinstance(value, kind) or isinstance(value, bool):
@@ -56,8 +57,12 @@ class Settings:
             raise SettingsError("exclude must be a list of strings (glob patterns)")
         if not all(isinstance(folder, str) for folder in self.polling_folders):
             raise SettingsError("polling_folders must be a list of folder paths")
+        if not 64 <= self.thumbnail_size <= 512:
+            raise SettingsError("thumbnail_size must be between 64 and 512")
         if self.trash_days < 0:
             raise SettingsError("trash_days must be 0 or more")
+        if not self.model.strip():
+            raise SettingsError("model must name a CLIP model (e.g. ViT-B-32:laion2b_s34b_b79k)")
         if self.device not in DEVICES:
             raise SettingsError(f"device must be one of {', '.join(DEVICES)}, not {self.device!r}")
         if self.batch_size < 1:

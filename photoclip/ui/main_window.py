@@ -45,13 +45,13 @@ from ..core.worker import LibraryWorker, WorkerStatus
 from .bridge import WorkerBridge
 from .preview import PreviewDialog
 from .results_model import ResultsModel
+from .settings_dialog import SettingsDialog
 from .tasks import Generation, TaskRunner
 
 log = logging.getLogger(__name__)
 
 SEARCH_DEBOUNCE_MS = 250
 RESULTS = 200
-CELL = 160
 
 
 def describe(status: WorkerStatus) -> str:
@@ -146,8 +146,7 @@ class MainWindow(QMainWindow):
         self.grid.setViewMode(QListView.ViewMode.IconMode)
         self.grid.setResizeMode(QListView.ResizeMode.Adjust)
         self.grid.setUniformItemSizes(True)
-        self.grid.setIconSize(QSize(CELL, CELL))
-        self.grid.setGridSize(QSize(CELL + 24, CELL + 36))
+        self._apply_cell_size(self.library.settings.thumbnail_size)
         self.grid.setMovement(QListView.Movement.Static)
         self.grid.setModel(self.model)
         self.grid.doubleClicked.connect(lambda index: self.open_preview(index.row()))
@@ -213,7 +212,10 @@ class MainWindow(QMainWindow):
         add.setShortcut(QKeySequence("Ctrl+O"))
         quit_action = QAction("&Quit", self, triggered=self.close)
         quit_action.setShortcut(QKeySequence("Ctrl+Q"))
+        settings = QAction("&Settings…", self, triggered=self.open_settings)
+        settings.setShortcut(QKeySequence.StandardKey.Preferences)
         menu.addAction(add)
+        menu.addAction(settings)
         menu.addAction(quit_action)
         find = QAction("Find", self, triggered=self._focus_search)
         find.setShortcut(QKeySequence.StandardKey.Find)
@@ -290,6 +292,28 @@ class MainWindow(QMainWindow):
         if error is not None:  # worker thread: hand the message to the GUI thread
             self.worker_message(f"Cannot add {path}: {error}")
         self.folders_changed.emit()
+
+    def open_settings(self) -> SettingsDialog:
+        dialog = SettingsDialog(self.library.settings, self.library.paths.settings, self)
+        dialog.accepted.connect(lambda: self._settings_saved(dialog))
+        dialog.open()
+        return dialog
+
+    def _settings_saved(self, dialog: SettingsDialog) -> None:
+        saved = dialog.saved
+        if saved is None:
+            return
+        restart = (saved.model, saved.device) != (self.library.settings.model,
+                                                  self.library.settings.device)
+        self.library.settings = saved
+        self._apply_cell_size(saved.thumbnail_size)
+        self.statusBar().showMessage(
+            "Settings saved" + ("; the new model or device is used after a restart" if restart
+                                else ""), 10_000)
+
+    def _apply_cell_size(self, size: int) -> None:
+        self.grid.setIconSize(QSize(size, size))
+        self.grid.setGridSize(QSize(size + 24, size + 36))
 
     # -- a photo --------------------------------------------------------------------
     def open_preview(self, row: int) -> PreviewDialog:

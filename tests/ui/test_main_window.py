@@ -139,3 +139,32 @@ def test_preview_similar_and_problems(qtbot, window: MainWindow, library: Librar
     qtbot.keyClick(dialog, Qt.Key.Key_Left)
     assert dialog.row == 0
     dialog.close()
+
+
+def test_settings_round_trip_through_the_toml_file(qtbot, window: MainWindow,
+                                                   library: Library) -> None:
+    from photoclip.core.settings import load_settings
+
+    dialog = window.open_settings()
+    qtbot.addWidget(dialog)
+    save_screenshot(dialog, "settings")
+    dialog.batch_size.setValue(12)
+    dialog.thumbnail_size.setValue(200)
+    dialog.exclude.setPlainText("*.tmp\nScreenshots\n")
+    dialog.polling.setPlainText("/mnt/nas/photos")
+    dialog.save()
+    assert dialog.error.text() == ""
+    reread = load_settings(library.paths.settings)  # what `photoclip` commands will read
+    assert (reread.batch_size, reread.thumbnail_size) == (12, 200)
+    assert reread.exclude == ["*.tmp", "Screenshots"]
+    assert reread.polling_folders == ["/mnt/nas/photos"]
+    assert reread.model == library.settings.model
+    assert window.grid.iconSize().width() == 200
+
+    again = window.open_settings()
+    qtbot.addWidget(again)
+    again.model.setText("")  # invalid: refused with a message, nothing written
+    again.batch_size.setValue(99)
+    again.save()
+    assert again.error.text() and load_settings(library.paths.settings).batch_size == 12
+    again.reject()

@@ -1,0 +1,91 @@
+"""Settings: written to the same settings.toml the command line reads (never QSettings only)."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QFormLayout,
+    QLabel,
+    QLineEdit,
+    QPlainTextEdit,
+    QSpinBox,
+    QWidget,
+)
+
+from ..core.settings import DEVICES, Settings, SettingsError, save_settings
+
+MODEL_HELP = (
+    "Changing the model re-encodes every photo (the default ViT-B-32 is a ~600 MB "
+    "download; a local .safetensors file or folder works offline). Model and device "
+    "changes take effect the next time PhotoClip starts."
+)
+
+
+def _lines(widget: QPlainTextEdit) -> list[str]:
+    return [line.strip() for line in widget.toPlainText().splitlines() if line.strip()]
+
+
+class SettingsDialog(QDialog):
+    def __init__(self, settings: Settings, path: Path, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("PhotoClip Settings")
+        self.path = path
+        self.original = settings
+        self.saved: Settings | None = None
+        self.model = QLineEdit(settings.model)
+        self.model.setToolTip("ARCH:PRETRAINED, ARCH:/path/to/weights.safetensors, "
+                              "local-dir:/path or hf-hub:org/repo")
+        self.device = QComboBox()
+        self.device.addItems(list(DEVICES))
+        self.device.setCurrentText(settings.device)
+        self.batch_size = QSpinBox(minimum=1, maximum=1024, value=settings.batch_size)
+        self.thumbnail_size = QSpinBox(minimum=64, maximum=512, singleStep=16,
+                                       value=settings.thumbnail_size)
+        self.exclude = QPlainTextEdit("\n".join(settings.exclude))
+        self.exclude.setToolTip("One pattern per line, matched against file and folder names "
+                                "(e.g. *.tmp or Screenshots)")
+        self.polling = QPlainTextEdit("\n".join(settings.polling_folders))
+        self.polling.setToolTip("Library folders on network shares: checked by polling, "
+                                "since the OS does not report other machines' changes")
+        self.trash_days = QSpinBox(minimum=0, maximum=3650, value=settings.trash_days)
+        help_text = QLabel(MODEL_HELP, wordWrap=True)
+        self.error = QLabel()
+        self.error.setStyleSheet("color: palette(highlight)")
+        form = QFormLayout(self)
+        form.addRow("Model", self.model)
+        form.addRow("", help_text)
+        form.addRow("Device", self.device)
+        form.addRow("Batch size", self.batch_size)
+        form.addRow("Thumbnail size", self.thumbnail_size)
+        form.addRow("Skip files and folders named", self.exclude)
+        form.addRow("Poll these folders", self.polling)
+        form.addRow("Keep deleted photos' tags (days)", self.trash_days)
+        form.addRow(self.error)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Save
+                                   | QDialogButtonBox.StandardButton.Cancel)
+        buttons.accepted.connect(self.save)
+        buttons.rejected.connect(self.reject)
+        form.addRow(buttons)
+
+    def edited(self) -> Settings:
+        return dataclasses.replace(
+            self.original, model=self.model.text().strip(), device=self.device.currentText(),
+            batch_size=self.batch_size.value(), thumbnail_size=self.thumbnail_size.value(),
+            exclude=_lines(self.exclude), polling_folders=_lines(self.polling),
+            trash_days=self.trash_days.value(),
+        )
+
+    def save(self) -> None:
+        edited = self.edited()
+        try:
+            save_settings(edited, self.path)  # validates first
+        except (SettingsError, OSError) as exc:
+            self.error.setText(str(exc))
+            return
+        self.saved = edited
+        self.accept()
