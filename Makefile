@@ -10,11 +10,11 @@ run: $(STAMP)
 	$(BIN)/photoclip $(ARGS)
 
 test: $(STAMP)
-	$(BIN)/ruff check photoclip tests benchmarks
+	$(BIN)/ruff check photoclip tests benchmarks packaging
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: $(STAMP)
-	$(BIN)/ruff check photoclip tests benchmarks
+	$(BIN)/ruff check photoclip tests benchmarks packaging
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run_all.py
