@@ -59,7 +59,7 @@ def make_small_photo(index: int, target: Path) -> None:
 
 
 def ensure_small_photos(n: int) -> list[Path]:
-    folder = CACHE_DIR / f"burst-1024x768-n{n}"
+    folder = CACHE_DIR / "burst-1024x768"  # shared by every run size: photo i is always the same
     folder.mkdir(parents=True, exist_ok=True)
     wanted = [folder / f"IMG_{i:05d}.jpg" for i in range(n)]
     missing = [(i, p) for i, p in enumerate(wanted) if not p.is_file()]

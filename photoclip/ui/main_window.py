@@ -25,7 +25,6 @@ from PySide6.QtWidgets import (
     QDockWidget,
     QFileDialog,
     QLabel,
-    QLineEdit,
     QListView,
     QListWidget,
     QMainWindow,
@@ -36,7 +35,6 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ..core.imaging import SUPPORTED_EXTENSIONS
 from ..core.library import Library, LibraryError
 from ..core.models import Photo, Tag
 from ..core.query import QueryError
@@ -47,56 +45,12 @@ from .preview import PreviewDialog
 from .results_model import ResultsModel
 from .settings_dialog import SettingsDialog
 from .tasks import Generation, TaskRunner
+from .widgets import ModelBanner, SearchBox, describe
 
 log = logging.getLogger(__name__)
 
 SEARCH_DEBOUNCE_MS = 250
 RESULTS = 200
-
-
-def describe(status: WorkerStatus) -> str:
-    """One status-bar line for what the worker is doing."""
-    if status.state == "indexing":
-        eta = ""
-        if status.rate > 0 and status.total > status.done:
-            seconds = int((status.total - status.done) / status.rate)
-            eta = f", about {seconds // 60}:{seconds % 60:02d} left"
-        current = f" — {status.current.name}" if status.current else ""
-        return (f"Indexing {status.done} of {status.total} ({status.rate:.1f} photos/s{eta})"
-                f"{current}")
-    return {
-        "starting": "Starting…", "scanning": "Checking folders for changes…",
-        "paused": "Indexing paused", "no model": "Indexing needs the CLIP model (see messages)",
-        "stopped": "Stopped",
-    }.get(status.state, "Up to date")
-
-
-class SearchBox(QLineEdit):
-    """The search bar; an image file dropped on it means "find photos like this"."""
-
-    image_dropped = Signal(Path)
-
-    def dragEnterEvent(self, event: QDragEnterEvent) -> None:
-        if _dropped_image(event) is not None:
-            event.acceptProposedAction()
-        else:
-            super().dragEnterEvent(event)
-
-    def dropEvent(self, event: QDropEvent) -> None:
-        image = _dropped_image(event)
-        if image is None:
-            super().dropEvent(event)
-            return
-        event.acceptProposedAction()
-        self.image_dropped.emit(image)
-
-
-def _dropped_image(event: QDragEnterEvent | QDropEvent) -> Path | None:
-    for url in event.mimeData().urls():
-        path = Path(url.toLocalFile())
-        if path.is_file() and path.suffix.lower() in SUPPORTED_EXTENSIONS:
-            return path
-    return None
 
 
 class MainWindow(QMainWindow):
@@ -112,6 +66,7 @@ class MainWindow(QMainWindow):
         self._last_state = ""
         self._similar_to: Path | None = None  # "find similar" mode instead of a text query
         self._closing = False
+        self._limit = RESULTS  # raised by "More results" to show weaker matches
         self.setWindowTitle("PhotoClip")
         self.setAcceptDrops(True)
         self.model = ResultsModel(ThumbnailCache(library.paths.thumbnails), self.thumbnail_tasks)
@@ -122,7 +77,7 @@ class MainWindow(QMainWindow):
         self._build_status_bar()
         self._build_actions()
         bridge.status_changed.connect(self.show_status)
-        bridge.message.connect(lambda text: self.statusBar().showMessage(text, 15_000))
+        bridge.message.connect(self.show_message)
         self.folders_changed.connect(self.refresh_folders)
         self.refresh_folders()
         self.run_search()
@@ -166,17 +121,35 @@ class MainWindow(QMainWindow):
         self.pages = QStackedWidget()
         self.pages.addWidget(self.grid)
         self.pages.addWidget(welcome)
+        self.more_button = QPushButton("More results")
+        self.more_button.setToolTip("Show weaker matches too")
+        self.more_button.clicked.connect(self.show_more)
+        self.more_button.hide()
+        self.banner = ModelBanner(self.library.spec.open_clip_name)
+        self.banner.model_chosen.connect(self._use_model)
         central = QWidget()
         column = QVBoxLayout(central)
+        column.addWidget(self.banner)
         column.addWidget(self.search_box)
         column.addWidget(self.pages)
+        column.addWidget(self.more_button, alignment=Qt.AlignmentFlag.AlignCenter)
         self.setCentralWidget(central)
 
     def _build_folders_dock(self) -> None:
         self.folder_list = QListWidget()
-        dock = QDockWidget("Folders", self)
-        dock.setObjectName("folders")
-        dock.setWidget(self.folder_list)
+        side = QWidget()
+        column = QVBoxLayout(side)
+        column.addWidget(QLabel("<b>Folders</b>"))
+        column.addWidget(self.folder_list, 1)
+        # Places the tagging work fills in; said plainly rather than hidden.
+        for title in ("Tags", "Albums"):
+            column.addWidget(QLabel(f"<b>{title}</b>"))
+            soon = QLabel("Come with auto-tagging")
+            soon.setEnabled(False)
+            column.addWidget(soon)
+        dock = QDockWidget("Library", self)
+        dock.setObjectName("library")
+        dock.setWidget(side)
         dock.setFeatures(QDockWidget.DockWidgetFeature.NoDockWidgetFeatures)
         self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, dock)
 
@@ -226,7 +199,19 @@ class MainWindow(QMainWindow):
         self.search_box.selectAll()
 
     # -- searching -------------------------------------------------------------------
+    def show_more(self) -> None:
+        self._limit += RESULTS
+        self.run_search()
+
+    def _use_model(self, spec: str) -> None:
+        from ..core.settings import save_settings
+
+        self.library.settings.model = spec
+        save_settings(self.library.settings, self.library.paths.settings)
+        self.banner.text.setText(f"Saved {spec} as the model; restart PhotoClip to use it.")
+
     def _query_edited(self, text: str) -> None:
+        self._limit = RESULTS
         if self._similar_to is not None and text != self._similar_label():
             self._similar_to = None  # typing leaves "find similar"
         self._debounce.start()
@@ -245,14 +230,15 @@ class MainWindow(QMainWindow):
         self._debounce.stop()
         text = self.search_box.text().strip()
         similar_to = self._similar_to
+        limit = self._limit
         generation = self._generation.next()
 
         def work() -> list[tuple[Any, float | None]]:
             if similar_to is not None:
-                return [(h.photo, h.score) for h in self.library.similar(similar_to, top=RESULTS)]
+                return [(h.photo, h.score) for h in self.library.similar(similar_to, top=limit)]
             if not text:
-                return [(photo, None) for photo in self.library.newest(RESULTS)]
-            return [(hit.photo, hit.score) for hit in self.library.search(text, top=RESULTS)]
+                return [(photo, None) for photo in self.library.newest(limit)]
+            return [(hit.photo, hit.score) for hit in self.library.search(text, top=limit)]
 
         self.searches.run(work, lambda result, error: self._show(generation, text, result, error))
 
@@ -266,6 +252,7 @@ class MainWindow(QMainWindow):
             self.empty.setText(str(error) if isinstance(error, (LibraryError, QueryError))
                                else f"Search failed: {error}")
         self.model.set_items(result or [])
+        self.more_button.setVisible(bool(result) and len(result) >= self._limit)
         if result:
             self.pages.setCurrentIndex(0)
             return
@@ -339,6 +326,12 @@ class MainWindow(QMainWindow):
                        lambda: QDesktopServices.openUrl(QUrl.fromLocalFile(str(photo.path.parent))))
         menu.addAction("Copy Path", lambda: QGuiApplication.clipboard().setText(str(photo.path)))
         menu.popup(self.grid.viewport().mapToGlobal(position))
+
+    def show_message(self, text: str) -> None:
+        """A message from the worker; a missing model gets a banner, not a fleeting line."""
+        if text.startswith("photos can't be indexed"):
+            self.banner.show_problem(text)
+        self.statusBar().showMessage(text, 15_000)
 
     def worker_message(self, text: str) -> None:
         QTimer.singleShot(0, self, lambda: self.statusBar().showMessage(text, 15_000))

@@ -94,13 +94,16 @@ def test_gui_thread_stays_responsive_while_indexing(qtbot, window: MainWindow, l
 def test_closing_while_indexing_stops_cleanly(qtbot, window: MainWindow, library: Library,
                                               tmp_path: Path) -> None:
     window.add_folder(_pictures(tmp_path, per_class=20))
-    qtbot.waitUntil(lambda: window.status_label.text().startswith("Indexing"), timeout=60_000)
+    qtbot.waitUntil(lambda: indexed(library) >= 16, timeout=60_000)
     started = time.monotonic()
     window.close()
     assert time.monotonic() - started < 10
     assert window.worker.status.state == "stopped"
     assert not window.worker._thread.is_alive()
-    assert 0 < indexed(library) <= 240  # what was committed stays; the rest stays pending
+    committed = indexed(library)
+    assert 16 <= committed < 240  # stopped mid-way: what was committed stays, the rest waits
+    time.sleep(0.5)
+    assert indexed(library) == committed  # nothing writes after the window is gone
 
 
 def test_a_second_launch_hands_over_to_the_first(qtbot, tmp_path: Path) -> None:
@@ -168,3 +171,44 @@ def test_settings_round_trip_through_the_toml_file(qtbot, window: MainWindow,
     again.save()
     assert again.error.text() and load_settings(library.paths.settings).batch_size == 12
     again.reject()
+
+
+def test_esc_clears_and_more_results_shows_weaker_matches(qtbot, window: MainWindow,
+                                                          library: Library, tmp_path: Path,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    import photoclip.ui.main_window as main_window
+
+    monkeypatch.setattr(main_window, "RESULTS", 10)
+    window._limit = 10
+    window.add_folder(_pictures(tmp_path))
+    qtbot.waitUntil(lambda: indexed(library) == 24 and window.status_label.text() == "Up to date",
+                    timeout=120_000)
+    qtbot.keyClicks(window.search_box, "green triangle")
+    qtbot.waitUntil(lambda: window.model.rowCount() == 10 and window.more_button.isVisible(),
+                    timeout=30_000)
+    window.more_button.click()
+    qtbot.waitUntil(lambda: window.model.rowCount() == 20, timeout=30_000)
+    qtbot.keyClick(window.search_box, Qt.Key.Key_Escape)
+    assert window.search_box.text() == ""
+
+
+def test_missing_model_shows_a_banner_and_browsing_goes_on(qtbot, tmp_path: Path) -> None:
+    from photoclip.core.paths import app_paths
+    from photoclip.core.settings import Settings, load_settings
+    from photoclip.ui.app import create_window
+
+    settings = Settings(model=f"local-dir:{tmp_path / 'no such model'}")
+    library = Library(app_paths({"PHOTOCLIP_HOME": str(tmp_path / "home")}), settings)
+    window, _ = create_window(library)
+    qtbot.addWidget(window)
+    window.show()
+    try:
+        window.add_folder(_pictures(tmp_path, per_class=1))
+        qtbot.waitUntil(window.banner.isVisible, timeout=60_000)
+        assert "can't be indexed" in window.banner.text.text()
+        assert window.status_label.text().startswith("Indexing needs the CLIP model")
+        window.banner.model_chosen.emit(f"ViT-B-32:{tmp_path / 'weights.safetensors'}")
+        assert load_settings(library.paths.settings).model.endswith("weights.safetensors")
+    finally:
+        window.close()
+        library.close()

@@ -1,0 +1,92 @@
+"""Small widgets of the main window: the search bar, the status line, the model banner."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QDragEnterEvent, QDropEvent, QKeyEvent
+from PySide6.QtWidgets import QFileDialog, QHBoxLayout, QLabel, QLineEdit, QPushButton, QWidget
+
+from ..core.imaging import SUPPORTED_EXTENSIONS
+from ..core.worker import WorkerStatus
+
+
+def describe(status: WorkerStatus) -> str:
+    """One status-bar line for what the worker is doing."""
+    if status.state == "indexing":
+        eta = ""
+        if status.rate > 0 and status.total > status.done:
+            seconds = int((status.total - status.done) / status.rate)
+            eta = f", about {seconds // 60}:{seconds % 60:02d} left"
+        current = f" — {status.current.name}" if status.current else ""
+        return (f"Indexing {status.done} of {status.total} ({status.rate:.1f} photos/s{eta})"
+                f"{current}")
+    return {
+        "starting": "Starting…", "scanning": "Checking folders for changes…",
+        "paused": "Indexing paused", "no model": "Indexing needs the CLIP model (see messages)",
+        "stopped": "Stopped",
+    }.get(status.state, "Up to date")
+
+
+class SearchBox(QLineEdit):
+    """The search bar; an image file dropped on it means "find photos like this"."""
+
+    image_dropped = Signal(Path)
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        if event.key() == Qt.Key.Key_Escape and self.text():
+            self.clear()  # Esc clears the query (back to the whole library)
+        else:
+            super().keyPressEvent(event)
+
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:
+        if _dropped_image(event) is not None:
+            event.acceptProposedAction()
+        else:
+            super().dragEnterEvent(event)
+
+    def dropEvent(self, event: QDropEvent) -> None:
+        image = _dropped_image(event)
+        if image is None:
+            super().dropEvent(event)
+            return
+        event.acceptProposedAction()
+        self.image_dropped.emit(image)
+
+
+def _dropped_image(event: QDragEnterEvent | QDropEvent) -> Path | None:
+    for url in event.mimeData().urls():
+        path = Path(url.toLocalFile())
+        if path.is_file() and path.suffix.lower() in SUPPORTED_EXTENSIONS:
+            return path
+    return None
+
+
+class ModelBanner(QWidget):
+    """Shown when photos can't be indexed for want of the CLIP model; browsing goes on."""
+
+    model_chosen = Signal(str)  # a model spec for settings.toml
+
+    def __init__(self, arch: str) -> None:
+        super().__init__()
+        self.arch = arch
+        self.text = QLabel(wordWrap=True)
+        choose = QPushButton("Use a Model File on Disk…")
+        choose.setToolTip("A .safetensors file for this architecture, or a folder with "
+                          "open_clip_config.json and its weights")
+        choose.clicked.connect(self.choose)
+        row = QHBoxLayout(self)
+        row.addWidget(self.text, 1)
+        row.addWidget(choose)
+        self.hide()
+
+    def show_problem(self, message: str) -> None:
+        self.text.setText(f"{message}. Searching what is indexed still works.")
+        self.show()
+
+    def choose(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "CLIP weights", "", "Weights (*.safetensors)")
+        if path:
+            self.model_chosen.emit(f"{self.arch}:{path}")
+
