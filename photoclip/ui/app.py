@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import signal
 import sys
 from collections.abc import Sequence
 
+from PySide6.QtCore import QTimer
 from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication, QMessageBox
 
@@ -50,11 +52,23 @@ def main(argv: Sequence[str] | None = None, model: str | None = None) -> int:
         return 1
     instance.listen()
     instance.activated.connect(lambda: _bring_forward(window))
+    app.aboutToQuit.connect(window.close)  # Ctrl+Q, SIGTERM, logout: the worker stops cleanly
+    _quit_on_signals(app)
     window.show()
     try:
         return app.exec()
     finally:
         library.close()
+
+
+def _quit_on_signals(app: QApplication) -> None:
+    """SIGINT/SIGTERM quit the event loop (closing the window, so the worker stops).
+    Python runs signal handlers only between bytecodes, so a timer wakes it up."""
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: app.quit())
+    waker = QTimer(app, interval=250)
+    waker.timeout.connect(lambda: None)
+    waker.start()
 
 
 def _bring_forward(window: MainWindow) -> None:
