@@ -271,9 +271,9 @@ class Library:
                 "add folders (photoclip add PATH) and run photoclip index"
             )
 
-    def newest(self, limit: int = 500) -> list[Photo]:
-        """The library without a query: newest photos first."""
-        return self.catalog.newest_photos(limit)
+    def newest(self, limit: int = 500, offset: int = 0) -> list[Photo]:
+        """The library without a query: newest photos first, a page at a time."""
+        return self.catalog.newest_photos(limit, offset)
 
     # -- status --------------------------------------------------------------------
     def status(self) -> LibraryStatus:

@@ -8,6 +8,7 @@ Nothing here decodes, encodes, queries SQL or touches the index.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -199,6 +200,18 @@ class MainWindow(QMainWindow):
         self.search_box.selectAll()
 
     # -- searching -------------------------------------------------------------------
+    def _page_fetcher(self, generation: int) -> Callable[[int], None]:
+        """Next pages of the whole library as the user scrolls (a 100,000-photo grid
+        holds only the rows scrolled to; SQL runs in the search pool)."""
+
+        def fetch(offset: int) -> None:
+            self.searches.run(
+                lambda: [(photo, None) for photo in self.library.newest(RESULTS, offset)],
+                lambda page, error: self._generation.is_current(generation)
+                and self.model.append_items(page or []))
+
+        return fetch
+
     def show_more(self) -> None:
         self._limit += RESULTS
         self.run_search()
@@ -251,8 +264,11 @@ class MainWindow(QMainWindow):
             result = []
             self.empty.setText(str(error) if isinstance(error, (LibraryError, QueryError))
                                else f"Search failed: {error}")
-        self.model.set_items(result or [])
-        self.more_button.setVisible(bool(result) and len(result) >= self._limit)
+        browsing = not text and self._similar_to is None
+        full_page = bool(result) and len(result) >= self._limit
+        self.model.set_items(result or [], self._page_fetcher(generation)
+                             if browsing and full_page else None)
+        self.more_button.setVisible(full_page and not browsing)
         if result:
             self.pages.setCurrentIndex(0)
             return

@@ -8,6 +8,7 @@ thumbnail pool as QImages (thread-safe) and become pixmaps on the GUI thread.
 from __future__ import annotations
 
 from collections import OrderedDict
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -37,15 +38,44 @@ class ResultsModel(QAbstractListModel):
         blank = QPixmap(size, size)
         blank.fill(QColor(128, 128, 128, 40))
         self._placeholder = QIcon(blank)
+        # Paging for the whole-library view: the view asks for more near the end of
+        # the list, the handler fetches a page off the GUI thread and appends it.
+        self._fetch_more: Callable[[int], None] | None = None
+        self._fetching = False
 
-    def set_items(self, items: list[tuple[Photo, float | None]]) -> None:
+    def set_items(self, items: list[tuple[Photo, float | None]],
+                  fetch_more: Callable[[int], None] | None = None) -> None:
+        """Replace the rows; ``fetch_more(offset)`` is called when the view wants more."""
         self.beginResetModel()
-        self._items = items
+        self._items = []
         self._rows_by_hash = {}
-        for row, (photo, _) in enumerate(items):
-            if photo.content_hash:
-                self._rows_by_hash.setdefault(photo.content_hash, []).append(row)
+        self._remember(items)
+        self._fetch_more, self._fetching = fetch_more, False
         self.endResetModel()
+
+    def append_items(self, items: list[tuple[Photo, float | None]]) -> None:
+        """A page fetched for ``fetch_more``; an empty one ends the paging."""
+        self._fetching = False
+        if not items:
+            self._fetch_more = None
+            return
+        self.beginInsertRows(QModelIndex(), len(self._items), len(self._items) + len(items) - 1)
+        self._remember(items)
+        self.endInsertRows()
+
+    def _remember(self, items: list[tuple[Photo, float | None]]) -> None:
+        for photo, score in items:
+            if photo.content_hash:
+                self._rows_by_hash.setdefault(photo.content_hash, []).append(len(self._items))
+            self._items.append((photo, score))
+
+    def canFetchMore(self, parent: Index = QModelIndex()) -> bool:  # noqa: B008 - Qt's signature
+        return not parent.isValid() and self._fetch_more is not None and not self._fetching
+
+    def fetchMore(self, parent: Index = QModelIndex()) -> None:  # noqa: B008 - Qt's signature
+        if self.canFetchMore(parent):
+            self._fetching = True
+            self._fetch_more(len(self._items))  # type: ignore[misc]
 
     def photo(self, row: int) -> Photo:
         return self._items[row][0]

@@ -212,3 +212,25 @@ def test_missing_model_shows_a_banner_and_browsing_goes_on(qtbot, tmp_path: Path
     finally:
         window.close()
         library.close()
+
+
+def test_the_library_view_pages_in_as_you_scroll(qtbot, window: MainWindow, library: Library,
+                                                 tmp_path: Path,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    import photoclip.ui.main_window as main_window
+
+    monkeypatch.setattr(main_window, "RESULTS", 10)
+    window._limit = 10
+    window.add_folder(_pictures(tmp_path))
+    qtbot.waitUntil(lambda: indexed(library) == 24 and window.status_label.text() == "Up to date",
+                    timeout=120_000)
+    window.run_search()  # the empty query: the whole library, newest first
+    qtbot.waitUntil(lambda: window.model.rowCount() == 10, timeout=10_000)
+    assert not window.more_button.isVisible()  # browsing pages in by itself
+    for expected in (20, 24):
+        window.grid.scrollToBottom()
+        window.model.fetchMore(window.model.index(-1))  # what the view does at the end
+        qtbot.waitUntil(lambda expected=expected: window.model.rowCount() == expected, timeout=10_000)
+    window.model.fetchMore(window.model.index(-1))
+    qtbot.waitUntil(lambda: not window.model.canFetchMore(window.model.index(-1)), timeout=10_000)
+    assert len({p.id for p in window.model.photos()}) == 24
