@@ -206,7 +206,8 @@ def test_missing_model_shows_a_banner_and_browsing_goes_on(qtbot, tmp_path: Path
         window.add_folder(_pictures(tmp_path, per_class=1))
         qtbot.waitUntil(window.banner.isVisible, timeout=60_000)
         assert "can't be indexed" in window.banner.text.text()
-        assert window.status_label.text().startswith("Indexing needs the CLIP model")
+        qtbot.waitUntil(lambda: window.status_label.text().startswith("Indexing needs the CLIP"),
+                        timeout=10_000)
         window.banner.model_chosen.emit(f"ViT-B-32:{tmp_path / 'weights.safetensors'}")
         assert load_settings(library.paths.settings).model.endswith("weights.safetensors")
     finally:
