@@ -37,7 +37,7 @@ from PySide6.QtWidgets import (
 )
 
 from ..core.library import Library, LibraryError
-from ..core.models import Photo, Tag
+from ..core.models import Failure, Folder, Photo, Tag
 from ..core.query import QueryError
 from ..core.thumbnails import ThumbnailCache
 from ..core.worker import LibraryWorker, WorkerStatus
@@ -164,7 +164,10 @@ class MainWindow(QMainWindow):
 
     def refresh_problems(self) -> None:
         """Photos that could not be indexed, with their reasons (shown only when there are some)."""
-        failures = self.library.catalog.failures()
+        self.searches.run(self.library.catalog.failures,
+                          lambda failures, error: self._show_problems(failures or []))
+
+    def _show_problems(self, failures: list[Failure]) -> None:
         self.problems.clear()
         for failure in failures:
             self.problems.addItem(f"{failure.path.name}: {failure.reason}")
@@ -273,7 +276,7 @@ class MainWindow(QMainWindow):
             self.pages.setCurrentIndex(0)
             return
         if error is None:
-            has_folders = bool(self.library.catalog.folders())
+            has_folders = bool(self.folder_list.count())
             self.empty.setText(
                 "No matching photos." if text else
                 "Photos appear here as they are indexed." if has_folders else
@@ -353,9 +356,13 @@ class MainWindow(QMainWindow):
         QTimer.singleShot(0, self, lambda: self.statusBar().showMessage(text, 15_000))
 
     def refresh_folders(self) -> None:
+        self.searches.run(self.library.catalog.folders,
+                          lambda folders, error: self._show_folders(folders or []))
+
+    def _show_folders(self, folders: list[Folder]) -> None:
         self.folder_list.clear()
         offline = set(self.worker.status.offline)
-        for folder in self.library.catalog.folders():
+        for folder in folders:
             suffix = "  (offline)" if folder.path in offline else ""
             self.folder_list.addItem(f"{folder.path.name or folder.path}{suffix}")
             self.folder_list.item(self.folder_list.count() - 1).setToolTip(str(folder.path))

@@ -60,19 +60,21 @@ class PreviewDialog(QDialog):
         self.row = max(0, min(row, len(self.photos) - 1))
         photo = self.photo
         self.setWindowTitle(f"{photo.path.name} ({self.row + 1} of {len(self.photos)})")
-        self.details.setText(describe_photo(photo, self._tags_of(photo)))
+        self.details.setText(describe_photo(photo, []))
         self.picture.setText("Loading…")
         row_now = self.row
 
-        def load() -> QImage | None:
+        def load() -> tuple[QImage | None, list[Tag]]:  # off the GUI thread: file and SQL
             path = self._thumbnails.get(photo, PREVIEW_SIZE)
-            return QImage(str(path)) if path else None
+            return (QImage(str(path)) if path else None), self._tags_of(photo)
 
-        self._runner.run(load, lambda image, error: self._loaded(row_now, image))
+        self._runner.run(load, lambda loaded, error: self._loaded(row_now, loaded))
 
-    def _loaded(self, row: int, image: QImage | None) -> None:
+    def _loaded(self, row: int, loaded: tuple[QImage | None, list[Tag]] | None) -> None:
         if row != self.row:
             return  # the user moved on meanwhile
+        image, tags = loaded or (None, [])
+        self.details.setText(describe_photo(self.photo, tags))
         if image is None or image.isNull():
             self.picture.setText("This photo can't be shown (missing or unreadable).")
             return
