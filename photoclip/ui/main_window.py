@@ -56,6 +56,7 @@ RESULTS = 200
 
 class MainWindow(QMainWindow):
     folders_changed = Signal()
+    notice = Signal(str)  # a message from another thread, shown on the GUI thread
 
     def __init__(self, library: Library, worker: LibraryWorker, bridge: WorkerBridge) -> None:
         super().__init__()
@@ -80,6 +81,7 @@ class MainWindow(QMainWindow):
         bridge.status_changed.connect(self.show_status)
         bridge.message.connect(self.show_message)
         self.folders_changed.connect(self.refresh_folders)
+        self.notice.connect(self.show_message)
         self.refresh_folders()
         self.run_search()
         self.resize(1100, 760)
@@ -295,8 +297,8 @@ class MainWindow(QMainWindow):
         future.add_done_callback(lambda f: self._folder_added(path, f.exception()))
 
     def _folder_added(self, path: Path, error: BaseException | None) -> None:
-        if error is not None:  # worker thread: hand the message to the GUI thread
-            self.worker_message(f"Cannot add {path}: {error}")
+        if error is not None:  # on the worker thread: signals carry it to the GUI thread
+            self.notice.emit(f"Cannot add {path}: {error}")
         self.folders_changed.emit()
 
     def open_settings(self) -> SettingsDialog:
@@ -351,9 +353,6 @@ class MainWindow(QMainWindow):
         if text.startswith("photos can't be indexed"):
             self.banner.show_problem(text)
         self.statusBar().showMessage(text, 15_000)
-
-    def worker_message(self, text: str) -> None:
-        QTimer.singleShot(0, self, lambda: self.statusBar().showMessage(text, 15_000))
 
     def refresh_folders(self) -> None:
         self.searches.run(self.library.catalog.folders,

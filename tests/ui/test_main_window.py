@@ -235,3 +235,10 @@ def test_the_library_view_pages_in_as_you_scroll(qtbot, window: MainWindow, libr
     window.model.fetchMore(window.model.index(-1))
     qtbot.waitUntil(lambda: not window.model.canFetchMore(window.model.index(-1)), timeout=10_000)
     assert len({p.id for p in window.model.photos()}) == 24
+
+
+def test_a_folder_that_cannot_be_added_says_why(qtbot, window: MainWindow, tmp_path: Path) -> None:
+    window.add_folder(tmp_path / "no such folder")
+    qtbot.waitUntil(lambda: "Cannot add" in window.statusBar().currentMessage(), timeout=10_000)
+    assert "not a folder" in window.statusBar().currentMessage()
+    assert window.folder_list.count() == 0
