@@ -35,7 +35,7 @@ from watchdog.observers.polling import PollingObserver
 
 from .change_queue import ChangeQueue
 from .models import Folder
-from .scanner import folder_online, is_library_path, is_photo_name
+from .scanner import folder_identity, folder_online, is_library_path, is_photo_name
 
 log = logging.getLogger(__name__)
 
@@ -124,7 +124,7 @@ class _Watch:
     folder: Folder
     watch: ObservedWatch
     observer: BaseObserver
-    identity: tuple[int, int]  # (st_dev, st_ino): a remount or a replaced folder changes it
+    identity: str  # scanner.folder_identity: a remount or a replaced folder changes it
     polled: bool
 
 
@@ -191,7 +191,7 @@ class FolderWatcher:
         return rescan
 
     def _check_one(self, folder: Folder) -> bool:
-        identity = _identity(folder.path) if folder_online(folder.path) else None
+        identity = folder_identity(folder.path) if folder_online(folder.path) else None
         current = self._watches.get(folder.id)
         if identity is None:
             if folder.id not in self.offline:
@@ -212,7 +212,7 @@ class FolderWatcher:
         self._watch(folder, identity)
         return True
 
-    def _watch(self, folder: Folder, identity: tuple[int, int]) -> None:
+    def _watch(self, folder: Folder, identity: str) -> None:
         handler = _Handler(folder.path, self.queue, self.exclude)
         if folder.path not in self.polling_folders and self._watch_natively(folder, identity, handler):
             return
@@ -224,7 +224,7 @@ class FolderWatcher:
             return
         self._watches[folder.id] = _Watch(folder, watch, observer, identity, polled=True)
 
-    def _watch_natively(self, folder: Folder, identity: tuple[int, int], handler: _Handler) -> bool:
+    def _watch_natively(self, folder: Folder, identity: str, handler: _Handler) -> bool:
         """OS events for the folder; False (after saying why) when it must be polled."""
         observer = self._native_observer()
         try:
@@ -267,14 +267,6 @@ class FolderWatcher:
             self._polling = self._polling_factory()
             self._polling.start()
         return self._polling
-
-
-def _identity(path: Path) -> tuple[int, int] | None:
-    try:
-        st = os.stat(path)
-    except OSError:
-        return None
-    return st.st_dev, st.st_ino
 
 
 def _subfolders_left_unwatched(observer: BaseObserver, watch: ObservedWatch, root: Path) -> bool:

@@ -25,6 +25,14 @@ def _start_watch(cli: Cli) -> subprocess.Popen[str]:
     )
 
 
+def _watching(cli: Cli, tmp_path: Path) -> tuple[Path, subprocess.Popen[str]]:
+    """A library with one (empty) folder, and `photoclip watch` started on it."""
+    photos = tmp_path / "Pictures"
+    photos.mkdir()
+    cli.run("add", str(photos))
+    return photos, _start_watch(cli)
+
+
 def _stop(process: subprocess.Popen[str], sig: int) -> tuple[int, float, str]:
     process.send_signal(sig)
     started = time.monotonic()
@@ -33,10 +41,7 @@ def _stop(process: subprocess.Popen[str], sig: int) -> tuple[int, float, str]:
 
 
 def test_watch_indexes_new_pictures_and_stops_cleanly(cli: Cli, tmp_path: Path) -> None:
-    photos = tmp_path / "Pictures"
-    photos.mkdir()
-    cli.run("add", str(photos))
-    process = _start_watch(cli)
+    photos, process = _watching(cli, tmp_path)
     try:
         added = [write_picture(photos / f"new {i}.png", i) for i in range(4)]
         wait_until(lambda: cli.json("status")["indexed"] == 4, 90, "4 indexed")
@@ -57,10 +62,7 @@ def test_watch_indexes_new_pictures_and_stops_cleanly(cli: Cli, tmp_path: Path) 
 
 
 def test_ctrl_c_stops_watch_and_a_second_watch_is_refused(cli: Cli, tmp_path: Path) -> None:
-    photos = tmp_path / "Pictures"
-    photos.mkdir()
-    cli.run("add", str(photos))
-    process = _start_watch(cli)
+    _, process = _watching(cli, tmp_path)
     try:
         lock = app_paths({"PHOTOCLIP_HOME": str(cli.home)}).lock
         wait_until(lambda: lock.exists() and "watch" in lock.read_text(), 30, "the lock")

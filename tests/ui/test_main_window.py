@@ -25,6 +25,13 @@ def _pictures(tmp_path: Path, per_class: int = 2) -> Path:
     return folder
 
 
+def _add_and_index(qtbot, window: MainWindow, library: Library, folder: Path) -> None:
+    """Add ``folder`` (24 pictures) through the window; wait until all are indexed."""
+    window.add_folder(folder)
+    qtbot.waitUntil(lambda: indexed(library) == 24 and window.status_label.text() == "Up to date",
+                    timeout=120_000)
+
+
 def test_first_run_shows_the_welcome_page(qtbot, window: MainWindow) -> None:
     qtbot.waitUntil(lambda: "Welcome" in window.empty.text(), timeout=10_000)
     assert window.pages.currentIndex() == 1
@@ -118,9 +125,7 @@ def test_preview_similar_and_problems(qtbot, window: MainWindow, library: Librar
                                       tmp_path: Path) -> None:
     folder = _pictures(tmp_path)
     (folder / "broken.jpg").write_bytes(b"\xff\xd8\xff\xe0 truncated")
-    window.add_folder(folder)
-    qtbot.waitUntil(lambda: indexed(library) == 24 and window.status_label.text() == "Up to date",
-                    timeout=120_000)
+    _add_and_index(qtbot, window, library, folder)
     qtbot.waitUntil(lambda: window.problems_dock.isVisible(), timeout=10_000)
     assert "broken.jpg" in window.problems.item(0).text()
 
@@ -180,9 +185,7 @@ def test_esc_clears_and_more_results_shows_weaker_matches(qtbot, window: MainWin
 
     monkeypatch.setattr(main_window, "RESULTS", 10)
     window._limit = 10
-    window.add_folder(_pictures(tmp_path))
-    qtbot.waitUntil(lambda: indexed(library) == 24 and window.status_label.text() == "Up to date",
-                    timeout=120_000)
+    _add_and_index(qtbot, window, library, _pictures(tmp_path))
     qtbot.keyClicks(window.search_box, "green triangle")
     qtbot.waitUntil(lambda: window.model.rowCount() == 10 and window.more_button.isVisible(),
                     timeout=30_000)
@@ -222,9 +225,7 @@ def test_the_library_view_pages_in_as_you_scroll(qtbot, window: MainWindow, libr
 
     monkeypatch.setattr(main_window, "RESULTS", 10)
     window._limit = 10
-    window.add_folder(_pictures(tmp_path))
-    qtbot.waitUntil(lambda: indexed(library) == 24 and window.status_label.text() == "Up to date",
-                    timeout=120_000)
+    _add_and_index(qtbot, window, library, _pictures(tmp_path))
     window.run_search()  # the empty query: the whole library, newest first
     qtbot.waitUntil(lambda: window.model.rowCount() == 10, timeout=10_000)
     assert not window.more_button.isVisible()  # browsing pages in by itself
