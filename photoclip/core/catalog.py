@@ -381,6 +381,15 @@ class Catalog(MovesTrashAndTags):
             counts[PhotoState(state)] = count
         return counts
 
+    def folder_counts(self) -> dict[int, dict[PhotoState, int]]:
+        """Photos per folder and state (the sidebar's "1,204 photos, 30 to index")."""
+        counts: dict[int, dict[PhotoState, int]] = {}
+        for folder_id, state, count in self._reader().execute(
+            f"SELECT folder_id, state, COUNT(*) FROM photos WHERE {LIVE} GROUP BY folder_id, state"
+        ):
+            counts.setdefault(folder_id, {s: 0 for s in PhotoState})[PhotoState(state)] = count
+        return counts
+
     def count_other_models(self, model_id: str) -> int:
         """Indexed photos whose vector came from another model (need re-encoding)."""
         return self._reader().execute(

@@ -23,6 +23,8 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
+from .model_download import DownloadFailed, DownloadProgress, fetch, hub_files
+
 if TYPE_CHECKING:
     from PIL import Image
 
@@ -181,6 +183,8 @@ class ClipEncoder:
         self._text_cache: OrderedDict[str, np.ndarray] = OrderedDict()
         self._text_lock = threading.Lock()  # the cache is shared by search threads
         self.device = "unloaded"
+        # Called with (bytes so far, bytes in all) while weights download (the app's progress).
+        self.on_download: DownloadProgress | None = None
         self.dim = 0
         self.input_size = 224
 
@@ -193,7 +197,7 @@ class ClipEncoder:
     def _load(self) -> tuple[Any, Any, Any]:
 
         device = pick_device(self.requested_device)
-        model, preprocess, tokenizer = _create_open_clip(self.spec)
+        model, preprocess, tokenizer = _create_open_clip(self.spec, self.on_download)
         model = model.to(device).eval()
         model.requires_grad_(False)  # autograd bookkeeping costs up to 40% on CPU
         self.device = device
@@ -268,13 +272,14 @@ def _probe_dim(model: Any, tokenizer: Any, device: str) -> int:
         return int(model.encode_text(tokenizer(["probe"]).to(device)).shape[1])
 
 
-def _create_open_clip(spec: ModelSpec) -> tuple[Any, Any, Any]:
+def _create_open_clip(spec: ModelSpec, on_download: DownloadProgress | None = None,
+                      ) -> tuple[Any, Any, Any]:
     """Build model, eval transform and tokenizer; turn every load failure into ModelUnavailable.
 
     Hub weights load from the Hugging Face cache first, without touching the
     network (PhotoClip runs locally; cached weights need no check online). Only
     when they are not cached, and the hub is reachable, are they downloaded,
-    with huggingface_hub's progress bar. Without network, huggingface_hub would
+    reported to ``on_download`` in bytes. Without network, huggingface_hub would
     retry for about a minute; the reachability check makes that fail at once.
     """
     if spec.open_clip_name.startswith("local-dir:"):
@@ -288,7 +293,15 @@ def _create_open_clip(spec: ModelSpec) -> tuple[Any, Any, Any]:
         if not hub_reachable():
             raise ModelUnavailable(_unavailable_message(spec, cached_exc, offline=True)) from None
     log.warning("downloading %s into the Hugging Face cache (once)", spec.text)
-    return _build_or_explain(spec)
+    hub = hub_files(spec.open_clip_name, spec.pretrained)
+    if hub is None:  # weights from a plain URL: open_clip fetches them itself
+        return _build_or_explain(spec)
+    try:
+        fetch(*hub, on_download or (lambda done, total: None))
+    except DownloadFailed as exc:
+        raise ModelUnavailable(_unavailable_message(spec, exc)) from exc
+    with _hub_offline():  # now cached: open_clip must not fetch anything else
+        return _build_or_explain(spec)
 
 
 def _build(spec: ModelSpec) -> tuple[Any, Any, Any]:
@@ -313,9 +326,16 @@ def _needs_hub(spec: ModelSpec) -> bool:
     return spec.pretrained is not None and not Path(spec.pretrained).is_file()
 
 
-def hub_reachable(host: str = "huggingface.co", timeout_s: float = 3.0) -> bool:
+def hub_reachable(host: str | None = None, timeout_s: float = 3.0) -> bool:
+    from urllib.parse import urlsplit
+
+    from huggingface_hub import constants
+
+    endpoint = urlsplit(constants.ENDPOINT)  # HF_ENDPOINT (a mirror) when set
+    host = host or endpoint.hostname or "huggingface.co"
+    port = endpoint.port or (80 if endpoint.scheme == "http" else 443)
     try:
-        socket.create_connection((host, 443), timeout=timeout_s).close()
+        socket.create_connection((host, port), timeout=timeout_s).close()
     except OSError:
         return False
     return True

@@ -36,6 +36,7 @@ class LibraryError(Exception):
 class FolderStatus:
     folder: Folder
     online: bool
+    counts: dict[PhotoState, int] = field(default_factory=dict)  # photos by state
 
 
 @dataclass
@@ -110,7 +111,9 @@ class Library:
 
     # -- folders -----------------------------------------------------------------
     def folders(self) -> list[FolderStatus]:
-        return [FolderStatus(f, folder_online(f.path)) for f in self.catalog.folders()]
+        counts = self.catalog.folder_counts()
+        return [FolderStatus(f, folder_online(f.path), counts.get(f.id, {}))
+                for f in self.catalog.folders()]
 
     def add_folder(self, path: Path) -> Folder:
         folder = path.expanduser().resolve()

@@ -46,7 +46,8 @@ PURGE_INTERVAL_S = 24 * 3600.0
 
 @dataclass(frozen=True)
 class WorkerStatus:
-    state: str = "starting"  # starting, scanning, indexing, idle, paused, no model, stopped
+    # starting, scanning, downloading model, indexing, idle, paused, no model, stopped
+    state: str = "starting"
     queued: int = 0  # changes waiting to settle + photos waiting to be encoded
     done: int = 0  # photos looked at in this burst of work
     total: int = 0
@@ -54,6 +55,8 @@ class WorkerStatus:
     current: Path | None = None
     indexed: int = 0  # photos looked at since the worker started
     offline: tuple[Path, ...] = ()
+    downloaded: int = 0  # bytes of the model's weights, while state is "downloading model"
+    download_size: int = 0
 
 
 StatusCallback = Callable[[WorkerStatus], None]
@@ -107,6 +110,8 @@ class LibraryWorker:
         self._last_activity = self._last_save = time.monotonic()
         self._saved = True
         self._idle_since: float | None = None
+        if hasattr(library.encoder, "on_download"):  # a first run fetches the weights
+            library.encoder.on_download = self._downloading
 
     # -- control (any thread) -----------------------------------------------------------
     def start(self) -> LibraryWorker:
@@ -339,6 +344,10 @@ class LibraryWorker:
             self._on_status(self._status)
         except Exception:  # a front end's bug must not stop indexing
             log.exception("status callback failed")
+
+    def _downloading(self, done: int, total: int) -> None:
+        self._publish(state="downloading model", downloaded=done, download_size=total,
+                      current=None)
 
     def _message(self, text: str) -> None:
         log.warning("%s", text)

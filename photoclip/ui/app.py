@@ -58,7 +58,7 @@ def main(argv: Sequence[str] | None = None, model: str | None = None) -> int:
     try:
         return app.exec()
     finally:
-        library.close()
+        library.close()  # the one opened here; one reopened for a new model closes with the window
 
 
 def _quit_on_signals(app: QApplication) -> None:

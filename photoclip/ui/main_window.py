@@ -7,7 +7,10 @@ Nothing here decodes, encodes, queries SQL or touches the index.
 
 from __future__ import annotations
 
+import dataclasses
+import itertools
 import logging
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -30,21 +33,25 @@ from PySide6.QtWidgets import (
     QListWidget,
     QMainWindow,
     QMenu,
+    QMessageBox,
     QPushButton,
     QStackedWidget,
     QVBoxLayout,
     QWidget,
 )
 
-from ..core.library import Library, LibraryError
-from ..core.models import Failure, Folder, Photo, Tag
+from ..core.library import FolderStatus, Library, LibraryError
+from ..core.models import Failure, Photo, Tag
 from ..core.query import QueryError
+from ..core.settings import Settings, SettingsError, save_settings
 from ..core.thumbnails import ThumbnailCache
 from ..core.worker import LibraryWorker, WorkerStatus
 from .bridge import WorkerBridge
+from .grid_delegate import GridDelegate
 from .preview import PreviewDialog
 from .results_model import ResultsModel
 from .settings_dialog import SettingsDialog
+from .sidebar import Sidebar
 from .tasks import Generation, TaskRunner
 from .widgets import ModelBanner, SearchBox, describe
 
@@ -52,16 +59,20 @@ log = logging.getLogger(__name__)
 
 SEARCH_DEBOUNCE_MS = 250
 RESULTS = 200
+LIVE_REFRESH_S = 5.0  # while indexing, matching new photos join the results this often
 
 
 class MainWindow(QMainWindow):
     folders_changed = Signal()
+    library_reopened = Signal()  # a new model or device is in use
     notice = Signal(str)  # a message from another thread, shown on the GUI thread
+    search_again = Signal()  # from another thread: the results may have changed
 
     def __init__(self, library: Library, worker: LibraryWorker, bridge: WorkerBridge) -> None:
         super().__init__()
         self.library = library
         self.worker = worker
+        self.bridge = bridge
         self.searches = TaskRunner(1, "search", self)
         self.thumbnail_tasks = TaskRunner(2, "thumbnails", self)
         self._generation = Generation()
@@ -69,6 +80,9 @@ class MainWindow(QMainWindow):
         self._similar_to: Path | None = None  # "find similar" mode instead of a text query
         self._closing = False
         self._limit = RESULTS  # raised by "More results" to show weaker matches
+        self._last_refresh = 0.0  # monotonic time of the last live refresh
+        self._offline: tuple[Path, ...] = ()
+        self._owns_library = False  # the caller opened the first library; we, any reopened one
         self.setWindowTitle("PhotoClip")
         self.setAcceptDrops(True)
         self.model = ResultsModel(ThumbnailCache(library.paths.thumbnails), self.thumbnail_tasks)
@@ -78,10 +92,12 @@ class MainWindow(QMainWindow):
         self._build_problems_dock()
         self._build_status_bar()
         self._build_actions()
+        self._set_tab_order()
         bridge.status_changed.connect(self.show_status)
         bridge.message.connect(self.show_message)
         self.folders_changed.connect(self.refresh_folders)
         self.notice.connect(self.show_message)
+        self.search_again.connect(self.run_search)
         self.refresh_folders()
         self.run_search()
         self.resize(1100, 760)
@@ -91,6 +107,7 @@ class MainWindow(QMainWindow):
         self.search_box = SearchBox()
         self.search_box.image_dropped.connect(self.find_similar)
         self.search_box.setPlaceholderText('Search your photos, e.g. "dog on a beach at sunset"')
+        self.search_box.setAccessibleName("Search photos")
         self.search_box.setClearButtonEnabled(True)
         self.search_box.setToolTip('Plain words; combine with " + " and " - ", '
                                    'e.g. "beach + sunset - people" (Ctrl+F)')
@@ -104,10 +121,14 @@ class MainWindow(QMainWindow):
         self.grid.setViewMode(QListView.ViewMode.IconMode)
         self.grid.setResizeMode(QListView.ResizeMode.Adjust)
         self.grid.setUniformItemSizes(True)
+        self.delegate = GridDelegate(self.grid)
+        self.grid.setItemDelegate(self.delegate)
         self._apply_cell_size(self.library.settings.thumbnail_size)
         self.grid.setMovement(QListView.Movement.Static)
         self.grid.setModel(self.model)
-        self.grid.doubleClicked.connect(lambda index: self.open_preview(index.row()))
+        self.grid.setAccessibleName("Photos")
+        self.grid.setSelectionMode(QListView.SelectionMode.ExtendedSelection)
+        self.grid.activated.connect(lambda index: self.open_preview(index.row()))  # Enter
         self.grid.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.grid.customContextMenuRequested.connect(self._context_menu)
         self.empty = QLabel()
@@ -139,20 +160,11 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(central)
 
     def _build_folders_dock(self) -> None:
-        self.folder_list = QListWidget()
-        side = QWidget()
-        column = QVBoxLayout(side)
-        column.addWidget(QLabel("<b>Folders</b>"))
-        column.addWidget(self.folder_list, 1)
-        # Places the tagging work fills in; said plainly rather than hidden.
-        for title in ("Tags", "Albums"):
-            column.addWidget(QLabel(f"<b>{title}</b>"))
-            soon = QLabel("Come with auto-tagging")
-            soon.setEnabled(False)
-            column.addWidget(soon)
+        self.sidebar = Sidebar()
+        self.sidebar.remove_requested.connect(self.confirm_remove_folder)
         dock = QDockWidget("Library", self)
         dock.setObjectName("library")
-        dock.setWidget(side)
+        dock.setWidget(self.sidebar)
         dock.setFeatures(QDockWidget.DockWidgetFeature.NoDockWidgetFeatures)
         self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, dock)
 
@@ -200,6 +212,13 @@ class MainWindow(QMainWindow):
         find.setShortcut(QKeySequence.StandardKey.Find)
         self.addAction(find)
 
+    def _set_tab_order(self) -> None:
+        """Search → photos → more results → folders: the order of the eye, not of creation."""
+        chain = [self.search_box, self.grid, self.more_button, self.sidebar.folders,
+                 self.pause_button]
+        for first, second in itertools.pairwise(chain):
+            QWidget.setTabOrder(first, second)
+
     def _focus_search(self) -> None:
         self.search_box.setFocus()
         self.search_box.selectAll()
@@ -222,11 +241,50 @@ class MainWindow(QMainWindow):
         self.run_search()
 
     def _use_model(self, spec: str) -> None:
-        from ..core.settings import save_settings
+        """A model file chosen on the banner: saved to settings.toml and used at once."""
+        changed = dataclasses.replace(self.library.settings, model=spec)
+        try:
+            save_settings(changed, self.library.paths.settings)
+        except (SettingsError, OSError) as exc:
+            self.banner.show_problem(f"Cannot use {spec}: {exc}")
+            return
+        self.reopen_library(changed)
 
-        self.library.settings.model = spec
-        save_settings(self.library.settings, self.library.paths.settings)
-        self.banner.text.setText(f"Saved {spec} as the model; restart PhotoClip to use it.")
+    def reopen_library(self, settings: Settings) -> None:
+        """Switch model or device without a restart: stop the worker, reopen the
+        library with the new settings, start a new worker (off the GUI thread; the
+        old worker may need a moment to finish its batch)."""
+        old_library, old_worker = self.library, self.worker
+        self.banner.hide()
+        self.status_label.setText("Switching model…")
+        self.pause_button.setEnabled(False)
+
+        def reopen() -> Library | None:
+            old_worker.stop()
+            old_library.close()
+            if self._closing:  # the window closed meanwhile: nothing to reopen for
+                return None
+            return Library(old_library.paths, settings)
+
+        self.searches.run(reopen, self._reopened)
+
+    def _reopened(self, library: Library | None, error: BaseException | None) -> None:
+        if self._closing:
+            if library is not None:
+                library.close()
+            return
+        if library is None:
+            self.show_message(f"Could not reopen the library: {error}")
+            self.pause_button.setEnabled(True)
+            return
+        self.library, self._owns_library = library, True
+        self.worker = LibraryWorker(library, on_status=self.bridge.on_status,
+                                    on_message=self.bridge.on_message)
+        self.worker.start()
+        self.pause_button.setEnabled(True)
+        self.library_reopened.emit()
+        self.refresh_folders()
+        self.run_search()
 
     def _query_edited(self, text: str) -> None:
         self._limit = RESULTS
@@ -278,7 +336,7 @@ class MainWindow(QMainWindow):
             self.pages.setCurrentIndex(0)
             return
         if error is None:
-            has_folders = bool(self.folder_list.count())
+            has_folders = bool(self.sidebar.count())
             self.empty.setText(
                 "No matching photos." if text else
                 "Photos appear here as they are indexed." if has_folders else
@@ -301,6 +359,25 @@ class MainWindow(QMainWindow):
             self.notice.emit(f"Cannot add {path}: {error}")
         self.folders_changed.emit()
 
+    def confirm_remove_folder(self, path: Path) -> None:
+        box = QMessageBox(QMessageBox.Icon.Question, "Remove folder",
+                          f"Remove {path} from the library?\n\nIts photos leave PhotoClip's "
+                          "index and search; the files themselves are not touched.",
+                          QMessageBox.StandardButton.Cancel, self)
+        remove = box.addButton("Remove", QMessageBox.ButtonRole.DestructiveRole)
+        box.finished.connect(lambda _: box.clickedButton() is remove and self.remove_folder(path))
+        box.open()
+
+    def remove_folder(self, path: Path) -> None:
+        future = self.worker.submit(lambda: self.library.remove_folder(path))
+        future.add_done_callback(lambda f: self._folder_removed(path, f.exception()))
+
+    def _folder_removed(self, path: Path, error: BaseException | None) -> None:
+        if error is not None:  # on the worker thread
+            self.notice.emit(f"Cannot remove {path}: {error}")
+        self.folders_changed.emit()
+        self.search_again.emit()
+
     def open_settings(self) -> SettingsDialog:
         dialog = SettingsDialog(self.library.settings, self.library.paths.settings, self)
         dialog.accepted.connect(lambda: self._settings_saved(dialog))
@@ -311,17 +388,21 @@ class MainWindow(QMainWindow):
         saved = dialog.saved
         if saved is None:
             return
-        restart = (saved.model, saved.device) != (self.library.settings.model,
-                                                  self.library.settings.device)
-        self.library.settings = saved
+        reopen = (saved.model, saved.device, saved.exclude, saved.polling_folders) != (
+            self.library.settings.model, self.library.settings.device,
+            self.library.settings.exclude, self.library.settings.polling_folders)
         self._apply_cell_size(saved.thumbnail_size)
-        self.statusBar().showMessage(
-            "Settings saved" + ("; the new model or device is used after a restart" if restart
-                                else ""), 10_000)
+        if reopen:  # the encoder and the watches are built from these
+            self.reopen_library(saved)
+        else:
+            self.library.settings = saved
+        self.statusBar().showMessage("Settings saved", 10_000)
 
     def _apply_cell_size(self, size: int) -> None:
         self.grid.setIconSize(QSize(size, size))
-        self.grid.setGridSize(QSize(size + 24, size + 36))
+        self.delegate.icon_size = size
+        cell = self.delegate.cell_size(self.grid.fontMetrics())
+        self.grid.setGridSize(cell + QSize(8, 8))  # a gap between cells
 
     # -- a photo --------------------------------------------------------------------
     def open_preview(self, row: int) -> PreviewDialog:
@@ -355,20 +436,15 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage(text, 15_000)
 
     def refresh_folders(self) -> None:
-        self.searches.run(self.library.catalog.folders,
+        self.searches.run(self.library.folders,
                           lambda folders, error: self._show_folders(folders or []))
 
-    def _show_folders(self, folders: list[Folder]) -> None:
-        self.folder_list.clear()
-        offline = set(self.worker.status.offline)
-        for folder in folders:
-            suffix = "  (offline)" if folder.path in offline else ""
-            self.folder_list.addItem(f"{folder.path.name or folder.path}{suffix}")
-            self.folder_list.item(self.folder_list.count() - 1).setToolTip(str(folder.path))
+    def _show_folders(self, folders: list[FolderStatus]) -> None:
+        self.sidebar.show_folders(folders, set(self.worker.status.offline))
         if not self.model.rowCount():
             self.run_search()
 
-    def dragEnterEvent(self, event: QDragEnterEvent) -> None:
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # folders dropped on the window
         if any(Path(u.toLocalFile()).is_dir() for u in event.mimeData().urls()):
             event.acceptProposedAction()
 
@@ -383,14 +459,31 @@ class MainWindow(QMainWindow):
             return
         self.status_label.setText(describe(status))
         self.pause_button.setText("Resume" if status.state == "paused" else "Pause")
+        if status.state == "downloading model":
+            self.banner.show_download(status.downloaded, status.download_size)
+        elif self._last_state == "downloading model":
+            self.banner.hide()
         if status.state == "idle" and self._last_state in ("indexing", "scanning"):
-            self.run_search()  # new photos appear in the current results when they match
-            self.refresh_folders()
-            self.refresh_problems()
-        elif status.offline != getattr(self, "_offline", ()):
+            self._refresh_live()
+        elif status.state == "indexing" and self._refresh_due():
+            self._refresh_live(keep_scroll=True)
+        elif status.offline != self._offline:
             self.refresh_folders()
         self._offline = status.offline
         self._last_state = status.state
+
+    def _refresh_due(self) -> bool:
+        return time.monotonic() - self._last_refresh >= LIVE_REFRESH_S
+
+    def _refresh_live(self, keep_scroll: bool = False) -> None:
+        """New photos appear in the current results when they match; the sidebar's
+        counts follow. While indexing, results are replaced only if the user is at the
+        top of the grid (replacing them would throw away where they scrolled to)."""
+        self._last_refresh = time.monotonic()
+        self.refresh_folders()
+        self.refresh_problems()
+        if not keep_scroll or self.grid.verticalScrollBar().value() == 0:
+            self.run_search()
 
     def toggle_pause(self) -> None:
         if self.worker.paused:
@@ -404,6 +497,8 @@ class MainWindow(QMainWindow):
         self.status_label.setText("Stopping…")
         self._closing = True  # status signals still queued are ignored from here on
         self.worker.stop()
-        self.searches.shutdown()
+        self.searches.shutdown()  # waits for a reopen in flight, whose library _reopened closes
         self.thumbnail_tasks.shutdown()
+        if self._owns_library:
+            self.library.close()
         event.accept()

@@ -20,9 +20,10 @@ from PySide6.QtWidgets import (
 from ..core.settings import DEVICES, Settings, SettingsError, save_settings
 
 MODEL_HELP = (
-    "Changing the model re-encodes every photo (the default ViT-B-32 is a ~600 MB "
-    "download; a local .safetensors file or folder works offline). Model and device "
-    "changes take effect the next time PhotoClip starts."
+    "The default ViT-B-32 is a ~600 MB download, once; a local .safetensors file or "
+    "folder works offline. A new model or device is used as soon as you save. A new "
+    "model means a full re-encode: every photo is encoded again in the background, and "
+    "is found by searches again once it has been."
 )
 
 

@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from PySide6.QtCore import Qt
 
 from photoclip.core.encoder import ClipEncoder, ModelSpec
 from photoclip.core.library import Library
@@ -39,6 +40,14 @@ def window(qtbot, library: Library) -> Iterator[MainWindow]:
 
 def indexed(library: Library) -> int:
     return library.catalog.state_counts()[PhotoState.INDEXED]
+
+
+def thumbnails_shown(window: MainWindow, rows: int) -> bool:
+    """The first ``rows`` cells show their thumbnail, not the grey placeholder."""
+    placeholder = window.model._placeholder.cacheKey()
+    return window.model.rowCount() >= rows and all(
+        window.model.data(window.model.index(row), Qt.ItemDataRole.DecorationRole).cacheKey()
+        != placeholder for row in range(rows))
 
 
 def save_screenshot(widget, name: str) -> Path:

@@ -7,14 +7,13 @@ from pathlib import Path
 
 import pytest
 from PySide6.QtCore import Qt, QTimer
-from PySide6.QtGui import QIcon
 
 from photoclip.core.library import Library
 from photoclip.ui.main_window import MainWindow
 from photoclip.ui.results_model import PHOTO_ROLE
 from photoclip.ui.single_instance import SingleInstance
 from tests.synthetic import make_library
-from tests.ui.conftest import indexed, save_screenshot
+from tests.ui.conftest import indexed, save_screenshot, thumbnails_shown
 
 pytestmark = pytest.mark.model
 
@@ -41,7 +40,7 @@ def test_first_run_shows_the_welcome_page(qtbot, window: MainWindow) -> None:
 def test_add_folder_index_and_search(qtbot, window: MainWindow, library: Library,
                                      tmp_path: Path) -> None:
     window.add_folder(_pictures(tmp_path))
-    qtbot.waitUntil(lambda: window.folder_list.count() == 1, timeout=10_000)
+    qtbot.waitUntil(lambda: window.sidebar.count() == 1, timeout=10_000)
     qtbot.waitUntil(lambda: indexed(library) == 24 and window.status_label.text() == "Up to date",
                     timeout=120_000)
     qtbot.keyClicks(window.search_box, "a photo of a red circle")
@@ -52,13 +51,7 @@ def test_add_folder_index_and_search(qtbot, window: MainWindow, library: Library
 
     qtbot.waitUntil(top_two_are_red_circles, timeout=30_000)
     assert window.pages.currentIndex() == 0
-    placeholder = window.model.data(window.model.index(0), 1).cacheKey()
-
-    def thumbnail_loaded() -> bool:
-        icon = window.model.data(window.model.index(0), 1)
-        return isinstance(icon, QIcon) and icon.cacheKey() != placeholder
-
-    qtbot.waitUntil(thumbnail_loaded, timeout=30_000)
+    qtbot.waitUntil(lambda: thumbnails_shown(window, 6), timeout=30_000)
     save_screenshot(window, "results")
     window.search_box.clear()  # an empty query shows the library, newest first
     qtbot.waitUntil(lambda: window.model.rowCount() == 24, timeout=10_000)
@@ -195,7 +188,8 @@ def test_esc_clears_and_more_results_shows_weaker_matches(qtbot, window: MainWin
     assert window.search_box.text() == ""
 
 
-def test_missing_model_shows_a_banner_and_browsing_goes_on(qtbot, tmp_path: Path) -> None:
+def test_missing_model_shows_a_banner_then_a_model_on_disk_is_used_at_once(
+        qtbot, tmp_path: Path, tiny_model_dir: Path) -> None:
     from photoclip.core.paths import app_paths
     from photoclip.core.settings import Settings, load_settings
     from photoclip.ui.app import create_window
@@ -211,8 +205,12 @@ def test_missing_model_shows_a_banner_and_browsing_goes_on(qtbot, tmp_path: Path
         assert "can't be indexed" in window.banner.text.text()
         qtbot.waitUntil(lambda: window.status_label.text().startswith("Indexing needs the CLIP"),
                         timeout=10_000)
-        window.banner.model_chosen.emit(f"ViT-B-32:{tmp_path / 'weights.safetensors'}")
-        assert load_settings(library.paths.settings).model.endswith("weights.safetensors")
+        # "Use a model file on disk": saved for the CLI too, and used without a restart.
+        window.banner.model_chosen.emit(f"local-dir:{tiny_model_dir}")
+        assert load_settings(library.paths.settings).model == f"local-dir:{tiny_model_dir}"
+        qtbot.waitUntil(lambda: window.library is not library
+                        and indexed(window.library) == 12, timeout=120_000)
+        assert not window.banner.isVisible()
     finally:
         window.close()
         library.close()
@@ -242,4 +240,4 @@ def test_a_folder_that_cannot_be_added_says_why(qtbot, window: MainWindow, tmp_p
     window.add_folder(tmp_path / "no such folder")
     qtbot.waitUntil(lambda: "Cannot add" in window.statusBar().currentMessage(), timeout=10_000)
     assert "not a folder" in window.statusBar().currentMessage()
-    assert window.folder_list.count() == 0
+    assert window.sidebar.count() == 0

@@ -1,0 +1,104 @@
+"""Grid cells: a thumbnail fitted into a fixed square, the file name under it, and a
+small match-score badge on search hits.
+
+Painted here rather than by the default delegate: thumbnails keep their aspect
+ratio, so their sizes differ, and the default layout (with uniform item sizes)
+would place names and pictures by the first cell's size and overlap them.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QRect, QSize, Qt
+from PySide6.QtGui import QFontMetrics, QIcon, QPainter, QPalette
+from PySide6.QtWidgets import (
+    QApplication,
+    QStyle,
+    QStyledItemDelegate,
+    QStyleOptionViewItem,
+    QWidget,
+)
+
+from .results_model import SCORE_ROLE
+
+PADDING = 6
+
+
+def badge_text(score: float) -> str:
+    # CLIP cosine similarities of real matches sit around 0.2-0.4: two decimals
+    # tell neighbours apart without pretending to a precision they don't have.
+    return f"{score:.2f}"
+
+
+class GridDelegate(QStyledItemDelegate):
+    def __init__(self, parent: QWidget | None = None, icon_size: int = 160) -> None:
+        super().__init__(parent)
+        self.icon_size = icon_size
+
+    def cell_size(self, metrics: QFontMetrics) -> QSize:
+        return QSize(self.icon_size + 2 * PADDING, self.icon_size + metrics.height() + 3 * PADDING)
+
+    def sizeHint(self, option: QStyleOptionViewItem,
+                 index: QModelIndex | QPersistentModelIndex) -> QSize:
+        return self.cell_size(option.fontMetrics)
+
+    def paint(self, painter: QPainter, option: QStyleOptionViewItem,
+              index: QModelIndex | QPersistentModelIndex) -> None:
+        self.initStyleOption(option, index)
+        style = option.widget.style() if option.widget else QApplication.style()
+        # Selection and hover background, in the platform's own look.
+        style.drawPrimitive(QStyle.PrimitiveElement.PE_PanelItemViewItem, option, painter,
+                            option.widget)
+        cell = option.rect
+        square = QRect(cell.left() + (cell.width() - self.icon_size) // 2, cell.top() + PADDING,
+                       self.icon_size, self.icon_size)
+        self._paint_thumbnail(painter, option, square)
+        text_rect = QRect(cell.left() + PADDING, square.bottom() + PADDING,
+                          cell.width() - 2 * PADDING, option.fontMetrics.height())
+        name = option.fontMetrics.elidedText(option.text, Qt.TextElideMode.ElideMiddle,
+                                             text_rect.width())
+        selected = bool(option.state & QStyle.StateFlag.State_Selected)
+        painter.save()
+        painter.setPen(option.palette.color(QPalette.ColorRole.HighlightedText if selected
+                                            else QPalette.ColorRole.Text))
+        painter.drawText(text_rect, Qt.AlignmentFlag.AlignCenter, name)
+        painter.restore()
+        score = index.data(SCORE_ROLE)
+        if score is not None:  # browsing the library has no relevance to show
+            self._paint_badge(painter, option, square, badge_text(float(score)), selected)
+
+    def _paint_thumbnail(self, painter: QPainter, option: QStyleOptionViewItem,
+                         square: QRect) -> None:
+        icon: QIcon = option.icon
+        if icon.isNull():
+            return
+        # Ask for device pixels: on a 2x screen a 160 px cell draws a 320 px thumbnail.
+        ratio = painter.device().devicePixelRatioF() if painter.device() else 1.0
+        pixmap = icon.pixmap(square.size(), ratio)
+        size = pixmap.deviceIndependentSize().toSize().scaled(
+            square.size(), Qt.AspectRatioMode.KeepAspectRatio)
+        target = QRect(square.left() + (square.width() - size.width()) // 2,
+                       square.top() + (square.height() - size.height()) // 2,
+                       size.width(), size.height())
+        painter.save()
+        painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
+        painter.drawPixmap(target, pixmap)
+        painter.restore()
+
+    def _paint_badge(self, painter: QPainter, option: QStyleOptionViewItem, square: QRect,
+                     text: str, selected: bool) -> None:
+        metrics = option.fontMetrics
+        width, height = metrics.horizontalAdvance(text) + 8, metrics.height() + 2
+        rect = QRect(square.right() - width - 2, square.top() + 2, width, height)
+        palette = option.palette
+        background = palette.color(QPalette.ColorRole.Highlight if selected
+                                   else QPalette.ColorRole.ToolTipBase)
+        background.setAlpha(220)
+        painter.save()
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        painter.setPen(Qt.PenStyle.NoPen)
+        painter.setBrush(background)
+        painter.drawRoundedRect(rect, 4, 4)
+        painter.setPen(palette.color(QPalette.ColorRole.HighlightedText if selected
+                                     else QPalette.ColorRole.ToolTipText))
+        painter.drawText(rect, Qt.AlignmentFlag.AlignCenter, text)
+        painter.restore()

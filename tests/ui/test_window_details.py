@@ -1,0 +1,207 @@
+"""The window's finer points: sidebar state, drops, badges, keyboard, model switch, download."""
+
+from __future__ import annotations
+
+import dataclasses
+import shutil
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import QMimeData, QPoint, QPointF, QRect, Qt, QUrl
+from PySide6.QtGui import (
+    QColor,
+    QDragEnterEvent,
+    QDragMoveEvent,
+    QDropEvent,
+    QImage,
+    QPainter,
+    QPalette,
+    QStandardItemModel,
+)
+from PySide6.QtWidgets import QApplication, QStyleOptionViewItem
+
+from photoclip.core.library import Library
+from photoclip.core.settings import load_settings
+from photoclip.ui.grid_delegate import GridDelegate
+from photoclip.ui.main_window import MainWindow
+from photoclip.ui.preview import PreviewDialog
+from photoclip.ui.results_model import SCORE_ROLE
+from tests.synthetic import make_library
+from tests.ui.conftest import indexed, save_screenshot, thumbnails_shown
+
+pytestmark = pytest.mark.model
+
+
+def _add_and_index(qtbot, window: MainWindow, library: Library, tmp_path: Path) -> Path:
+    folder = tmp_path / "Holiday"
+    make_library(folder, per_class=2, seed=5, formats=("PNG", "JPEG"))
+    window.add_folder(folder)
+    qtbot.waitUntil(lambda: indexed(library) == 24 and window.status_label.text() == "Up to date",
+                    timeout=120_000)
+    return folder
+
+
+def test_sidebar_shows_counts_and_a_folder_can_be_removed(qtbot, window: MainWindow,
+                                                          library: Library, tmp_path: Path) -> None:
+    folder = _add_and_index(qtbot, window, library, tmp_path)
+    qtbot.waitUntil(lambda: window.sidebar.count() == 1
+                    and "24 photos" in window.sidebar.folders.item(0).text(), timeout=10_000)
+    assert window.sidebar.folders.item(0).text().startswith("Holiday\n")
+    assert str(folder.resolve()) in window.sidebar.folders.item(0).toolTip()
+
+    files = sorted(p for p in folder.rglob("*") if p.is_file())
+    window.remove_folder(folder.resolve())
+    qtbot.waitUntil(lambda: window.sidebar.count() == 0 and window.model.rowCount() == 0,
+                    timeout=30_000)
+    assert indexed(library) == 0
+    assert sorted(p for p in folder.rglob("*") if p.is_file()) == files  # files untouched
+    qtbot.waitUntil(lambda: "Welcome" in window.empty.text(), timeout=10_000)
+
+
+# PySide 6.12 flags the drag events' QPoint constructors, the only ones Qt 6 has.
+@pytest.mark.filterwarnings("ignore:Function.*QDrag.*deprecated:DeprecationWarning")
+def test_dropping_an_image_on_the_search_bar_finds_similar(qtbot, window: MainWindow,
+                                                           library: Library,
+                                                           tmp_path: Path) -> None:
+    _add_and_index(qtbot, window, library, tmp_path)
+    outside = tmp_path / "elsewhere"  # any image, not only one in the library
+    make_library(outside, per_class=1, seed=99, formats=("PNG",))
+    dropped = next(outside.rglob("yellow_triangle_*"))
+    data = QMimeData()
+    data.setUrls([QUrl.fromLocalFile(str(dropped))])
+    # What a drag from a file manager delivers: enter, move (each must be accepted
+    # for the drop to be allowed), then the drop.
+    args = (Qt.DropAction.CopyAction, data, Qt.MouseButton.LeftButton,
+            Qt.KeyboardModifier.NoModifier)
+    for event in (QDragEnterEvent(QPoint(5, 5), *args), QDragMoveEvent(QPoint(5, 5), *args)):
+        QApplication.sendEvent(window.search_box, event)
+        assert event.isAccepted(), type(event).__name__
+    QApplication.sendEvent(window.search_box, QDropEvent(QPointF(5, 5), *args))
+    assert window.search_box.text() == f"similar to {dropped.name}"
+    qtbot.waitUntil(lambda: window.model.rowCount() == 24, timeout=30_000)
+    assert window.model.photo(0).path.name.startswith("yellow_triangle")
+
+
+def _paint_cell(score: float | None, palette: QPalette) -> QImage:
+    model = QStandardItemModel(1, 1)
+    model.setData(model.index(0, 0), "photo.jpg")
+    model.setData(model.index(0, 0), score, SCORE_ROLE)
+    image = QImage(180, 200, QImage.Format.Format_ARGB32)
+    image.fill(QColor("white"))
+    option = QStyleOptionViewItem()
+    option.rect = QRect(0, 0, 180, 200)
+    option.palette = palette
+    option.fontMetrics = QApplication.fontMetrics()
+    painter = QPainter(image)
+    GridDelegate().paint(painter, option, model.index(0, 0))
+    painter.end()
+    return image
+
+
+def test_search_hits_carry_a_score_badge_browsing_does_not(qtbot) -> None:
+    palette = QApplication.palette()
+    plain, scored = _paint_cell(None, palette), _paint_cell(0.314, palette)
+    corner = [(x, y) for x in range(130, 176) for y in range(4, 20)]
+    assert any(plain.pixel(x, y) != scored.pixel(x, y) for x, y in corner), "no badge drawn"
+    assert _paint_cell(None, palette) == plain  # nothing drawn without a score
+
+
+def test_keyboard_tab_order_and_enter_opens_the_preview(qtbot, window: MainWindow,
+                                                        library: Library, tmp_path: Path) -> None:
+    _add_and_index(qtbot, window, library, tmp_path)
+    qtbot.waitUntil(lambda: window.model.rowCount() == 24, timeout=10_000)
+    window.activateWindow()
+    qtbot.keyClick(window, Qt.Key.Key_F, Qt.KeyboardModifier.ControlModifier)
+    assert window.search_box.hasFocus()
+    qtbot.keyClick(window.search_box, Qt.Key.Key_Tab)
+    assert window.grid.hasFocus()
+    window.grid.setCurrentIndex(window.model.index(3))
+    opened: list[int] = []
+    window.grid.activated.connect(lambda index: opened.append(index.row()))
+    qtbot.keyClick(window.grid, Qt.Key.Key_Return)
+    assert opened == [3]
+    dialogs = [w for w in QApplication.topLevelWidgets()
+               if isinstance(w, PreviewDialog) and w.isVisible()]
+    assert len(dialogs) == 1 and dialogs[0].row == 3
+    for dialog in dialogs:
+        dialog.close()
+    assert window.search_box.accessibleName() and window.grid.accessibleName()
+
+
+def test_download_progress_shows_in_the_banner(qtbot, window: MainWindow,
+                                               library: Library) -> None:
+    # The worker hooked itself to the encoder's download callback: call it as
+    # huggingface_hub's progress would, from another thread's point of view.
+    library.encoder.on_download(150_000_000, 605_000_000)
+    qtbot.waitUntil(window.banner.isVisible, timeout=10_000)
+    assert "150 of 605 MB (24%)" in window.banner.text.text()
+    assert window.banner.progress.isVisible() and window.banner.progress.value() == 150_000
+    assert window.status_label.text().startswith("Downloading the CLIP model")
+    save_screenshot(window, "model-download")
+    library.encoder.on_download(605_000_000, 605_000_000)
+    qtbot.waitUntil(lambda: window.banner.progress.value() == 605_000, timeout=10_000)
+
+
+def test_a_new_model_is_used_without_a_restart(qtbot, window: MainWindow, library: Library,
+                                               tmp_path: Path, tiny_model_dir: Path) -> None:
+    _add_and_index(qtbot, window, library, tmp_path)
+    copy = tmp_path / "another-model"  # same weights, another model id: a full re-encode
+    shutil.copytree(tiny_model_dir, copy)
+    dialog = window.open_settings()
+    qtbot.addWidget(dialog)
+    dialog.model.setText(f"local-dir:{copy}")
+    with qtbot.waitSignal(window.library_reopened, timeout=30_000):
+        dialog.save()
+    new = window.library
+    assert new is not library and new.encoder.model_id.startswith(f"local-dir:{copy}")
+    assert load_settings(new.paths.settings).model == f"local-dir:{copy}"
+
+    def reencoded() -> bool:
+        return new.catalog.count_other_models(new.encoder.model_id) == 0 and indexed(new) == 24
+
+    qtbot.waitUntil(reencoded, timeout=120_000)
+    qtbot.keyClicks(window.search_box, "a photo of a blue square")
+    qtbot.waitUntil(lambda: window.model.rowCount() == 24
+                    and window.model.photo(0).path.name.startswith("blue_square"), timeout=30_000)
+
+
+def test_the_window_follows_a_dark_palette(qtbot, window: MainWindow, library: Library,
+                                           tmp_path: Path) -> None:
+    app = QApplication.instance()
+    original = app.palette()
+    dark = QPalette(original)
+    for role, colour in ((QPalette.ColorRole.Window, "#202124"), (QPalette.ColorRole.Base, "#17181a"),
+                         (QPalette.ColorRole.Text, "#e8eaed"),
+                         (QPalette.ColorRole.WindowText, "#e8eaed"),
+                         (QPalette.ColorRole.Button, "#303134"),
+                         (QPalette.ColorRole.ButtonText, "#e8eaed")):
+        dark.setColor(role, QColor(colour))
+    app.setPalette(dark)
+    try:
+        _add_and_index(qtbot, window, library, tmp_path)
+        qtbot.keyClicks(window.search_box, "green circle")
+        qtbot.waitUntil(lambda: window.model.rowCount() == 24 and window.model.photo(0)
+                        .path.name.startswith("green_circle"), timeout=30_000)
+        qtbot.waitUntil(lambda: thumbnails_shown(window, 9), timeout=30_000)
+        shot = save_screenshot(window, "results-dark")
+        image = QImage(str(shot))
+        # No hard-coded light colours: the grid's empty area is the dark base colour.
+        corner = image.pixelColor(image.width() - 40, image.height() - 60)
+        assert corner.lightness() < 80, corner.name()
+    finally:
+        app.setPalette(original)
+
+
+def test_settings_that_need_no_reopen_keep_the_library(qtbot, window: MainWindow,
+                                                       library: Library) -> None:
+    dialog = window.open_settings()
+    qtbot.addWidget(dialog)
+    dialog.thumbnail_size.setValue(192)
+    dialog.save()
+    assert window.library is library and window.library.settings.thumbnail_size == 192
+    assert window.grid.iconSize().width() == 192
+    changed = dataclasses.replace(library.settings, exclude=["*.tmp"])
+    window.reopen_library(changed)  # watches are built from exclusions: a reopen
+    qtbot.waitUntil(lambda: window.library is not library, timeout=30_000)
+    assert window.library.settings.exclude == ["*.tmp"]
+    assert window.worker.status.state != "stopped"
