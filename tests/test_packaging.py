@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import configparser
+import os
 import shutil
 import subprocess
 import sys
@@ -17,10 +18,23 @@ DESKTOP = RESOURCES / "io.github.photoclip.PhotoClip.desktop"
 METAINFO = RESOURCES / "io.github.photoclip.PhotoClip.metainfo.xml"
 
 
-def test_desktop_entry_is_valid() -> None:
-    if shutil.which("desktop-file-validate"):
-        done = subprocess.run(["desktop-file-validate", str(DESKTOP)], capture_output=True, text=True)
-        assert done.returncode == 0 and not done.stdout.strip(), done.stdout
+def _validator(name: str) -> str:
+    """The tool's path; skipped where it is missing, except in CI (see the Makefile)."""
+    found = shutil.which(name)
+    if found is None:
+        if os.environ.get("PHOTOCLIP_REQUIRE_VALIDATORS"):
+            pytest.fail(f"{name} is required here but not installed (make validators)")
+        pytest.skip(f"{name} is not installed")
+    return found
+
+
+def test_desktop_entry_passes_desktop_file_validate() -> None:
+    done = subprocess.run([_validator("desktop-file-validate"), str(DESKTOP)],
+                          capture_output=True, text=True)
+    assert done.returncode == 0 and not done.stdout.strip(), done.stdout + done.stderr
+
+
+def test_desktop_entry_starts_the_app_with_its_icon() -> None:
     entry = configparser.ConfigParser(interpolation=None)
     entry.optionxform = str  # keys are case-sensitive
     entry.read(DESKTOP)
@@ -30,9 +44,8 @@ def test_desktop_entry_is_valid() -> None:
     assert section["Categories"].endswith(";")
 
 
-@pytest.mark.skipif(shutil.which("appstreamcli") is None, reason="appstreamcli is not installed")
 def test_appstream_metainfo_validates() -> None:
-    done = subprocess.run(["appstreamcli", "validate", "--no-net", str(METAINFO)],
+    done = subprocess.run([_validator("appstreamcli"), "validate", "--no-net", str(METAINFO)],
                           capture_output=True, text=True)
     assert done.returncode == 0, done.stdout + done.stderr
 

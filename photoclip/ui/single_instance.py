@@ -48,6 +48,7 @@ class SingleInstance(QObject):
     def _accept(self) -> None:
         assert self._server is not None
         while (connection := self._server.nextPendingConnection()) is not None:
-            connection.readyRead.connect(connection.readAll)
+            # Drain what it says (a lambda: PySide can't connect to readAll directly).
+            connection.readyRead.connect(lambda c=connection: c.readAll())
             connection.disconnected.connect(connection.deleteLater)
             self.activated.emit()

@@ -13,6 +13,7 @@ from PySide6.QtGui import (
     QDragEnterEvent,
     QDragMoveEvent,
     QDropEvent,
+    QFontMetrics,
     QImage,
     QPainter,
     QPalette,
@@ -91,7 +92,7 @@ def _paint_cell(score: float | None, palette: QPalette) -> QImage:
     option = QStyleOptionViewItem()
     option.rect = QRect(0, 0, 180, 200)
     option.palette = palette
-    option.fontMetrics = QApplication.fontMetrics()
+    option.fontMetrics = QFontMetrics(QApplication.font())
     painter = QPainter(image)
     GridDelegate().paint(painter, option, model.index(0, 0))
     painter.end()
