@@ -15,7 +15,8 @@ import time
 from pathlib import Path
 
 BENCH_DIR = Path(__file__).resolve().parent
-SCRIPTS = ("bench_indexing.py", "bench_search.py", "bench_vector_index.py", "bench_live.py", "bench_app.py")
+SCRIPTS = ("bench_indexing.py", "bench_search.py", "bench_vector_index.py", "bench_live.py", "bench_app.py",
+           "bench_grid.py")
 
 
 def run(script: Path) -> tuple[int, float]:

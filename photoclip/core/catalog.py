@@ -30,6 +30,13 @@ _PHOTO_COLUMNS = (
     "taken_at, failure_reason, model_id, deleted_at"
 )
 LIVE = "deleted_at IS NULL"  # rows of files that exist (not in the trash)
+# The library view. INDEXED BY: with the state index beside it, SQLite's planner
+# would otherwise filter by state and sort every photo for every page.
+NEWEST_SQL = (
+    f"SELECT {_PHOTO_COLUMNS} FROM photos INDEXED BY photos_newest "
+    f"WHERE state = 'indexed' AND {LIVE} "
+    "ORDER BY COALESCE(taken_at, indexed_at) DESC, id DESC LIMIT ? OFFSET ?"
+)
 
 
 class CatalogError(Exception):
@@ -330,11 +337,7 @@ class Catalog(MovesTrashAndTags):
 
     def newest_photos(self, limit: int, offset: int = 0) -> list[Photo]:
         """Indexed photos, newest first (taken date, else when indexed): the library view."""
-        rows = self._reader().execute(
-            f"SELECT {_PHOTO_COLUMNS} FROM photos WHERE state = 'indexed' AND {LIVE} "
-            "ORDER BY COALESCE(taken_at, indexed_at) DESC, id DESC LIMIT ? OFFSET ?",
-            (limit, offset),
-        )
+        rows = self._reader().execute(NEWEST_SQL, (limit, offset))
         return [_photo(r) for r in rows]
 
     def vector(self, photo_id: int, model_id: str) -> np.ndarray | None:

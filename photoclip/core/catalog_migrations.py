@@ -87,8 +87,22 @@ def _trash_and_tags(db: sqlite3.Connection) -> None:
     )
 
 
+def _newest_first_index(db: sqlite3.Connection) -> None:
+    _run_statements(
+        db,
+        """
+        -- The library view (newest first) pages through this instead of sorting every
+        -- photo for every page: a page deep in 100,000 photos took ~1 s without it.
+        -- Expression and WHERE match Catalog.newest_photos exactly, or SQLite won't use it.
+        CREATE INDEX photos_newest ON photos(COALESCE(taken_at, indexed_at) DESC, id DESC)
+            WHERE state = 'indexed' AND deleted_at IS NULL;
+        """
+    )
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "initial schema", _initial_schema),
     Migration(2, "trash for deleted photos, tags, folder identity", _trash_and_tags),
+    Migration(3, "index for the library view, newest first", _newest_first_index),
 )
 SCHEMA_VERSION = MIGRATIONS[-1].version

@@ -41,7 +41,7 @@ from PySide6.QtWidgets import (
 )
 
 from ..core.library import FolderStatus, Library, LibraryError
-from ..core.models import Failure, Photo, Tag
+from ..core.models import Failure, Photo, PhotoState, Tag
 from ..core.query import QueryError
 from ..core.settings import Settings, SettingsError, save_settings
 from ..core.thumbnails import ThumbnailCache
@@ -49,7 +49,7 @@ from ..core.worker import LibraryWorker, WorkerStatus
 from .bridge import WorkerBridge
 from .grid_delegate import GridDelegate
 from .preview import PreviewDialog
-from .results_model import ResultsModel
+from .results_model import PAGE, ResultsModel
 from .settings_dialog import SettingsDialog
 from .sidebar import Sidebar
 from .tasks import Generation, TaskRunner
@@ -225,14 +225,14 @@ class MainWindow(QMainWindow):
 
     # -- searching -------------------------------------------------------------------
     def _page_fetcher(self, generation: int) -> Callable[[int], None]:
-        """Next pages of the whole library as the user scrolls (a 100,000-photo grid
-        holds only the rows scrolled to; SQL runs in the search pool)."""
+        """Pages of the whole library as their cells are painted (a 100,000-photo grid
+        holds only the pages scrolled to; SQL runs in the search pool)."""
 
         def fetch(offset: int) -> None:
             self.searches.run(
-                lambda: [(photo, None) for photo in self.library.newest(RESULTS, offset)],
+                lambda: [(photo, None) for photo in self.library.newest(PAGE, offset)],
                 lambda page, error: self._generation.is_current(generation)
-                and self.model.append_items(page or []))
+                and self.model.fill(offset, page or []))
 
         return fetch
 
@@ -309,18 +309,21 @@ class MainWindow(QMainWindow):
         limit = self._limit
         generation = self._generation.next()
 
-        def work() -> list[tuple[Any, float | None]]:
+        def work() -> tuple[list[tuple[Any, float | None]], int | None]:
+            """The rows, and for the library view how many photos it has in all."""
             if similar_to is not None:
-                return [(h.photo, h.score) for h in self.library.similar(similar_to, top=limit)]
+                return [(h.photo, h.score) for h in self.library.similar(similar_to, top=limit)], None
             if not text:
-                return [(photo, None) for photo in self.library.newest(limit)]
-            return [(hit.photo, hit.score) for hit in self.library.search(text, top=limit)]
+                return [(photo, None) for photo in self.library.newest(PAGE)], (
+                    self.library.catalog.state_counts()[PhotoState.INDEXED])
+            return [(hit.photo, hit.score) for hit in self.library.search(text, top=limit)], None
 
         self.searches.run(work, lambda result, error: self._show(generation, text, result, error))
 
-    def _show(self, generation: int, text: str, result: Any, error: BaseException | None) -> None:
+    def _show(self, generation: int, text: str, answer: Any, error: BaseException | None) -> None:
         if not self._generation.is_current(generation):
             return  # an older query answered late
+        result, total = answer if answer is not None else ([], None)
         if error is not None:
             if not isinstance(error, (LibraryError, QueryError)):
                 log.error("search failed", exc_info=error)
@@ -329,8 +332,10 @@ class MainWindow(QMainWindow):
                                else f"Search failed: {error}")
         browsing = not text and self._similar_to is None
         full_page = bool(result) and len(result) >= self._limit
-        self.model.set_items(result or [], self._page_fetcher(generation)
-                             if browsing and full_page else None)
+        if browsing:
+            self.model.set_items(result or [], total, self._page_fetcher(generation))
+        else:
+            self.model.set_items(result or [])
         self.more_button.setVisible(full_page and not browsing)
         if result:
             self.pages.setCurrentIndex(0)
@@ -405,8 +410,12 @@ class MainWindow(QMainWindow):
         self.grid.setGridSize(cell + QSize(8, 8))  # a gap between cells
 
     # -- a photo --------------------------------------------------------------------
-    def open_preview(self, row: int) -> PreviewDialog:
-        dialog = PreviewDialog(self.model.photos(), row, self.model.thumbnails,
+    def open_preview(self, row: int) -> PreviewDialog | None:
+        photo = self.model.photo(row)
+        if photo is None:
+            return None  # its page has not arrived yet
+        photos = self.model.photos()  # the arrows step through the rows that have arrived
+        dialog = PreviewDialog(photos, photos.index(photo), self.model.thumbnails,
                                self.thumbnail_tasks, self._tags_of, self)
         dialog.show()
         return dialog
@@ -419,6 +428,8 @@ class MainWindow(QMainWindow):
         if not index.isValid():
             return
         photo = self.model.photo(index.row())
+        if photo is None:
+            return
         menu = QMenu(self)
         menu.addAction("Find Similar", lambda: self.find_similar(photo.path))
         menu.addAction("Open Preview", lambda: self.open_preview(index.row()))

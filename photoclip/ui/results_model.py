@@ -3,6 +3,10 @@
 The view asks ``data()`` only for the cells it paints, so only visible photos
 request a thumbnail; those are made (or read from the disk cache) in the
 thumbnail pool as QImages (thread-safe) and become pixmaps on the GUI thread.
+
+Requests are served newest first, a few at a time: after a fast scroll, the cells
+now on screen come before the ones scrolled past, and requests nobody has repeated
+for a while are dropped (a cell asks again when it is painted again).
 """
 
 from __future__ import annotations
@@ -22,6 +26,9 @@ from .tasks import TaskRunner
 PHOTO_ROLE = Qt.ItemDataRole.UserRole + 1
 SCORE_ROLE = Qt.ItemDataRole.UserRole + 2
 PIXMAP_CACHE = 3000  # decoded thumbnails kept in memory (~200 KB each at 256 px)
+PAGE = 200  # library-view rows fetched at once
+IN_FLIGHT = 2  # thumbnails being made at once (the thumbnail pool's size)
+WANTED = 256  # newest requests kept waiting; older ones are forgotten
 Index = QModelIndex | QPersistentModelIndex
 
 
@@ -31,57 +38,61 @@ class ResultsModel(QAbstractListModel):
         self.thumbnails = thumbnails
         self._runner = runner
         self.size = size
-        self._items: list[tuple[Photo, float | None]] = []
+        # None: a row of the library view whose page has not arrived yet.
+        self._items: list[tuple[Photo, float | None] | None] = []
         self._rows_by_hash: dict[str, list[int]] = {}
         self._icons: OrderedDict[str, QIcon] = OrderedDict()
-        self._loading: set[str] = set()
+        self._wanted: OrderedDict[str, Photo] = OrderedDict()  # waiting, newest last
+        self._in_flight: set[str] = set()
         blank = QPixmap(size, size)
         blank.fill(QColor(128, 128, 128, 40))
         self._placeholder = QIcon(blank)
-        # Paging for the whole-library view: the view asks for more near the end of
-        # the list, the handler fetches a page off the GUI thread and appends it.
-        self._fetch_more: Callable[[int], None] | None = None
-        self._fetching = False
+        # The library view has all its rows from the start (the scroll bar is true
+        # to 100,000 photos, the end is one drag away); a row's page is fetched off
+        # the GUI thread when one of its cells is first painted.
+        self._fetch_page: Callable[[int], None] | None = None
+        self._pages_asked: set[int] = set()
 
-    def set_items(self, items: list[tuple[Photo, float | None]],
-                  fetch_more: Callable[[int], None] | None = None) -> None:
-        """Replace the rows; ``fetch_more(offset)`` is called when the view wants more."""
+    def set_items(self, items: list[tuple[Photo, float | None]], total: int | None = None,
+                  fetch_page: Callable[[int], None] | None = None) -> None:
+        """Replace the rows. With ``total`` beyond ``items`` (the library view), the
+        other rows wait for ``fetch_page(offset)`` to bring their page to ``fill``."""
         self.beginResetModel()
-        self._items = []
+        self._items = [*items, *[None] * max(0, (total or 0) - len(items))]
         self._rows_by_hash = {}
-        self._remember(items)
-        self._fetch_more, self._fetching = fetch_more, False
+        self._wanted.clear()  # the old rows' cells are gone from the screen
+        self._remember(0, items)
+        self._fetch_page, self._pages_asked = fetch_page, {0}
         self.endResetModel()
 
-    def append_items(self, items: list[tuple[Photo, float | None]]) -> None:
-        """A page fetched for ``fetch_more``; an empty one ends the paging."""
-        self._fetching = False
+    def fill(self, offset: int, items: list[tuple[Photo, float | None]]) -> None:
+        """A page that ``fetch_page`` brought (rows past the end are ignored: the
+        library shrank meanwhile, and the next refresh shows it)."""
+        items = items[: max(0, len(self._items) - offset)]
         if not items:
-            self._fetch_more = None
             return
-        self.beginInsertRows(QModelIndex(), len(self._items), len(self._items) + len(items) - 1)
-        self._remember(items)
-        self.endInsertRows()
+        self._items[offset : offset + len(items)] = items
+        self._remember(offset, items)
+        self.dataChanged.emit(self.index(offset), self.index(offset + len(items) - 1))
 
-    def _remember(self, items: list[tuple[Photo, float | None]]) -> None:
-        for photo, score in items:
+    def _remember(self, offset: int, items: list[tuple[Photo, float | None]]) -> None:
+        for row, (photo, _) in enumerate(items, offset):
             if photo.content_hash:
-                self._rows_by_hash.setdefault(photo.content_hash, []).append(len(self._items))
-            self._items.append((photo, score))
+                self._rows_by_hash.setdefault(photo.content_hash, []).append(row)
 
-    def canFetchMore(self, parent: Index = QModelIndex()) -> bool:  # noqa: B008 - Qt's signature
-        return not parent.isValid() and self._fetch_more is not None and not self._fetching
+    def _ask_for_page(self, row: int) -> None:
+        page = row // PAGE
+        if self._fetch_page is not None and page not in self._pages_asked:
+            self._pages_asked.add(page)
+            self._fetch_page(page * PAGE)
 
-    def fetchMore(self, parent: Index = QModelIndex()) -> None:  # noqa: B008 - Qt's signature
-        if self.canFetchMore(parent):
-            self._fetching = True
-            self._fetch_more(len(self._items))  # type: ignore[misc]
-
-    def photo(self, row: int) -> Photo:
-        return self._items[row][0]
+    def photo(self, row: int) -> Photo | None:
+        item = self._items[row]
+        return item[0] if item is not None else None
 
     def photos(self) -> list[Photo]:
-        return [photo for photo, _ in self._items]
+        """The photos of the rows that have arrived, in order."""
+        return [item[0] for item in self._items if item is not None]
 
     def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008 - Qt's signature
         return 0 if parent.isValid() else len(self._items)
@@ -89,7 +100,13 @@ class ResultsModel(QAbstractListModel):
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if not index.isValid() or index.row() >= len(self._items):
             return None
-        photo, score = self._items[index.row()]
+        item = self._items[index.row()]
+        if item is None:  # its page is on its way
+            self._ask_for_page(index.row())
+            if role == Qt.ItemDataRole.DecorationRole:
+                return self._placeholder
+            return "" if role == Qt.ItemDataRole.DisplayRole else None
+        photo, score = item
         if role == Qt.ItemDataRole.DisplayRole:
             return photo.path.name
         if role == Qt.ItemDataRole.ToolTipRole:
@@ -112,14 +129,31 @@ class ResultsModel(QAbstractListModel):
         if key in self._icons:
             self._icons.move_to_end(key)
             return self._icons[key]
-        if key not in self._loading:
-            self._loading.add(key)
-            self._runner.run(lambda: _load(self.thumbnails, photo, self.size),
-                             lambda image, error: self._loaded(key, image))
+        if key not in self._in_flight:
+            self._wanted[key] = photo
+            self._wanted.move_to_end(key)  # asked again: it is on screen now
+            while len(self._wanted) > WANTED:
+                self._wanted.popitem(last=False)
+            self._pump()
         return self._placeholder
 
+    def _pump(self) -> None:
+        while self._wanted and len(self._in_flight) < IN_FLIGHT:
+            key, photo = self._wanted.popitem(last=True)
+            self._in_flight.add(key)
+            started = self._runner.run(lambda photo=photo: _load(self.thumbnails, photo, self.size),
+                                       lambda image, error, key=key: self._loaded(key, image))
+            if started is None:  # shutting down
+                self._in_flight.discard(key)
+                return
+
+    @property
+    def waiting(self) -> int:
+        return len(self._wanted) + len(self._in_flight)
+
     def _loaded(self, key: str, image: QImage | None) -> None:
-        self._loading.discard(key)
+        self._in_flight.discard(key)
+        self._pump()
         loaded = QIcon(QPixmap.fromImage(image)) if image is not None else self._placeholder
         self._icons[key] = loaded
         while len(self._icons) > PIXMAP_CACHE:

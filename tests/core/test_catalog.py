@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from photoclip.core.catalog import Catalog, CatalogError, EncodedPhoto
+from photoclip.core.catalog import NEWEST_SQL, Catalog, CatalogError, EncodedPhoto
 from photoclip.core.catalog_migrations import SCHEMA_VERSION
 from photoclip.core.models import PhotoState
 
@@ -120,3 +120,13 @@ def test_migration_backs_up_an_existing_catalog(tmp_path: Path, monkeypatch) -> 
     with sqlite3.connect(backups[0]) as old:
         assert old.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
     upgraded.close()
+
+
+def test_the_library_view_pages_through_an_index_not_a_sort(tmp_path: Path) -> None:
+    catalog = Catalog(tmp_path / "catalog.sqlite3")
+    try:
+        plan = " ".join(row[-1] for row in catalog._reader().execute(
+            f"EXPLAIN QUERY PLAN {NEWEST_SQL}", (200, 5000)))
+        assert "photos_newest" in plan and "TEMP B-TREE" not in plan, plan
+    finally:
+        catalog.close()

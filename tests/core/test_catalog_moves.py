@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from photoclip.core.catalog import Catalog, EncodedPhoto
-from photoclip.core.catalog_migrations import MIGRATIONS
+from photoclip.core.catalog_migrations import MIGRATIONS, SCHEMA_VERSION
 from photoclip.core.models import PhotoState, Tag
 
 
@@ -99,7 +99,7 @@ def test_v1_catalog_upgrades_with_backup_and_keeps_rows(tmp_path: Path) -> None:
     db.close()
     catalog = Catalog(path, backups_dir=tmp_path / "backups")
     try:
-        assert catalog.schema_version() == 2
+        assert catalog.schema_version() == SCHEMA_VERSION
         assert catalog.photo_by_path(tmp_path / "x.jpg").deleted_at is None
         assert len(list((tmp_path / "backups").glob("catalog-before-v2-*.sqlite3"))) == 1
     finally:

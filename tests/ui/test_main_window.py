@@ -216,24 +216,34 @@ def test_missing_model_shows_a_banner_then_a_model_on_disk_is_used_at_once(
         library.close()
 
 
-def test_the_library_view_pages_in_as_you_scroll(qtbot, window: MainWindow, library: Library,
-                                                 tmp_path: Path,
-                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_library_view_has_every_row_and_pages_in_what_is_shown(
+        qtbot, window: MainWindow, library: Library, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
     import photoclip.ui.main_window as main_window
+    import photoclip.ui.results_model as results_model
 
-    monkeypatch.setattr(main_window, "RESULTS", 10)
-    window._limit = 10
+    monkeypatch.setattr(main_window, "PAGE", 10)
+    monkeypatch.setattr(results_model, "PAGE", 10)
     _add_and_index(qtbot, window, library, _pictures(tmp_path))
+    window.grid.resize(200, 200)  # a few cells at a time
     window.run_search()  # the empty query: the whole library, newest first
-    qtbot.waitUntil(lambda: window.model.rowCount() == 10, timeout=10_000)
-    assert not window.more_button.isVisible()  # browsing pages in by itself
-    for expected in (20, 24):
-        window.grid.scrollToBottom()
-        window.model.fetchMore(window.model.index(-1))  # what the view does at the end
-        qtbot.waitUntil(lambda expected=expected: window.model.rowCount() == expected, timeout=10_000)
-    window.model.fetchMore(window.model.index(-1))
-    qtbot.waitUntil(lambda: not window.model.canFetchMore(window.model.index(-1)), timeout=10_000)
+    # Every row at once (a true scroll bar), the first page filled, the rest on its way.
+    qtbot.waitUntil(lambda: window.model.rowCount() == 24
+                    and window.model.photo(0) is not None, timeout=10_000)
+    assert window.model.photo(9) is not None and window.model.photo(23) is None
+    assert not window.more_button.isVisible()
+    window.grid.scrollToBottom()  # a drag to the end: only the last page is fetched
+    window.grid.viewport().repaint()
+    qtbot.waitUntil(lambda: window.model.photo(23) is not None, timeout=10_000)
+    assert window.model.photo(15) is None
+    window.grid.scrollTo(window.model.index(15))
+    window.grid.viewport().repaint()
+    qtbot.waitUntil(lambda: window.model.photo(15) is not None, timeout=10_000)
     assert len({p.id for p in window.model.photos()}) == 24
+    dialog = window.open_preview(23)  # the last photo, opened before all pages came
+    qtbot.addWidget(dialog)
+    assert dialog.photos[dialog.row] == window.model.photo(23)
+    dialog.close()
 
 
 def test_a_folder_that_cannot_be_added_says_why(qtbot, window: MainWindow, tmp_path: Path) -> None:
