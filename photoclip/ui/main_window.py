@@ -65,6 +65,7 @@ LIVE_REFRESH_S = 5.0  # while indexing, matching new photos join the results thi
 class MainWindow(QMainWindow):
     folders_changed = Signal()
     library_reopened = Signal()  # a new model or device is in use
+    folders_shown = Signal(list)  # the library folders' paths, after each refresh
     notice = Signal(str)  # a message from another thread, shown on the GUI thread
     search_again = Signal()  # from another thread: the results may have changed
 
@@ -384,7 +385,11 @@ class MainWindow(QMainWindow):
         self.search_again.emit()
 
     def open_settings(self) -> SettingsDialog:
-        dialog = SettingsDialog(self.library.settings, self.library.paths.settings, self)
+        dialog = SettingsDialog(self.library.settings, self.library.paths.settings, self,
+                                folders=self.sidebar.paths())
+        dialog.add_folder_requested.connect(self.choose_folder)
+        dialog.remove_folder_requested.connect(self.confirm_remove_folder)
+        self.folders_shown.connect(dialog.set_folders)
         dialog.accepted.connect(lambda: self._settings_saved(dialog))
         dialog.open()
         return dialog
@@ -452,6 +457,7 @@ class MainWindow(QMainWindow):
 
     def _show_folders(self, folders: list[FolderStatus]) -> None:
         self.sidebar.show_folders(folders, set(self.worker.status.offline))
+        self.folders_shown.emit(self.sidebar.paths())
         if not self.model.rowCount():
             self.run_search()
 

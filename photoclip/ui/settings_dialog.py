@@ -3,16 +3,22 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Sequence
 from pathlib import Path
 
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
     QDialogButtonBox,
     QFormLayout,
+    QHBoxLayout,
     QLabel,
     QLineEdit,
+    QListWidget,
+    QListWidgetItem,
     QPlainTextEdit,
+    QPushButton,
     QSpinBox,
     QWidget,
 )
@@ -32,7 +38,12 @@ def _lines(widget: QPlainTextEdit) -> list[str]:
 
 
 class SettingsDialog(QDialog):
-    def __init__(self, settings: Settings, path: Path, parent: QWidget | None = None) -> None:
+    # Folders are in the catalog, not settings.toml: they change at once, through the window.
+    add_folder_requested = Signal()
+    remove_folder_requested = Signal(Path)
+
+    def __init__(self, settings: Settings, path: Path, parent: QWidget | None = None,
+                 folders: Sequence[Path] = ()) -> None:
         super().__init__(parent)
         self.setWindowTitle("PhotoClip Settings")
         self.path = path
@@ -54,10 +65,30 @@ class SettingsDialog(QDialog):
         self.polling.setToolTip("Library folders on network shares: checked by polling, "
                                 "since the OS does not report other machines' changes")
         self.trash_days = QSpinBox(minimum=0, maximum=3650, value=settings.trash_days)
+        self.folders = QListWidget()
+        self.folders.setAccessibleName("Library folders")
+        self.set_folders(folders)
+        add = QPushButton("Add…")
+        add.clicked.connect(self.add_folder_requested)
+        remove = QPushButton("Remove…")
+        remove.setToolTip("Remove the selected folder from the library (its files are not touched)")
+        remove.clicked.connect(self._remove_selected)
+        folder_buttons = QHBoxLayout()
+        folder_buttons.addWidget(add)
+        folder_buttons.addWidget(remove)
+        folder_buttons.addStretch()
         help_text = QLabel(MODEL_HELP, wordWrap=True)
+        self.setMinimumWidth(660)  # the model help in a few lines
+        # QFormLayout gives a wrapped label the height of a narrower one: ask for enough.
+        help_text.setMinimumHeight(help_text.heightForWidth(400))
+        lines = self.fontMetrics().lineSpacing()
+        for box in (self.folders, self.exclude, self.polling):  # room for ~4 entries each
+            box.setMaximumHeight(lines * 5)
         self.error = QLabel()
         self.error.setStyleSheet("color: palette(highlight)")
         form = QFormLayout(self)
+        form.addRow("Library folders", self.folders)
+        form.addRow("", folder_buttons)
         form.addRow("Model", self.model)
         form.addRow("", help_text)
         form.addRow("Device", self.device)
@@ -72,6 +103,18 @@ class SettingsDialog(QDialog):
         buttons.accepted.connect(self.save)
         buttons.rejected.connect(self.reject)
         form.addRow(buttons)
+
+    def set_folders(self, folders: Sequence[Path]) -> None:
+        self.folders.clear()
+        for folder in folders:
+            item = QListWidgetItem(str(folder))
+            item.setData(Qt.ItemDataRole.UserRole, folder)
+            self.folders.addItem(item)
+
+    def _remove_selected(self) -> None:
+        item = self.folders.currentItem()
+        if item is not None:
+            self.remove_folder_requested.emit(item.data(Qt.ItemDataRole.UserRole))
 
     def edited(self) -> Settings:
         return dataclasses.replace(

@@ -63,6 +63,9 @@ class Sidebar(QWidget):
                 item.setForeground(self.palette().placeholderText())
             self.folders.addItem(item)
 
+    def paths(self) -> list[Path]:
+        return [self.folders.item(row).data(PATH_ROLE) for row in range(self.folders.count())]
+
     def count(self) -> int:
         return self.folders.count()
 

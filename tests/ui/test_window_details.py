@@ -19,7 +19,7 @@ from PySide6.QtGui import (
     QPalette,
     QStandardItemModel,
 )
-from PySide6.QtWidgets import QApplication, QStyleOptionViewItem
+from PySide6.QtWidgets import QApplication, QMessageBox, QStyleOptionViewItem
 
 from photoclip.core.library import Library
 from photoclip.core.settings import load_settings
@@ -51,11 +51,21 @@ def test_sidebar_shows_counts_and_a_folder_can_be_removed(qtbot, window: MainWin
     assert str(folder.resolve()) in window.sidebar.folders.item(0).toolTip()
 
     files = sorted(p for p in folder.rglob("*") if p.is_file())
-    window.remove_folder(folder.resolve())
+    # Removing from Settings > Library folders asks first, then removes.
+    dialog = window.open_settings()
+    qtbot.addWidget(dialog)
+    assert [dialog.folders.item(0).text()] == [str(folder.resolve())]
+    dialog.folders.setCurrentRow(0)
+    dialog._remove_selected()
+    (box,) = [w for w in QApplication.topLevelWidgets()
+              if isinstance(w, QMessageBox) and w.isVisible()]
+    assert "files themselves are not touched" in box.text()
+    next(b for b in box.buttons() if b.text() == "Remove").click()
     qtbot.waitUntil(lambda: window.sidebar.count() == 0 and window.model.rowCount() == 0,
                     timeout=30_000)
     assert indexed(library) == 0
     assert sorted(p for p in folder.rglob("*") if p.is_file()) == files  # files untouched
+    assert dialog.folders.count() == 0  # the open dialog follows
     qtbot.waitUntil(lambda: "Welcome" in window.empty.text(), timeout=10_000)
 
 
@@ -131,6 +141,7 @@ def test_keyboard_tab_order_and_enter_opens_the_preview(qtbot, window: MainWindo
 
 def test_download_progress_shows_in_the_banner(qtbot, window: MainWindow,
                                                library: Library) -> None:
+    qtbot.waitUntil(lambda: "Welcome" in window.empty.text(), timeout=10_000)  # first run
     # The worker hooked itself to the encoder's download callback: call it as
     # huggingface_hub's progress would, from another thread's point of view.
     library.encoder.on_download(150_000_000, 605_000_000)
