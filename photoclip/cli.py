@@ -33,6 +33,9 @@ def build_parser() -> argparse.ArgumentParser:
         "local-dir:PATH or ARCH:FILE.safetensors; also $PHOTOCLIP_MODEL"))
     parser.add_argument("--device", choices=("auto", "cpu", "cuda", "mps"),
                         help="where the model runs (auto: CUDA, then Apple MPS, then CPU)")
+    parser.add_argument("--precision", choices=("auto", "fp32", "bf16", "int8"),
+                        help="the image encoder's precision on the CPU (auto: int8 or bf16 "
+                        "where the CPU runs them natively, else fp32)")
     parser.add_argument("--reindex", action="store_true",
                         help="full maintenance: same as `photoclip index --full`")
     parser.add_argument("--json", dest="reindex_json", action="store_true",
@@ -105,6 +108,7 @@ def open_library(args: argparse.Namespace) -> Library:
     settings = load_settings(paths.settings)
     settings.model = args.model or os.environ.get(MODEL_ENV) or settings.model
     settings.device = args.device or settings.device
+    settings.precision = args.precision or settings.precision
     settings.validate()
     return Library(paths, settings)
 

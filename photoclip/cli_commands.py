@@ -13,6 +13,7 @@ from pathlib import Path
 from .cli_output import ProgressBar, hit_record, print_json, status_record
 from .core.library import Library
 from .core.models import PhotoState, SearchHit
+from .core.precision import describe_precision
 
 
 def add(library: Library, args: argparse.Namespace) -> int:
@@ -144,6 +145,9 @@ def status(library: Library, args: argparse.Namespace) -> int:
     print(f"model: {state.model}")
     print(f"device: {state.device}" + (f" (last used: {state.last_device})"
                                         if state.last_device else ""))
+    print(f"precision: {state.precision}" + (
+        f" (last used: {describe_precision(state.last_precision)})"
+        if state.last_precision else ""))
     size = "none yet" if state.index_size is None else f"{state.index_size} vectors"
     print(f"search index: {size}")
     if state.other_model:

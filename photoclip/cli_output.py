@@ -37,6 +37,8 @@ def status_record(state: LibraryStatus) -> dict[str, Any]:
         "model": state.model,
         "device": state.device,
         "last_device": state.last_device,
+        "precision": state.precision,
+        "last_precision": state.last_precision,
         "index_size": state.index_size,
         "index_bytes": state.index_bytes,
         "other_model": state.other_model,

@@ -50,6 +50,8 @@ class LibraryStatus:
     index_size: int | None  # vectors in the saved index file, None when there is none
     index_bytes: int | None
     other_model: int = 0  # indexed photos whose vectors need re-encoding for this model
+    precision: str = "auto"  # as configured; what the image encoder last ran in is below
+    last_precision: str | None = None
     trashed: int = 0  # deleted photos kept for trash_days in case their files come back
     data_dir: Path | None = None
     extra: dict[str, str] = field(default_factory=dict)
@@ -64,7 +66,7 @@ class Library:
         self.spec = ModelSpec.parse(settings.model)
         # Not loaded until a photo or a query needs it: status and folder
         # management never touch torch.
-        self.encoder: Encoder = encoder or ClipEncoder(self.spec, settings.device)
+        self.encoder: Encoder = encoder or ClipEncoder(self.spec, settings.device, settings.precision)
         self.catalog = Catalog(paths.catalog, backups_dir=paths.backups)
         self.index = IndexStore(self.catalog, paths.index, self.encoder.model_id)
         self.searcher = Searcher(self.catalog, self.encoder, self.index)
@@ -238,6 +240,9 @@ class Library:
         device = getattr(self.encoder, "device", None)
         if isinstance(device, str) and device != "unloaded":
             self.catalog.set_meta("last_device", device)
+        precision = getattr(self.encoder, "precision", None)
+        if isinstance(precision, str) and precision != "unloaded":
+            self.catalog.set_meta("last_precision", precision)
 
     # -- searching -------------------------------------------------------------
     def search(
@@ -291,6 +296,8 @@ class Library:
             model=self.encoder.model_id,
             device=self.settings.device,
             last_device=self.catalog.get_meta("last_device"),
+            precision=self.settings.precision,
+            last_precision=self.catalog.get_meta("last_precision"),
             index_size=int(manifest["count"]) if fresh and manifest else None,
             index_bytes=int(manifest["index_bytes"]) if fresh and manifest else None,
             other_model=self.catalog.count_other_models(self.encoder.model_id),

@@ -1,0 +1,149 @@
+"""The layers behind the fast CPU paths (see ``precision``): int8 and bf16 image
+towers, and a text encoder that runs only the query's real tokens.
+
+Imports torch: loaded with the model, never by `photoclip --help` or `status`.
+"""
+
+from __future__ import annotations
+
+import logging
+import warnings
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .precision import int8_engine
+
+log = logging.getLogger(__name__)
+
+
+def apply_precision(visual: Any, precision: str) -> tuple[Any, str]:
+    """The image tower converted for ``precision`` (in place, so peak memory stays at
+    the fp32 model's), and the precision it really runs in: int8 applies to
+    open_clip's vision transformers only (other towers, such as the ResNets, stay
+    fp32 rather than be quantized in ways nobody has checked)."""
+    if precision == "int8":
+        if not _is_vision_transformer(visual):
+            log.info("int8 is for vision transformers; %s stays fp32", type(visual).__name__)
+            return visual, "fp32"
+        return int8_visual(visual), "int8"
+    if precision == "bf16":
+        return visual.to(torch.bfloat16), "bf16"
+    return visual, precision
+
+
+def _is_vision_transformer(visual: Any) -> bool:
+    blocks = getattr(getattr(visual, "transformer", None), "resblocks", None)
+    return (blocks is not None and len(blocks) > 0
+            and all(_is_plain_self_attention(getattr(b, "attn", None)) for b in blocks)
+            and isinstance(getattr(visual, "conv1", None), nn.Conv2d))
+
+
+def int8_visual(visual: Any) -> Any:
+    """Every matrix product of a vision transformer on int8 weights (dynamic
+    quantization): the blocks' attention and MLP, and the patch embedding. Pooling
+    and the final projection (a bare tensor) stay fp32."""
+    for block in visual.transformer.resblocks:
+        block.attn = LinearAttention(block.attn)
+    if _is_patchify(visual.conv1):
+        visual.conv1 = PatchEmbedding(visual.conv1)
+    engine = int8_engine()
+    if engine is not None:
+        torch.backends.quantized.engine = engine
+    with warnings.catch_warnings():  # torch.ao.quantization's move to torchao, announced
+        warnings.simplefilter("ignore", DeprecationWarning)
+        warnings.simplefilter("ignore", UserWarning)
+        for name in ("transformer", "conv1"):
+            setattr(visual, name, torch.ao.quantization.quantize_dynamic(
+                getattr(visual, name), {nn.Linear}, dtype=torch.qint8, inplace=True))
+    return visual
+
+
+def _is_plain_self_attention(module: Any) -> bool:
+    return (isinstance(module, nn.MultiheadAttention) and module.batch_first
+            and module.in_proj_weight is not None and module.in_proj_bias is not None
+            and module._qkv_same_embed_dim and module.dropout == 0.0)
+
+
+def _is_patchify(conv: Any) -> bool:
+    return (conv.kernel_size == conv.stride and conv.padding in ((0, 0), 0)
+            and conv.dilation == (1, 1) and conv.groups == 1)
+
+
+def _linear_from(weight: Any, bias: Any) -> nn.Linear:
+    layer = nn.Linear(weight.shape[1], weight.shape[0], bias=bias is not None)
+    layer.weight = nn.Parameter(weight.detach().clone(), requires_grad=False)
+    if bias is not None:
+        layer.bias = nn.Parameter(bias.detach().clone(), requires_grad=False)
+    return layer
+
+
+class LinearAttention(nn.Module):
+    """``nn.MultiheadAttention`` (batch first, self-attention) as two ``nn.Linear`` and
+    scaled dot-product attention: the same function, with every weight in a layer
+    that quantization can reach."""
+
+    def __init__(self, attention: Any) -> None:
+        super().__init__()
+        self.heads = attention.num_heads
+        self.qkv = _linear_from(attention.in_proj_weight, attention.in_proj_bias)
+        self.out = _linear_from(attention.out_proj.weight, attention.out_proj.bias)
+
+    def forward(self, query: Any, key: Any = None, value: Any = None, need_weights: bool = False,
+                attn_mask: Any = None) -> tuple[Any, None]:
+        batch, tokens, width = query.shape
+        qkv = self.qkv(query).reshape(batch, tokens, 3, self.heads, width // self.heads)
+        q, k, v = qkv.permute(2, 0, 3, 1, 4)
+        mixed = F.scaled_dot_product_attention(q, k, v, attn_mask=attn_mask)
+        return self.out(mixed.transpose(1, 2).reshape(batch, tokens, width)), None
+
+
+class PatchEmbedding(nn.Module):
+    """A stride-p, p x p, unpadded convolution as a matrix product over patches."""
+
+    def __init__(self, conv: Any) -> None:
+        super().__init__()
+        self.patch = conv.kernel_size[0]
+        self.proj = _linear_from(conv.weight.reshape(conv.out_channels, -1),
+                                 conv.bias if conv.bias is not None else None)
+
+    def forward(self, images: Any) -> Any:
+        batch, channels, height, width = images.shape
+        p = self.patch
+        rows, cols = height // p, width // p
+        patches = (images.reshape(batch, channels, rows, p, cols, p)
+                   .permute(0, 2, 4, 1, 3, 5).reshape(batch, rows * cols, channels * p * p))
+        # Back to the convolution's layout: the caller flattens it again.
+        return self.proj(patches).transpose(1, 2).reshape(batch, -1, rows, cols)
+
+
+def encode_text_trimmed(model: Any, tokens: Any) -> Any:
+    """open_clip's ``encode_text``, run only over the positions up to the longest
+    query's end token instead of all 77 (a query is a few tokens).
+
+    The text transformer is causal: a position never sees later ones, so the
+    padding after the end token cannot change the features taken at it. Falls back
+    to ``model.encode_text`` for models built differently."""
+    if not _trimmable(model):
+        return model.encode_text(tokens)
+    length = int(tokens.argmax(dim=-1).max()) + 1  # the end token has the largest id
+    cast = model.transformer.get_cast_dtype()
+    x = model.token_embedding(tokens[:, :length]).to(cast)
+    x = x + model.positional_embedding[:length].to(cast)
+    x = model.transformer(x, attn_mask=model.attn_mask[:length, :length])
+    x = model.ln_final(x)
+    pooled = x[torch.arange(x.shape[0]), tokens[:, :length].argmax(dim=-1)]
+    if isinstance(model.text_projection, torch.nn.Linear):
+        return model.text_projection(pooled)
+    return pooled @ model.text_projection
+
+
+def _trimmable(model: Any) -> bool:
+    # Plain open_clip CLIP with a causal mask and end-token pooling (what the trim relies on).
+    return (getattr(model, "text_pool_type", None) == "argmax"
+            and getattr(model, "attn_mask", None) is not None
+            and getattr(model, "text_projection", None) is not None
+            and all(hasattr(model, name) for name in (
+                "token_embedding", "positional_embedding", "transformer", "ln_final")))

@@ -1,0 +1,96 @@
+"""Which precision the image encoder runs in: int8, bf16 or fp32, from what the CPU does.
+
+Chosen from what the CPU does natively (``resolve_precision``):
+
+* **int8** where the CPU has int8 dot-product instructions (AVX-512 VNNI, AVX-VNNI,
+  AMX): the image tower's matrix products run on int8 weights with activations
+  quantized per batch (PyTorch dynamic quantization, fbgemm). To reach *every*
+  matrix product, two of open_clip's layers are rewritten into equivalent linear
+  layers first: attention's packed input projection (``nn.MultiheadAttention``
+  keeps it as a bare tensor, which quantization skips) and the patch embedding
+  (a stride-32 32x32 convolution, which is a matrix product over patches). On
+  ViT-B-32 this agrees with fp32 at cosine >= 0.9996 per image
+  (benchmarks/bench_precision.py) and runs ~2x faster.
+* **bf16** only where the CPU has native bf16 (AVX-512 BF16, AMX): weights cast
+  to bf16. Without native support bf16 is emulated and ~5x *slower* than fp32
+  (measured), so it is never picked there. Weights are cast rather than using
+  ``torch.autocast``, which copies attention weights into large broadcasts and
+  ran at 0.25x fp32.
+* **fp32** otherwise, and whenever asked for.
+
+The text tower stays fp32 (a query is short; see ``fast_layers.encode_text_trimmed``).
+Torch-free at import (`photoclip status` and settings use it); the layers that do
+the work are in ``fast_layers``.
+"""
+
+from __future__ import annotations
+
+import logging
+import platform
+from functools import lru_cache
+
+log = logging.getLogger(__name__)
+
+PRECISIONS = ("auto", "fp32", "bf16", "int8")
+INT8_FLAGS = ("avx512_vnni", "avx_vnni", "amx_int8")
+BF16_FLAGS = ("avx512_bf16", "amx_bf16")
+
+
+@lru_cache(maxsize=1)
+def cpu_flags() -> frozenset[str]:
+    """The CPU's feature flags (Linux /proc/cpuinfo; empty where unknown)."""
+    try:
+        with open("/proc/cpuinfo", encoding="ascii", errors="replace") as info:
+            for line in info:
+                if line.startswith("flags"):
+                    return frozenset(line.split(":", 1)[1].split())
+    except OSError:
+        pass
+    return frozenset()
+
+
+def int8_engine() -> str | None:
+    """The quantized-kernel engine for x86 (fbgemm), or None if this torch has none."""
+    import torch
+
+    engines = torch.backends.quantized.supported_engines
+    for engine in ("x86", "fbgemm"):
+        if engine in engines:
+            return engine
+    return None
+
+
+def resolve_precision(requested: str, device: str) -> str:
+    """What the image encoder will run in on ``device`` ("fp16" means CUDA autocast)."""
+    if requested not in PRECISIONS:
+        raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}, not {requested!r}")
+    if device == "cuda":
+        return "fp16"  # tensor cores; int8/bf16 here are CPU paths
+    if device != "cpu":
+        return "fp32"
+    if requested != "auto":
+        if requested == "int8" and int8_engine() is None:
+            log.warning("int8 was asked for, but this PyTorch has no x86 int8 kernels: fp32")
+            return "fp32"
+        return requested
+    flags = cpu_flags()
+    if platform.machine().lower() in ("x86_64", "amd64") and int8_engine() is not None and any(
+            flag in flags for flag in INT8_FLAGS):
+        return "int8"
+    if any(flag in flags for flag in BF16_FLAGS):
+        return "bf16"
+    return "fp32"
+
+
+def describe_precision(precision: str) -> str:
+    """For `photoclip status`: which path encodes images, and why (no torch import)."""
+    flags = cpu_flags()
+    if precision == "int8":
+        found = [f for f in INT8_FLAGS if f in flags]
+        return "int8 image encoder" + (f" ({found[0]})" if found else "")
+    if precision == "bf16":
+        return "bf16 image encoder" + ("" if any(f in flags for f in BF16_FLAGS)
+                                       else " (emulated: no native bf16 on this CPU, slow)")
+    if precision == "fp16":
+        return "fp16 autocast on the GPU"
+    return "fp32"
