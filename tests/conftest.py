@@ -33,20 +33,33 @@ def _tiny_model_key() -> str:
     return digest.hexdigest()[:12]
 
 
-@pytest.fixture(scope="session")
-def tiny_model_dir() -> Path:
-    """The repo's own tiny open_clip model, trained once and cached by its source's hash."""
-    target = CACHE / f"tiny-clip-{_tiny_model_key()}"
+def _trained_once(name: str, vision_transformer: bool = False) -> Path:
+    target = CACHE / f"{name}-{_tiny_model_key()}"
     if not (target / "open_clip_model.safetensors").is_file():
         sys.path.insert(0, str(REPO))
-        from tests.make_tiny_clip import build_tiny_clip
+        from tests.make_tiny_clip import VIT_MODEL_CFG, build_tiny_clip
 
         building = target.with_name(target.name + ".building")
         shutil.rmtree(building, ignore_errors=True)
-        build_tiny_clip(building)
+        if vision_transformer:
+            build_tiny_clip(building, steps=300, model_cfg=VIT_MODEL_CFG)
+        else:
+            build_tiny_clip(building)
         shutil.rmtree(target, ignore_errors=True)
         building.rename(target)
     return target
+
+
+@pytest.fixture(scope="session")
+def tiny_model_dir() -> Path:
+    """The repo's own tiny open_clip model, trained once and cached by its source's hash."""
+    return _trained_once("tiny-clip")
+
+
+@pytest.fixture(scope="session")
+def tiny_vit_dir() -> Path:
+    """The same, with a vision transformer (the int8 path's architecture)."""
+    return _trained_once("tiny-vit", vision_transformer=True)
 
 
 @pytest.fixture(scope="session")

@@ -52,6 +52,13 @@ MODEL_CFG: dict[str, Any] = {
         "layers": 2,
     },
 }
+# The same CLIP with a small vision transformer: it learns colour more than shape
+# in a few hundred steps, but its embedding is trained (not random), which is what
+# the precision tests need (the int8 path applies to vision transformers only).
+VIT_MODEL_CFG: dict[str, Any] = {
+    **MODEL_CFG,
+    "vision_cfg": {"image_size": 32, "layers": 2, "width": 64, "patch_size": 8, "head_width": 32},
+}
 # Only these keys are merged into open_clip's PreprocessCfg; "size" comes from
 # vision_cfg.image_size at load time. Mean/std are OpenAI's, like real models.
 PREPROCESS_CFG: dict[str, Any] = {
@@ -153,10 +160,11 @@ def train(
             model.logit_scale.clamp_(0, math.log(100))
 
 
-def save_local_dir(model: open_clip.CLIP, out_dir: Path) -> None:
+def save_local_dir(model: open_clip.CLIP, out_dir: Path,
+                   model_cfg: dict[str, Any] | None = None) -> None:
     """Write the two files open_clip's ``local-dir:`` loader looks for."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    config = {"model_cfg": MODEL_CFG, "preprocess_cfg": PREPROCESS_CFG}
+    config = {"model_cfg": model_cfg or MODEL_CFG, "preprocess_cfg": PREPROCESS_CFG}
     (out_dir / CONFIG_NAME).write_text(json.dumps(config, indent=2) + "\n", encoding="utf-8")
     state = {name: tensor.detach().contiguous() for name, tensor in model.state_dict().items()}
     save_file(state, str(out_dir / WEIGHTS_NAME))
@@ -210,6 +218,7 @@ def build_tiny_clip(
     batch_size: int = 48,
     pool_per_class: int = 150,
     threads: int = 1,
+    model_cfg: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Train, save to ``out_dir`` as a local-dir model, reload and evaluate it.
 
@@ -222,7 +231,8 @@ def build_tiny_clip(
     torch.set_num_threads(threads)
     try:
         torch.manual_seed(seed)
-        model = open_clip.CLIP(**json.loads(json.dumps(MODEL_CFG)))
+        model_cfg = model_cfg or MODEL_CFG
+        model = open_clip.CLIP(**json.loads(json.dumps(model_cfg)))
         # The same resize/centre-crop/normalise pipeline the loader will build.
         preprocess = image_transform_v2(
             PreprocessCfg(size=model.visual.image_size, **PREPROCESS_CFG), is_train=False
@@ -232,7 +242,7 @@ def build_tiny_clip(
         images, labels = _pool(pool_per_class, seed, preprocess)
         train(model, images, labels, tokens, steps=steps, batch_size=batch_size, seed=seed)
         train_seconds = time.perf_counter() - started
-        save_local_dir(model, Path(out_dir))
+        save_local_dir(model, Path(out_dir), model_cfg)
         metrics = evaluate(Path(out_dir), seed=seed + 1000)
     finally:
         torch.set_num_threads(previous_threads)
