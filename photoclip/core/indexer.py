@@ -27,6 +27,7 @@ from .imaging import ImageRejected, decode_for_model
 from .index_store import IndexStore
 from .models import IndexProgress, Photo
 from .scanner import content_hash, file_is_gone
+from .thumbnails import ThumbnailCache
 
 log = logging.getLogger(__name__)
 
@@ -71,8 +72,12 @@ class Indexer:
     def __init__(
         self, catalog: Catalog, encoder: Encoder, index: IndexStore, *,
         batch_size: int = 32, workers: int = 0, online_folders: set[int] | None = None,
+        thumbnails: ThumbnailCache | None = None,
     ) -> None:
         self._catalog = catalog
+        # Where the app is running, grid thumbnails are made from the decode already
+        # done here instead of a second decode of the photo later.
+        self._thumbnails = thumbnails
         self._encoder = encoder
         self._index = index
         # A photo whose file is missing counts as moved only if its folder is
@@ -109,6 +114,9 @@ class Indexer:
         self._encoder.load()
         try:
             decoded = decode_for_model(data, self._encoder.input_size)
+            if self._thumbnails is not None:
+                self._thumbnails.save_from_decode(digest, decoded.image,
+                                                  (decoded.width, decoded.height))
             model_input = self._encoder.preprocess(decoded.image)
         except ImageRejected as exc:
             return Prepared(photo, digest, error=str(exc))

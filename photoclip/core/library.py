@@ -25,6 +25,7 @@ from .reconcile import ScanOutcome, missing_photos, scan_library
 from .scanner import file_is_gone, folder_online
 from .search import DEFAULT_TOP, Searcher
 from .settings import Settings
+from .thumbnails import ThumbnailCache
 from .vector_index import VectorIndex
 
 
@@ -178,14 +179,17 @@ class Library:
     def index_pending(
         self, online: set[int], progress: ProgressCallback | None = None,
         cancel: threading.Event | None = None, *, limit: int | None = None,
+        thumbnails: bool = False,
     ) -> IndexProgress:
-        """Encode the pending photos of the ``online`` folders (the first ``limit``).
+        """Encode the pending photos of the ``online`` folders (the first ``limit``);
+        ``thumbnails``: also make the app's grid thumbnails from the same decode.
         Call while writing."""
         self.load_index_for_writing()
         todo = self.catalog.pending_photos(online, limit)
         indexer = Indexer(
             self.catalog, self.encoder, self.index, batch_size=self.settings.batch_size,
             workers=self.settings.decode_workers, online_folders=online,
+            thumbnails=ThumbnailCache(self.paths.thumbnails) if thumbnails else None,
         )
         done = indexer.run(todo, progress, cancel)
         vanished = self.catalog.photos_by_ids(indexer.vanished).values()

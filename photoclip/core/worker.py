@@ -78,9 +78,11 @@ class LibraryWorker:
         on_message: MessageCallback | None = None, queue: ChangeQueue | None = None,
         observer_factory: ObserverFactory | None = None,
         polling_factory: ObserverFactory | None = None,
-        reconcile_interval_s: float = RECONCILE_INTERVAL_S,
+        reconcile_interval_s: float = RECONCILE_INTERVAL_S, make_thumbnails: bool = False,
     ) -> None:
         self.library = library
+        # The app's grid thumbnails from the indexing decode (`photoclip watch` has no grid).
+        self.make_thumbnails = make_thumbnails
         self.queue = queue or ChangeQueue()
         self._on_status = on_status or (lambda status: None)
         self._on_message = on_message or (lambda message: None)
@@ -293,7 +295,8 @@ class LibraryWorker:
         before = burst.done
         try:
             done = self._write(lambda: self.library.index_pending(
-                online, lambda p: self._progress(burst, p), self._interrupt, limit=INDEX_CHUNK))
+                online, lambda p: self._progress(burst, p), self._interrupt, limit=INDEX_CHUNK,
+                thumbnails=self.make_thumbnails))
         except ModelUnavailable as exc:
             self._model_error = str(exc)
             self._message(f"photos can't be indexed: {exc}")

@@ -15,7 +15,7 @@ from ..core.lock import LibraryLocked
 from ..core.paths import app_paths, resources_dir
 from ..core.settings import load_settings
 from ..core.worker import LibraryWorker
-from .bridge import WorkerBridge
+from .bridge import WorkerBridge, start_worker
 from .main_window import MainWindow
 from .single_instance import SingleInstance
 
@@ -23,8 +23,7 @@ from .single_instance import SingleInstance
 def create_window(library: Library) -> tuple[MainWindow, LibraryWorker]:
     """The window and its running worker (tests build the app through this too)."""
     bridge = WorkerBridge()
-    worker = LibraryWorker(library, on_status=bridge.on_status, on_message=bridge.on_message)
-    worker.start()  # LibraryLocked when `photoclip watch` or `index` holds the library
+    worker = start_worker(library, bridge)
     window = MainWindow(library, worker, bridge)
     bridge.setParent(window)
     return window, worker

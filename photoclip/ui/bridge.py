@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from PySide6.QtCore import QObject, Signal
 
-from ..core.worker import WorkerStatus
+from ..core.library import Library
+from ..core.worker import LibraryWorker, WorkerStatus
 
 
 class WorkerBridge(QObject):
@@ -18,3 +19,11 @@ class WorkerBridge(QObject):
 
     def on_message(self, text: str) -> None:
         self.message.emit(text)
+
+
+def start_worker(library: Library, bridge: WorkerBridge) -> LibraryWorker:
+    """The app's worker for ``library``, reporting through ``bridge`` (LibraryLocked if
+    `photoclip watch` or `index` holds the library)."""
+    worker = LibraryWorker(library, on_status=bridge.on_status, on_message=bridge.on_message,
+                           make_thumbnails=True)  # the grid's thumbnails from indexing's decode
+    return worker.start()

@@ -46,7 +46,7 @@ from ..core.query import QueryError
 from ..core.settings import Settings, SettingsError, save_settings
 from ..core.thumbnails import ThumbnailCache
 from ..core.worker import LibraryWorker, WorkerStatus
-from .bridge import WorkerBridge
+from .bridge import WorkerBridge, start_worker
 from .grid_delegate import GridDelegate
 from .preview import PreviewDialog
 from .results_model import PAGE, ResultsModel
@@ -279,9 +279,7 @@ class MainWindow(QMainWindow):
             self.pause_button.setEnabled(True)
             return
         self.library, self._owns_library = library, True
-        self.worker = LibraryWorker(library, on_status=self.bridge.on_status,
-                                    on_message=self.bridge.on_message)
-        self.worker.start()
+        self.worker = start_worker(library, self.bridge)
         self.pause_button.setEnabled(True)
         self.library_reopened.emit()
         self.refresh_folders()

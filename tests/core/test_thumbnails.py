@@ -36,3 +36,44 @@ def test_a_corrupt_photo_has_no_thumbnail(tmp_path: Path) -> None:
     assert cache.get(_photo(broken)) is None
     assert not any((tmp_path / "thumbs").rglob("*.jpg"))
     assert broken.read_bytes().startswith(b"\xff\xd8")  # the original is untouched
+
+
+def test_indexing_for_the_app_leaves_thumbnails_from_its_own_decode(tmp_path: Path,
+                                                                     monkeypatch) -> None:
+    """The worker the app runs makes grid thumbnails from the decode it does for the
+    model: afterwards the grid needs no second decode of any photo."""
+    from photoclip.core import thumbnails
+    from photoclip.core.library import Library
+    from photoclip.core.paths import app_paths
+    from photoclip.core.settings import Settings
+    from tests.fakes import FakeEncoder
+
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    Image.new("RGB", (3000, 2000), (20, 120, 200)).save(folder / "big.jpg", quality=80)
+    Image.new("RGB", (120, 90), (200, 120, 20)).save(folder / "small.png")  # below 256
+    encoder = FakeEncoder()
+    encoder.input_size = 224  # decodes as big as a real CLIP model's (the fake's 32 is tiny)
+    library = Library(app_paths({"PHOTOCLIP_HOME": str(tmp_path / "home")}),
+                      Settings(model="fake:x", decode_workers=1), encoder=encoder)
+    try:
+        library.add_folder(folder)
+        with library.writing():
+            library.scan()
+            done = library.index_pending({f.id for f in library.catalog.folders()},
+                                         thumbnails=True)
+        assert done.encoded == 2
+        cache = ThumbnailCache(library.paths.thumbnails)
+        monkeypatch.setattr(thumbnails, "decode_for_model",
+                            lambda *a, **k: (_ for _ in ()).throw(AssertionError("decoded again")))
+        sizes = {}
+        for name in ("big.jpg", "small.png"):
+            photo = library.catalog.photo_by_path((folder / name).resolve())
+            made = cache.get(photo)  # DEFAULT_SIZE, as the grid asks
+            assert made is not None, name
+            with Image.open(made) as thumb:
+                sizes[name] = thumb.size
+        assert sizes == {"big.jpg": (256, 171), "small.png": (120, 90)}
+        assert (folder / "big.jpg").stat().st_size > 0  # originals untouched, as always
+    finally:
+        library.close()
