@@ -418,7 +418,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def load_encoder() -> tuple[ClipEncoder, float]:
     start = time.perf_counter()
-    encoder = ClipEncoder(ModelSpec.parse(MODEL), "cpu").load()
+    # fp32: this benchmark is the plain reference; bench_precision compares the fast paths.
+    encoder = ClipEncoder(ModelSpec.parse(MODEL), "cpu", "fp32").load()
     return encoder, time.perf_counter() - start
 
 

@@ -110,25 +110,37 @@ def _child(precision: str, folder: Path, out: Path, batch: int) -> dict[str, Any
 
 
 def top10_agreement(reference: np.ndarray, other: np.ndarray, queries_ref: np.ndarray,
-                    queries_other: np.ndarray, exclude_self: bool) -> float:
-    same = 0
+                    queries_other: np.ndarray, exclude_self: bool) -> tuple[float, float]:
+    """(share of queries whose top-10 set is unchanged, mean overlap of the top-10s)."""
+    same, overlap = 0, 0.0
     for i, (q_ref, q_other) in enumerate(zip(queries_ref, queries_other, strict=True)):
         scores_ref, scores_other = reference @ q_ref, other @ q_other
         if exclude_self:
             scores_ref[i] = scores_other[i] = -np.inf
-        same += set(np.argsort(-scores_ref)[:10]) == set(np.argsort(-scores_other)[:10])
-    return same / len(queries_ref)
+        top_ref = set(np.argsort(-scores_ref)[:10])
+        top_other = set(np.argsort(-scores_other)[:10])
+        same += top_ref == top_other
+        overlap += len(top_ref & top_other) / 10
+    return same / len(queries_ref), overlap / len(queries_ref)
 
 
 def agreement(reference: dict[str, np.ndarray], other: dict[str, np.ndarray]) -> dict[str, float]:
     assert list(reference["names"]) == list(other["names"])
     cos = (reference["vectors"] * other["vectors"]).sum(1)
-    text = top10_agreement(reference["vectors"], other["vectors"], reference["texts"],
-                           reference["texts"], exclude_self=False)
-    image = top10_agreement(reference["vectors"], other["vectors"], reference["vectors"],
-                            other["vectors"], exclude_self=True)
+    text, text_overlap = top10_agreement(reference["vectors"], other["vectors"],
+                                         reference["texts"], reference["texts"], exclude_self=False)
+    image, image_overlap = top10_agreement(reference["vectors"], other["vectors"],
+                                           reference["vectors"], other["vectors"], exclude_self=True)
     return {"cos_min": float(cos.min()), "cos_mean": float(cos.mean()),
-            "top10_text_same": text, "top10_similar_same": image}
+            "top10_text_same": text, "top10_text_overlap": text_overlap,
+            "top10_similar_same": image, "top10_similar_overlap": image_overlap}
+
+
+def spread(vectors: np.ndarray) -> float:
+    """Mean cosine between different photos: near 1, every score is a near tie."""
+    sims = vectors @ vectors.T
+    n = len(vectors)
+    return float((sims.sum() - np.trace(sims)) / (n * n - n))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -177,16 +189,20 @@ def main(argv: list[str] | None = None) -> int:
                          f"{best / base:.2f}x / {mean / base_mean:.2f}x",
                          f"{agree['cos_min']:.5f} / {agree['cos_mean']:.5f}",
                          f"{agree['top10_text_same']:.0%} / {agree['top10_similar_same']:.0%}",
+                         f"{agree['top10_text_overlap']:.0%} / {agree['top10_similar_overlap']:.0%}",
                          f"{last['wait_share']:.0%}", f"{last['decode_ms_per_image']:.1f}",
                          f"{max(r['peak_rss_mib'] for r in runs[variant]):.0f}"])
     print(markdown_table(
         ["variant", "ran as", "images/s best / mean", "ratio to fp32", "cosine min / mean",
-         "same top-10 text / similar", "encoder waiting", "decode CPU ms/image", "peak RSS MiB"],
+         "same top-10 text / similar", "top-10 overlap text / similar", "encoder waiting",
+         "decode CPU ms/image", "peak RSS MiB"],
         rows))
     path = write_results("bench_precision", {
         "environment": environment(), "model": MODEL, "photos": args.n, "batch": args.batch,
         "variants": results, "loadavg_at_end": loadavg(),
+        "fp32_mean_pairwise_cosine": spread(reference["vectors"]),
         "cpu_flags": sorted(f for f in _flags() if "vnni" in f or "bf16" in f or "amx" in f)})
+    print(f"fp32 photo-to-photo mean cosine (random init): {spread(reference['vectors']):.4f}")
     print(f"results: {path}")
     return 0
 

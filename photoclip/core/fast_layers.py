@@ -6,7 +6,11 @@ Imports torch: loaded with the model, never by `photoclip --help` or `status`.
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
+import gc
 import logging
+import sys
 import warnings
 from typing import Any
 
@@ -45,20 +49,39 @@ def int8_visual(visual: Any) -> Any:
     """Every matrix product of a vision transformer on int8 weights (dynamic
     quantization): the blocks' attention and MLP, and the patch embedding. Pooling
     and the final projection (a bare tensor) stay fp32."""
-    for block in visual.transformer.resblocks:
-        block.attn = LinearAttention(block.attn)
-    if _is_patchify(visual.conv1):
-        visual.conv1 = PatchEmbedding(visual.conv1)
     engine = int8_engine()
     if engine is not None:
         torch.backends.quantized.engine = engine
+    # Block by block, the rewritten layers sharing the original tensors: at any moment
+    # only one block exists in both precisions, so converting never holds a second
+    # copy of the model (peak memory must stay at or below fp32's).
+    for block in visual.transformer.resblocks:
+        block.attn = LinearAttention(block.attn)
+        _quantize_in_place(block)
+    if _is_patchify(visual.conv1):
+        visual.conv1 = PatchEmbedding(visual.conv1)
+        _quantize_in_place(visual.conv1)
+    _return_freed_memory()
+    return visual
+
+
+def _return_freed_memory() -> None:
+    """Hand the freed fp32 weights back to the OS. glibc keeps freed heap memory for
+    reuse, and the replaced float layers are only freed by the cycle collector: without
+    this, the int8 model's process stayed ~40 MB *above* fp32's instead of ~240 MB
+    below it (measured)."""
+    gc.collect()  # the replaced float modules sit in reference cycles (quantization's)
+    if sys.platform.startswith("linux"):
+        with contextlib.suppress(OSError, AttributeError):  # musl, another libc: no trim
+            ctypes.CDLL("libc.so.6").malloc_trim(0)
+
+
+def _quantize_in_place(module: nn.Module) -> None:
     with warnings.catch_warnings():  # torch.ao.quantization's move to torchao, announced
         warnings.simplefilter("ignore", DeprecationWarning)
         warnings.simplefilter("ignore", UserWarning)
-        for name in ("transformer", "conv1"):
-            setattr(visual, name, torch.ao.quantization.quantize_dynamic(
-                getattr(visual, name), {nn.Linear}, dtype=torch.qint8, inplace=True))
-    return visual
+        torch.ao.quantization.quantize_dynamic(module, {nn.Linear}, dtype=torch.qint8,
+                                               inplace=True)
 
 
 def _is_plain_self_attention(module: Any) -> bool:
@@ -73,10 +96,12 @@ def _is_patchify(conv: Any) -> bool:
 
 
 def _linear_from(weight: Any, bias: Any) -> nn.Linear:
-    layer = nn.Linear(weight.shape[1], weight.shape[0], bias=bias is not None)
-    layer.weight = nn.Parameter(weight.detach().clone(), requires_grad=False)
+    """A Linear layer over the given tensors (shared, not copied)."""
+    layer = nn.Linear(weight.shape[1], weight.shape[0], bias=bias is not None,
+                      device="meta")  # no throwaway initialisation of its own weights
+    layer.weight = nn.Parameter(weight.detach(), requires_grad=False)
     if bias is not None:
-        layer.bias = nn.Parameter(bias.detach().clone(), requires_grad=False)
+        layer.bias = nn.Parameter(bias.detach(), requires_grad=False)
     return layer
 
 
