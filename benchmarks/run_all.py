@@ -16,7 +16,7 @@ from pathlib import Path
 
 BENCH_DIR = Path(__file__).resolve().parent
 SCRIPTS = ("bench_indexing.py", "bench_search.py", "bench_vector_index.py", "bench_live.py", "bench_app.py",
-           "bench_grid.py")
+           "bench_grid.py", "bench_precision.py")
 
 
 def run(script: Path) -> tuple[int, float]:

@@ -52,6 +52,7 @@ def test_non_utf8_folder_names_print_as_their_bytes(tmp_path: Path) -> None:
         (("--model", "nonsense", "search", "x"), 1, b"invalid model"),
         (("frobnicate",), 2, b"invalid choice"),
         (("--device", "tpu", "status"), 2, b"invalid choice"),
+        (("--precision", "fp8", "status"), 2, b"invalid choice"),
     ],
 )
 def test_failures_have_one_line_reasons(tmp_path: Path, args: tuple[str, ...], code: int,
@@ -71,3 +72,24 @@ def test_second_writer_is_told_who_holds_the_library(tmp_path: Path) -> None:
     assert done.returncode == 1
     assert b"in use" in done.stderr and str(os.getpid()).encode() in done.stderr
     assert photoclip(home, "index").returncode == 0  # released: an empty folder needs no model
+
+
+@pytest.mark.model
+def test_status_says_which_precision_encoded(tmp_path: Path, tiny_vit_dir: Path) -> None:
+    """Forced on the command line, the precision is used and `status` says so."""
+    from PIL import Image
+
+    home, folder = tmp_path / "home", tmp_path / "photos"
+    folder.mkdir()
+    Image.new("RGB", (64, 48), (200, 40, 40)).save(folder / "red.png")
+    env = dict(os.environ, PHOTOCLIP_HOME=str(home), PHOTOCLIP_MODEL=f"local-dir:{tiny_vit_dir}")
+
+    def run(*args: str) -> subprocess.CompletedProcess[bytes]:
+        return subprocess.run([sys.executable, "-m", "photoclip.cli", *args],
+                              capture_output=True, env=env, timeout=120)
+
+    assert run("add", str(folder)).returncode == 0
+    assert run("--precision", "int8", "--device", "cpu", "index").returncode == 0
+    state = json.loads(run("--precision", "int8", "status", "--json").stdout)
+    assert (state["precision"], state["last_precision"], state["indexed"]) == ("int8", "int8", 1)
+    assert "int8 image encoder" in run("status").stdout.decode()
