@@ -91,8 +91,8 @@ def _is_plain_self_attention(module: Any) -> bool:
 
 
 def _is_patchify(conv: Any) -> bool:
-    return (conv.kernel_size == conv.stride and conv.padding in ((0, 0), 0)
-            and conv.dilation == (1, 1) and conv.groups == 1)
+    return (conv.kernel_size == conv.stride and conv.kernel_size[0] == conv.kernel_size[1]
+            and conv.padding in ((0, 0), 0) and conv.dilation == (1, 1) and conv.groups == 1)
 
 
 def _linear_from(weight: Any, bias: Any) -> nn.Linear:
@@ -138,6 +138,7 @@ class PatchEmbedding(nn.Module):
         batch, channels, height, width = images.shape
         p = self.patch
         rows, cols = height // p, width // p
+        images = images[:, :, : rows * p, : cols * p]  # what the convolution ignores, too
         patches = (images.reshape(batch, channels, rows, p, cols, p)
                    .permute(0, 2, 4, 1, 3, 5).reshape(batch, rows * cols, channels * p * p))
         # Back to the convolution's layout: the caller flattens it again.
@@ -159,7 +160,7 @@ def encode_text_trimmed(model: Any, tokens: Any) -> Any:
     x = x + model.positional_embedding[:length].to(cast)
     x = model.transformer(x, attn_mask=model.attn_mask[:length, :length])
     x = model.ln_final(x)
-    pooled = x[torch.arange(x.shape[0]), tokens[:, :length].argmax(dim=-1)]
+    pooled = x[torch.arange(x.shape[0], device=x.device), tokens[:, :length].argmax(dim=-1)]
     if isinstance(model.text_projection, torch.nn.Linear):
         return model.text_projection(pooled)
     return pooled @ model.text_projection

@@ -115,8 +115,7 @@ class Indexer:
         try:
             decoded = decode_for_model(data, self._encoder.input_size)
             if self._thumbnails is not None:
-                self._thumbnails.save_from_decode(digest, decoded.image,
-                                                  (decoded.width, decoded.height))
+                self._save_thumbnail(digest, decoded)
             model_input = self._encoder.preprocess(decoded.image)
         except ImageRejected as exc:
             return Prepared(photo, digest, error=str(exc))
@@ -129,6 +128,14 @@ class Indexer:
             photo, digest, model_input=model_input, width=decoded.width,
             height=decoded.height, taken_at=decoded.taken_at,
         )
+
+    def _save_thumbnail(self, digest: str, decoded: Any) -> None:
+        """A side effect for the app's grid: its failure must never fail the photo."""
+        try:
+            self._thumbnails.save_from_decode(  # type: ignore[union-attr]
+                digest, decoded.image, (decoded.width, decoded.height))
+        except Exception:
+            log.warning("no thumbnail from the indexing decode", exc_info=True)
 
     # -- the run -------------------------------------------------------------------
     def run(

@@ -101,7 +101,8 @@ class _ByteCounter:
 
     def add(self, count: int) -> None:
         with self._lock:
-            self.done += count
+            # Clamped: sizes from the hub can be off, and a bar must never pass 100%.
+            self.done = min(self.done + count, self.total) if self.total else self.done + count
             step = max(self.total // 100, 1 << 20)
             if self.done - self._reported < step and self.done != self.total:
                 return
@@ -129,5 +130,9 @@ class _ByteCounter:
             def update(self, n: float | None = 1) -> bool | None:
                 counter.add(int(n or 0))
                 return super().update(n)
+
+            def update_transfer(self, n: float | None = 1) -> None:
+                """Xet downloads report network bytes here besides the file's bytes in
+                update(); counting both showed 195 of 100 MB. Only the file's count."""
 
         return Progress

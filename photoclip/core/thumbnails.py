@@ -73,13 +73,15 @@ class ThumbnailCache:
         """Shrink ``image`` (in place) to fit ``size`` and write it atomically."""
         target = self.path_for(content_hash, size)
         image.thumbnail((size, size), Image.Resampling.LANCZOS)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        temp = temp_sibling(target)
+        temp = None
         try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            temp = temp_sibling(target)
             image.save(temp, "JPEG", quality=QUALITY)
             os.replace(temp, target)  # readers never see half a file
         except OSError as exc:
-            temp.unlink(missing_ok=True)
+            if temp is not None:
+                temp.unlink(missing_ok=True)
             log.warning("cannot write thumbnail %s: %s", target, exc)
             return None
         return target

@@ -72,6 +72,10 @@ class _Burst:
     total: int = 0
 
 
+class WorkerStopped(Exception):
+    """Work handed to a worker that is stopping (e.g. while the app switches models)."""
+
+
 class LibraryWorker:
     def __init__(
         self, library: Library, *, on_status: StatusCallback | None = None,
@@ -133,6 +137,9 @@ class LibraryWorker:
             self._thread.join(timeout)
             finished = not self._thread.is_alive()
         self.watcher.stop()
+        self._fail_queued_tasks()
+        if getattr(self.library.encoder, "on_download", None) == self._downloading:
+            self.library.encoder.on_download = None  # no cycle keeping this worker alive
         if finished:
             with self.library.writing("watch"):
                 self.library.index.save()
@@ -162,8 +169,12 @@ class LibraryWorker:
         return self._status
 
     def submit(self, task: Callable[[], Any]) -> Future[Any]:
-        """Run ``task`` on the worker thread between chunks (folder changes from the UI)."""
+        """Run ``task`` on the worker thread between chunks (folder changes from the UI).
+        Once the worker is stopping, the future fails at once instead of never running."""
         future: Future[Any] = Future()
+        if self._stop.is_set():
+            future.set_exception(WorkerStopped("PhotoClip's indexer is stopping; try again"))
+            return future
         self._tasks.put((task, future))
         self.queue.wake()
         return future
@@ -218,6 +229,16 @@ class LibraryWorker:
                 self._message(f"live indexing hit an error; retrying in {delay:.0f} s: {exc}")
                 self._reconcile_due = True
                 self._stop.wait(delay)
+
+    def _fail_queued_tasks(self) -> None:
+        while True:
+            try:
+                _, future = self._tasks.get_nowait()
+            except queue_module.Empty:
+                return
+            if future.set_running_or_notify_cancel():
+                future.set_exception(WorkerStopped("PhotoClip's indexer stopped before "
+                                                   "doing this; try again"))
 
     def _run_tasks(self) -> None:
         while True:

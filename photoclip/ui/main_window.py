@@ -8,6 +8,7 @@ Nothing here decodes, encodes, queries SQL or touches the index.
 from __future__ import annotations
 
 import dataclasses
+import gc
 import itertools
 import logging
 import time
@@ -84,6 +85,8 @@ class MainWindow(QMainWindow):
         self._last_refresh = 0.0  # monotonic time of the last live refresh
         self._offline: tuple[Path, ...] = ()
         self._owns_library = False  # the caller opened the first library; we, any reopened one
+        self._reopening = False
+        self._reopen_next: Settings | None = None
         self.setWindowTitle("PhotoClip")
         self.setAcceptDrops(True)
         self.model = ResultsModel(ThumbnailCache(library.paths.thumbnails), self.thumbnail_tasks)
@@ -254,15 +257,25 @@ class MainWindow(QMainWindow):
     def reopen_library(self, settings: Settings) -> None:
         """Switch model or device without a restart: stop the worker, reopen the
         library with the new settings, start a new worker (off the GUI thread; the
-        old worker may need a moment to finish its batch)."""
+        old worker may need a moment to finish its batch). One at a time: settings
+        saved again meanwhile are applied when this reopen is done."""
+        if self._reopening:
+            self._reopen_next = settings
+            return
+        self._reopening = True
         old_library, old_worker = self.library, self.worker
+        # The old worker's late statuses (a download can't be interrupted) must not
+        # land in the new session: its bridge is cut off, the new worker gets its own.
+        self.bridge.status_changed.disconnect(self.show_status)
+        self.bridge.message.disconnect(self.show_message)
         self.banner.hide()
         self.status_label.setText("Switching model…")
         self.pause_button.setEnabled(False)
 
         def reopen() -> Library | None:
-            old_worker.stop()
+            old_worker.stop(timeout=60.0)
             old_library.close()
+            gc.collect()  # the old model and index go now, not with a later collection
             if self._closing:  # the window closed meanwhile: nothing to reopen for
                 return None
             return Library(old_library.paths, settings)
@@ -270,20 +283,33 @@ class MainWindow(QMainWindow):
         self.searches.run(reopen, self._reopened)
 
     def _reopened(self, library: Library | None, error: BaseException | None) -> None:
+        self._reopening = False
         if self._closing:
             if library is not None:
                 library.close()
             return
-        if library is None:
-            self.show_message(f"Could not reopen the library: {error}")
-            self.pause_button.setEnabled(True)
+        bridge = WorkerBridge(self)
+        bridge.status_changed.connect(self.show_status)
+        bridge.message.connect(self.show_message)
+        try:
+            if library is None:
+                raise error or LibraryError("the library could not be reopened")
+            worker = start_worker(library, bridge)
+        except Exception as exc:  # LibraryLocked (another process took it), a bad catalog
+            if library is not None:
+                library.close()
+            self.status_label.setText("Stopped")
+            self.show_message(f"Could not switch: {exc}. Restart PhotoClip to go on indexing.")
             return
-        self.library, self._owns_library = library, True
-        self.worker = start_worker(library, self.bridge)
+        self.library, self.worker, self.bridge, self._owns_library = library, worker, bridge, True
+        self.banner.arch = library.spec.open_clip_name
         self.pause_button.setEnabled(True)
         self.library_reopened.emit()
         self.refresh_folders()
         self.run_search()
+        if self._reopen_next is not None:  # saved again while this one ran
+            settings, self._reopen_next = self._reopen_next, None
+            self.reopen_library(settings)
 
     def _query_edited(self, text: str) -> None:
         self._limit = RESULTS
@@ -313,8 +339,10 @@ class MainWindow(QMainWindow):
             if similar_to is not None:
                 return [(h.photo, h.score) for h in self.library.similar(similar_to, top=limit)], None
             if not text:
-                return [(photo, None) for photo in self.library.newest(PAGE)], (
-                    self.library.catalog.state_counts()[PhotoState.INDEXED])
+                first = [(photo, None) for photo in self.library.newest(PAGE)]
+                # Two reads: photos indexed in between must not leave blank rows in page 0.
+                total = self.library.catalog.state_counts()[PhotoState.INDEXED]
+                return first, (total if len(first) == PAGE else len(first))
             return [(hit.photo, hit.score) for hit in self.library.search(text, top=limit)], None
 
         self.searches.run(work, lambda result, error: self._show(generation, text, result, error))
@@ -415,9 +443,12 @@ class MainWindow(QMainWindow):
     # -- a photo --------------------------------------------------------------------
     def open_preview(self, row: int) -> PreviewDialog | None:
         photo = self.model.photo(row)
-        if photo is None:
-            return None  # its page has not arrived yet
+        return None if photo is None else self._preview_photo(photo)  # None: page not here yet
+
+    def _preview_photo(self, photo: Photo) -> PreviewDialog | None:
         photos = self.model.photos()  # the arrows step through the rows that have arrived
+        if photo not in photos:  # the results changed since the menu opened
+            photos = [photo]
         dialog = PreviewDialog(photos, photos.index(photo), self.model.thumbnails,
                                self.thumbnail_tasks, self._tags_of, self)
         dialog.show()
@@ -435,7 +466,7 @@ class MainWindow(QMainWindow):
             return
         menu = QMenu(self)
         menu.addAction("Find Similar", lambda: self.find_similar(photo.path))
-        menu.addAction("Open Preview", lambda: self.open_preview(index.row()))
+        menu.addAction("Open Preview", lambda: self._preview_photo(photo))
         menu.addAction("Open in Default Viewer",
                        lambda: QDesktopServices.openUrl(QUrl.fromLocalFile(str(photo.path))))
         menu.addAction("Show in Folder",
@@ -476,12 +507,11 @@ class MainWindow(QMainWindow):
         self.pause_button.setText("Resume" if status.state == "paused" else "Pause")
         if status.state == "downloading model":
             self.banner.show_download(status.downloaded, status.download_size)
-        elif self._last_state == "downloading model":
-            self.banner.hide()
-        if status.state == "idle" and self._last_state in ("indexing", "scanning"):
+        elif self._last_state == "downloading model" and status.state != "no model":
+            self.banner.hide()  # downloaded; a failed download keeps the problem banner
+        finished = status.state == "idle" and self._last_state in ("indexing", "scanning")
+        if finished or (status.state == "indexing" and self._refresh_due()):
             self._refresh_live()
-        elif status.state == "indexing" and self._refresh_due():
-            self._refresh_live(keep_scroll=True)
         elif status.offline != self._offline:
             self.refresh_folders()
         self._offline = status.offline
@@ -490,14 +520,15 @@ class MainWindow(QMainWindow):
     def _refresh_due(self) -> bool:
         return time.monotonic() - self._last_refresh >= LIVE_REFRESH_S
 
-    def _refresh_live(self, keep_scroll: bool = False) -> None:
+    def _refresh_live(self) -> None:
         """New photos appear in the current results when they match; the sidebar's
-        counts follow. While indexing, results are replaced only if the user is at the
-        top of the grid (replacing them would throw away where they scrolled to)."""
+        counts follow. Results are replaced only if the user is at the top of the grid
+        (replacing them would throw away where they scrolled to); the next search or
+        a scroll back up shows the rest."""
         self._last_refresh = time.monotonic()
         self.refresh_folders()
         self.refresh_problems()
-        if not keep_scroll or self.grid.verticalScrollBar().value() == 0:
+        if self.grid.verticalScrollBar().value() == 0:
             self.run_search()
 
     def toggle_pause(self) -> None:

@@ -87,6 +87,9 @@ class ResultsModel(QAbstractListModel):
             self._fetch_page(page * PAGE)
 
     def photo(self, row: int) -> Photo | None:
+        """The photo at ``row``; None until its page arrives, or past the end."""
+        if not 0 <= row < len(self._items):
+            return None
         item = self._items[row]
         return item[0] if item is not None else None
 
@@ -102,8 +105,10 @@ class ResultsModel(QAbstractListModel):
             return None
         item = self._items[index.row()]
         if item is None:  # its page is on its way
-            self._ask_for_page(index.row())
             if role == Qt.ItemDataRole.DecorationRole:
+                # Painting asks for this role; keyboard search (match() over every
+                # row's text) must not fetch all 500 pages of a 100k library.
+                self._ask_for_page(index.row())
                 return self._placeholder
             return "" if role == Qt.ItemDataRole.DisplayRole else None
         photo, score = item

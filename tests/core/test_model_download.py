@@ -125,3 +125,19 @@ def test_a_hub_model_downloads_once_with_progress_then_loads_offline(
     again = ClipEncoder(ModelSpec.parse("hf-hub:org/tiny-clip"), "cpu")
     again.on_download = lambda done, total: pytest.fail("downloaded twice")
     assert again.load().dim == reference.dim
+
+
+def test_xet_transfer_bytes_are_not_counted_twice() -> None:
+    """huggingface_hub's Xet downloads report file bytes and network bytes on one
+    bar; only the file's count toward the model's size."""
+    from photoclip.core.model_download import _ByteCounter
+
+    seen: list[tuple[int, int]] = []
+    counter = _ByteCounter(100 << 20, lambda done, total: seen.append((done, total)))
+    bar = counter.progress_class()(total=100 << 20)
+    for _ in range(10):
+        bar.update(10 << 20)
+        bar.update_transfer(10 << 20)
+    counter.finish()
+    assert counter.done == 100 << 20 and seen[-1] == (100 << 20, 100 << 20)
+    assert all(done <= total for done, total in seen)

@@ -15,6 +15,7 @@ from photoclip.core.encoder import ClipEncoder, ModelSpec
 from photoclip.core.fast_layers import (
     LinearAttention,
     PatchEmbedding,
+    _trimmable,
     apply_precision,
     encode_text_trimmed,
 )
@@ -105,7 +106,9 @@ def test_rewritten_layers_compute_the_same_function() -> None:
 def test_queries_encode_the_same_with_only_their_real_tokens(tiny_model_dir: Path) -> None:
     encoder = ClipEncoder(ModelSpec.parse(f"local-dir:{tiny_model_dir}"), "cpu", "fp32").load()
     model, _, tokenizer = encoder._parts()
+    assert _trimmable(model)  # the trimmed path runs, not open_clip's fallback
     tokens = tokenizer(["a red circle", "a photo of a small blue square on grass", "x"])
+    assert int(tokens.argmax(dim=-1).max()) + 1 < tokens.shape[1]  # something is trimmed
     with torch.inference_mode():
         trimmed = encode_text_trimmed(model, tokens)
         full = model.encode_text(tokens)

@@ -77,3 +77,31 @@ def test_indexing_for_the_app_leaves_thumbnails_from_its_own_decode(tmp_path: Pa
         assert (folder / "big.jpg").stat().st_size > 0  # originals untouched, as always
     finally:
         library.close()
+
+
+def test_a_thumbnail_that_cannot_be_written_does_not_fail_the_photo(tmp_path: Path) -> None:
+    from photoclip.core.library import Library
+    from photoclip.core.models import PhotoState
+    from photoclip.core.paths import app_paths
+    from photoclip.core.settings import Settings
+    from tests.fakes import FakeEncoder
+
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    Image.new("RGB", (1200, 900), (20, 120, 200)).save(folder / "a.jpg")
+    encoder = FakeEncoder()
+    encoder.input_size = 224
+    library = Library(app_paths({"PHOTOCLIP_HOME": str(tmp_path / "home")}),
+                      Settings(model="fake:x", decode_workers=1), encoder=encoder)
+    try:
+        library.paths.thumbnails.parent.mkdir(parents=True, exist_ok=True)
+        library.paths.thumbnails.write_text("a file where the cache folder should be")
+        library.add_folder(folder)
+        with library.writing():
+            library.scan()
+            done = library.index_pending({f.id for f in library.catalog.folders()},
+                                         thumbnails=True)
+        assert (done.encoded, done.failed) == (1, 0)
+        assert library.catalog.state_counts()[PhotoState.INDEXED] == 1
+    finally:
+        library.close()

@@ -10,6 +10,7 @@ import pytest
 
 from photoclip.core.models import PhotoState
 from photoclip.core.vector_index import VectorIndex
+from photoclip.core.worker import WorkerStopped
 from tests.live.conftest import Live, open_live, wait_until, write_picture
 
 pytestmark = pytest.mark.model
@@ -43,6 +44,9 @@ def test_stop_mid_run_is_quick_and_leaves_a_consistent_library(
     started = time.monotonic()
     assert live.worker.stop(timeout=10)
     assert time.monotonic() - started < 5
+    # Work handed to a stopped worker fails at once rather than waiting forever.
+    with pytest.raises(WorkerStopped, match="stopping"):
+        live.worker.submit(lambda: None).result(1)
     counts = live.library.catalog.state_counts()
     assert counts[PhotoState.FAILED] == 0 and 0 < counts[PhotoState.INDEXED] < 600
     ids, _ = live.library.catalog.all_vectors(live.library.encoder.model_id)

@@ -114,7 +114,8 @@ def test_search_hits_carry_a_score_badge_browsing_does_not(qtbot) -> None:
     plain, scored = _paint_cell(None, palette), _paint_cell(0.314, palette)
     corner = [(x, y) for x in range(130, 176) for y in range(4, 20)]
     assert any(plain.pixel(x, y) != scored.pixel(x, y) for x, y in corner), "no badge drawn"
-    assert _paint_cell(None, palette) == plain  # nothing drawn without a score
+    white = QColor("white").rgb()
+    assert all(plain.pixel(x, y) == white for x, y in corner)  # no badge without a score
 
 
 def test_keyboard_tab_order_and_enter_opens_the_preview(qtbot, window: MainWindow,
@@ -216,4 +217,26 @@ def test_settings_that_need_no_reopen_keep_the_library(qtbot, window: MainWindow
     window.reopen_library(changed)  # watches are built from exclusions: a reopen
     qtbot.waitUntil(lambda: window.library is not library, timeout=30_000)
     assert window.library.settings.exclude == ["*.tmp"]
-    assert window.worker.status.state != "stopped"
+    assert window.worker._thread.is_alive()  # the new worker runs
+
+
+def test_a_failed_download_leaves_the_way_to_a_model_file(qtbot, window: MainWindow,
+                                                          library: Library) -> None:
+    from photoclip.core.worker import WorkerStatus
+
+    window.show_status(WorkerStatus(state="downloading model", downloaded=1, download_size=9))
+    window.show_message("photos can't be indexed: the download failed")
+    window.show_status(WorkerStatus(state="no model"))
+    assert window.banner.isVisible() and window.banner.choose_button.isVisible()
+    assert "download failed" in window.banner.text.text()
+
+
+def test_settings_saved_twice_quickly_end_with_the_last(qtbot, window: MainWindow,
+                                                        library: Library) -> None:
+    first = dataclasses.replace(library.settings, exclude=["*.tmp"])
+    second = dataclasses.replace(library.settings, exclude=["*.part"])
+    window.reopen_library(first)
+    window.reopen_library(second)  # while the first is still switching
+    qtbot.waitUntil(lambda: window.library.settings.exclude == ["*.part"]
+                    and window.pause_button.isEnabled(), timeout=60_000)
+    assert window.worker._thread.is_alive() and window.worker.library is window.library
