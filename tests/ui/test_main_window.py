@@ -222,23 +222,34 @@ def test_the_library_view_has_every_row_and_pages_in_what_is_shown(
     import photoclip.ui.main_window as main_window
     import photoclip.ui.results_model as results_model
 
-    monkeypatch.setattr(main_window, "PAGE", 10)
-    monkeypatch.setattr(results_model, "PAGE", 10)
+    monkeypatch.setattr(main_window, "PAGE", 4)
+    monkeypatch.setattr(results_model, "PAGE", 4)
     _add_and_index(qtbot, window, library, _pictures(tmp_path))
-    window.grid.resize(200, 200)  # a few cells at a time
     window.run_search()  # the empty query: the whole library, newest first
     # Every row at once (a true scroll bar), the first page filled, the rest on its way.
     qtbot.waitUntil(lambda: window.model.rowCount() == 24
                     and window.model.photo(0) is not None, timeout=10_000)
-    assert window.model.photo(9) is not None and window.model.photo(23) is None
+    assert window.model.photo(3) is not None and window.model.photo(23) is None
     assert not window.more_button.isVisible()
-    window.grid.scrollToBottom()  # a drag to the end: only the last page is fetched
+    window.grid.scrollToBottom()  # a drag to the end: only what is painted is fetched
     window.grid.viewport().repaint()
     qtbot.waitUntil(lambda: window.model.photo(23) is not None, timeout=10_000)
-    assert window.model.photo(15) is None
-    window.grid.scrollTo(window.model.index(15))
+
+    def on_screen(row: int) -> bool:
+        return window.grid.visualRect(window.model.index(row)).intersects(
+            window.grid.viewport().rect())
+
+    # A row neither on the first page nor on screen has not been fetched.
+    hidden = next(row for row in range(4, 24) if not on_screen(row))
+    assert window.model.photo(hidden) is None
+    window.grid.scrollTo(window.model.index(hidden))
     window.grid.viewport().repaint()
-    qtbot.waitUntil(lambda: window.model.photo(15) is not None, timeout=10_000)
+    qtbot.waitUntil(lambda: window.model.photo(hidden) is not None, timeout=10_000)
+    window.grid.scrollToTop()
+    for row in range(24):  # scrolled through: every page arrives
+        window.grid.scrollTo(window.model.index(row))
+        window.grid.viewport().repaint()
+    qtbot.waitUntil(lambda: len(window.model.photos()) == 24, timeout=10_000)
     assert len({p.id for p in window.model.photos()}) == 24
     dialog = window.open_preview(23)  # the last photo, opened before all pages came
     qtbot.addWidget(dialog)
