@@ -225,22 +225,26 @@ def test_the_library_view_has_every_row_and_pages_in_what_is_shown(
     monkeypatch.setattr(main_window, "PAGE", 4)
     monkeypatch.setattr(results_model, "PAGE", 4)
     _add_and_index(qtbot, window, library, _pictures(tmp_path))
+    window.resize(620, 420)  # a few cells on screen at a time
     window.run_search()  # the empty query: the whole library, newest first
     # Every row at once (a true scroll bar), the first page filled, the rest on its way.
     qtbot.waitUntil(lambda: window.model.rowCount() == 24
                     and window.model.photo(0) is not None, timeout=10_000)
     assert window.model.photo(3) is not None and window.model.photo(23) is None
     assert not window.more_button.isVisible()
+
+    def painted() -> set[int]:
+        window.grid.viewport().repaint()
+        return {row for row in range(24) if window.grid.visualRect(
+            window.model.index(row)).intersects(window.grid.viewport().rect())}
+
+    seen = painted()
     window.grid.scrollToBottom()  # a drag to the end: only what is painted is fetched
-    window.grid.viewport().repaint()
+    seen |= painted()
     qtbot.waitUntil(lambda: window.model.photo(23) is not None, timeout=10_000)
-
-    def on_screen(row: int) -> bool:
-        return window.grid.visualRect(window.model.index(row)).intersects(
-            window.grid.viewport().rect())
-
-    # A row neither on the first page nor on screen has not been fetched.
-    hidden = next(row for row in range(4, 24) if not on_screen(row))
+    # A page none of whose rows was ever on screen has not been fetched.
+    hidden = next(page * 4 for page in range(1, 6)
+                  if not seen & set(range(page * 4, page * 4 + 4)))
     assert window.model.photo(hidden) is None
     window.grid.scrollTo(window.model.index(hidden))
     window.grid.viewport().repaint()
