@@ -18,7 +18,7 @@ import logging
 import queue as queue_module
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -230,28 +230,28 @@ class LibraryWorker:
                 self._reconcile_due = True
                 self._stop.wait(delay)
 
-    def _fail_queued_tasks(self) -> None:
-        while True:
-            try:
-                _, future = self._tasks.get_nowait()
-            except queue_module.Empty:
-                return
-            if future.set_running_or_notify_cancel():
-                future.set_exception(WorkerStopped("PhotoClip's indexer stopped before "
-                                                   "doing this; try again"))
-
-    def _run_tasks(self) -> None:
+    def _queued_tasks(self) -> Iterator[tuple[Callable[[], Any], Future[Any]]]:
+        """Tasks waiting in the queue, each marked running (cancelled ones skipped)."""
         while True:
             try:
                 task, future = self._tasks.get_nowait()
             except queue_module.Empty:
                 return
             if future.set_running_or_notify_cancel():
-                try:
-                    future.set_result(self._write(task))
-                except Exception as exc:
-                    future.set_exception(exc)
-                self._reconcile_due = True  # a folder added or removed: look at it
+                yield task, future
+
+    def _fail_queued_tasks(self) -> None:
+        for _, future in self._queued_tasks():
+            future.set_exception(WorkerStopped("PhotoClip's indexer stopped before doing "
+                                               "this; try again"))
+
+    def _run_tasks(self) -> None:
+        for task, future in self._queued_tasks():
+            try:
+                future.set_result(self._write(task))
+            except Exception as exc:
+                future.set_exception(exc)
+            self._reconcile_due = True  # a folder added or removed: look at it
 
     def _write(self, work: Callable[[], Any], *, busy: bool = True) -> Any:
         if busy:
