@@ -73,13 +73,14 @@ def resolve_precision(requested: str, device: str) -> str:
             log.warning("int8 was asked for, but this PyTorch has no x86 int8 kernels: fp32")
             return "fp32"
         return requested
-    flags = cpu_flags()
-    if platform.machine().lower() in ("x86_64", "amd64") and int8_engine() is not None and any(
-            flag in flags for flag in INT8_FLAGS):
+    if platform.machine().lower() in ("x86_64", "amd64") and int8_engine() is not None and _has(
+            INT8_FLAGS):
         return "int8"
-    if any(flag in flags for flag in BF16_FLAGS):
-        return "bf16"
-    return "fp32"
+    return "bf16" if _has(BF16_FLAGS) else "fp32"
+
+
+def _has(names: tuple[str, ...]) -> bool:
+    return any(name in cpu_flags() for name in names)
 
 
 def describe_precision(precision: str) -> str:
@@ -89,7 +90,7 @@ def describe_precision(precision: str) -> str:
         found = [f for f in INT8_FLAGS if f in flags]
         return "int8 image encoder" + (f" ({found[0]})" if found else "")
     if precision == "bf16":
-        return "bf16 image encoder" + ("" if any(f in flags for f in BF16_FLAGS)
+        return "bf16 image encoder" + ("" if _has(BF16_FLAGS)
                                        else " (emulated: no native bf16 on this CPU, slow)")
     if precision == "fp16":
         return "fp16 autocast on the GPU"
