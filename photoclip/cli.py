@@ -72,6 +72,9 @@ def build_parser() -> argparse.ArgumentParser:
         "watch the library folders and index photos as they arrive, without the app "
         "(for a home server or NAS); Ctrl-C or SIGTERM stops it"))
 
+    from .cli_organize import add_parsers
+
+    add_parsers(commands)
     status = commands.add_parser("status", help="counts, failures, model, device, index size")
     status.add_argument("--json", action="store_true")
     return parser
@@ -144,9 +147,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         if hasattr(stream, "reconfigure"):
             stream.reconfigure(errors="surrogateescape")
     try:
-        from . import cli_commands
+        from . import cli_commands, cli_organize
 
-        command = getattr(cli_commands, args.command)
+        command = getattr(cli_commands, args.command, None) or getattr(cli_organize, args.command)
         with open_library(args) as library:
             return command(library, args)
     except KeyboardInterrupt:

@@ -25,6 +25,7 @@ class FakeEncoder:
     model_id = "fake:colour-v1"
     dim = 8
     input_size = 32
+    logit_scale = 100.0
 
     def __init__(self) -> None:
         self.images_encoded = 0

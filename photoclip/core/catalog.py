@@ -21,7 +21,8 @@ from pathlib import Path
 import numpy as np
 
 from .catalog_migrations import MIGRATIONS, SCHEMA_VERSION
-from .catalog_moves import MovesTrashAndTags
+from .catalog_moves import MovesAndTrash
+from .catalog_tags import TagsAlbumsConcepts
 from .models import Failure, Folder, Photo, PhotoState
 
 BUSY_TIMEOUT_MS = 10_000
@@ -93,7 +94,7 @@ def blob_to_vector(blob: bytes) -> np.ndarray:
     return np.frombuffer(blob, dtype=np.float32)
 
 
-class Catalog(MovesTrashAndTags):
+class Catalog(MovesAndTrash, TagsAlbumsConcepts):
     """Typed access to the SQLite catalog. Safe to share between threads."""
 
     def __init__(self, path: Path, *, backups_dir: Path | None = None) -> None:

@@ -100,9 +100,38 @@ def _newest_first_index(db: sqlite3.Connection) -> None:
     )
 
 
+def _auto_tags_albums_concepts(db: sqlite3.Connection) -> None:
+    _run_statements(
+        db,
+        """
+        -- An auto tag records what made it, so a re-run with a changed set or model
+        -- replaces exactly its own tags. source is now 'user', 'auto' or 'rejected'
+        -- (a rejected auto tag stays, so no later run adds it again).
+        ALTER TABLE tags ADD COLUMN label_set TEXT;
+        ALTER TABLE tags ADD COLUMN set_version TEXT;
+        ALTER TABLE tags ADD COLUMN model_id TEXT;
+        CREATE INDEX tags_by_set ON tags(label_set, source);
+        CREATE TABLE smart_albums (
+            name TEXT PRIMARY KEY,
+            query TEXT NOT NULL,
+            min_score REAL NOT NULL,
+            created_at REAL NOT NULL
+        );
+        -- A concept keeps its example photos, not a vector: the vector is learned
+        -- again from them for whatever model the library uses.
+        CREATE TABLE concepts (
+            name TEXT PRIMARY KEY,
+            examples TEXT NOT NULL,  -- JSON list of photo ids
+            created_at REAL NOT NULL
+        );
+        """
+    )
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "initial schema", _initial_schema),
     Migration(2, "trash for deleted photos, tags, folder identity", _trash_and_tags),
     Migration(3, "index for the library view, newest first", _newest_first_index),
+    Migration(4, "auto tags' provenance, smart albums, concepts", _auto_tags_albums_concepts),
 )
 SCHEMA_VERSION = MIGRATIONS[-1].version

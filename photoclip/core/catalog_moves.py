@@ -1,4 +1,4 @@
-"""Catalog SQL for files that move, disappear and come back, and for tags.
+"""Catalog SQL for files that move, disappear and come back.
 
 Mixed into ``Catalog`` (kept apart only to keep modules small). A move changes
 a row's path and nothing else, so its vector, tags and album membership follow
@@ -17,7 +17,7 @@ from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .models import PhotoState, Tag
+from .models import PhotoState
 
 if TYPE_CHECKING:
     from .catalog import FileRecord
@@ -37,7 +37,7 @@ def _under(prefix: bytes) -> tuple[bytes, bytes]:
     return prefix + _SEP, prefix + bytes([_SEP[0] + 1])
 
 
-class MovesTrashAndTags:
+class MovesAndTrash:
     if TYPE_CHECKING:  # provided by Catalog
         def _transaction(self) -> AbstractContextManager[sqlite3.Connection]: ...
         def _reader(self) -> sqlite3.Connection: ...
@@ -137,23 +137,3 @@ class MovesTrashAndTags:
         with self._transaction() as db:
             db.executemany("DELETE FROM photos WHERE id = ?", ((i,) for i in photo_ids))
             self._bump_epoch(db)
-
-    # -- tags ------------------------------------------------------------------------
-    def add_tags(self, photo_id: int, tags: Iterable[Tag]) -> None:
-        with self._transaction() as db:
-            db.executemany(
-                "INSERT INTO tags(photo_id, name, source, score) VALUES (?, ?, ?, ?) "
-                "ON CONFLICT(photo_id, name) DO UPDATE SET source = excluded.source, "
-                "score = excluded.score",
-                [(photo_id, t.name, t.source, t.score) for t in tags],
-            )
-
-    def remove_tags(self, photo_id: int, names: Iterable[str]) -> None:
-        with self._transaction() as db:
-            db.executemany("DELETE FROM tags WHERE photo_id = ? AND name = ?",
-                           [(photo_id, name) for name in names])
-
-    def tags(self, photo_id: int) -> list[Tag]:
-        rows = self._reader().execute(
-            "SELECT name, source, score FROM tags WHERE photo_id = ? ORDER BY name", (photo_id,))
-        return [Tag(r[0], r[1], r[2]) for r in rows]

@@ -44,6 +44,7 @@ class Encoder(Protocol):
     model_id: str  # recorded with every vector: vectors of different models never mix
     dim: int
     input_size: int  # the short side (px) the model looks at; decoding reduces to it
+    logit_scale: float  # cosine -> logit (CLIP's learned temperature; ~100), set by load()
 
     def preprocess(self, image: Image.Image) -> Any:
         """Turn a decoded RGB image into model input (runs in decode workers)."""
@@ -192,6 +193,9 @@ class ClipEncoder:
         self.on_download: DownloadProgress | None = None
         self.dim = 0
         self.input_size = 224
+        # CLIP's learned temperature: cosines times this are the logits it was trained
+        # on, so label probabilities mean the same for every model (about 100 for CLIP).
+        self.logit_scale = 100.0
 
     def load(self) -> ClipEncoder:
         with self._lock:
@@ -213,6 +217,9 @@ class ClipEncoder:
         self.dim = int(model.text_projection.shape[1]) if _has_text_projection(model) else int(
             _probe_dim(model, tokenizer, device)
         )
+        scale = getattr(model, "logit_scale", None)
+        if scale is not None:
+            self.logit_scale = float(scale.detach().float().exp().cpu())
         size = model.visual.image_size
         self.input_size = int(size[0] if isinstance(size, (tuple, list)) else size)
         log.info("loaded %s on %s, %s (dim %d)", self.model_id, device,

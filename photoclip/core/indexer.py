@@ -89,6 +89,9 @@ class Indexer:
         # Pending photos whose files disappeared before they were read; the caller
         # trashes them (a move shows up again at its new path and is restored).
         self.vanished: list[int] = []
+        # Photos that got a new vector this run (encoded, or a copy's reused): the
+        # caller tags them. Moves and unchanged files keep their tags.
+        self.newly_indexed: list[int] = []
         self._last_save = time.monotonic()
 
     # -- decode workers ------------------------------------------------------------
@@ -268,6 +271,8 @@ class Indexer:
                 for p, vector in zip(batch.to_encode, vectors, strict=True)
             ]
         self._catalog.record_results(encoded, batch.failures, batch.moves)
+        verified = {e.photo_id for e in batch.verified}
+        self.newly_indexed += [e.photo_id for e in encoded if e.photo_id not in verified]
         encoded_ids = [e.photo_id for e in encoded] + [pid for pid, _ in batch.restored]
         if encoded_ids:
             vectors = [e.vector for e in encoded] + [v for _, v in batch.restored]

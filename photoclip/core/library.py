@@ -20,6 +20,7 @@ from .index_store import IndexStore
 from .indexer import Indexer, ProgressCallback
 from .lock import LibraryLocked, WriterLock
 from .models import Failure, Folder, IndexProgress, IndexReport, Photo, PhotoState, SearchHit, Tag
+from .organizer import Organizer
 from .paths import AppPaths
 from .reconcile import ScanOutcome, missing_photos, scan_library
 from .scanner import file_is_gone, folder_online
@@ -70,7 +71,9 @@ class Library:
         self.encoder: Encoder = encoder or ClipEncoder(self.spec, settings.device, settings.precision)
         self.catalog = Catalog(paths.catalog, backups_dir=paths.backups)
         self.index = IndexStore(self.catalog, paths.index, self.encoder.model_id)
-        self.searcher = Searcher(self.catalog, self.encoder, self.index)
+        self.organizer = Organizer(self)
+        self.searcher = Searcher(self.catalog, self.encoder, self.index,
+                                 concepts=self.organizer.concepts)
         self._lock = WriterLock(paths.lock)
         # The file lock keeps other processes out; this keeps this process's
         # threads (indexer, a UI folder change) from writing at the same time.
@@ -192,6 +195,7 @@ class Library:
             thumbnails=ThumbnailCache(self.paths.thumbnails) if thumbnails else None,
         )
         done = indexer.run(todo, progress, cancel)
+        self.organizer.tag_new_photos(indexer.newly_indexed)
         vanished = self.catalog.photos_by_ids(indexer.vanished).values()
         gone = [p.id for p in vanished if file_is_gone(p.path)]
         self.catalog.trash(gone)  # keeps what can come back; a move is restored at its new path
@@ -212,14 +216,14 @@ class Library:
 
     # -- tags ----------------------------------------------------------------------
     def tag(self, path: Path, names: list[str], source: str = "user") -> None:
-        photo = self._photo_at(path)
+        photo = self.photo_at(path)
         with self.writing("tag"):
             self.catalog.add_tags(photo.id, [Tag(n, source) for n in names])
 
     def tags(self, path: Path) -> list[Tag]:
-        return self.catalog.tags(self._photo_at(path).id)
+        return self.catalog.tags(self.photo_at(path).id)
 
-    def _photo_at(self, path: Path) -> Photo:
+    def photo_at(self, path: Path) -> Photo:
         photo = self.catalog.photo_by_path(path.expanduser().absolute())
         if photo is None:
             raise LibraryError(f"not in the library: {path}")

@@ -50,8 +50,32 @@ class SearchHit:
 @dataclass(frozen=True)
 class Tag:
     name: str
-    source: str = "user"  # "user" or "auto"
-    score: float | None = None
+    source: str = "user"  # "user" (added or confirmed), "auto" (zero-shot) or "rejected"
+    score: float | None = None  # auto: the label's probability (concepts: cosine)
+    label_set: str | None = None  # auto: the set that gave it; imported: "keywords"
+    set_version: str | None = None  # auto: the set's version and content digest
+    model_id: str | None = None  # auto: the model whose vectors were scored
+
+
+@dataclass(frozen=True)
+class Album:
+    """A group of photos: by tag, by event (time), or a saved search ("smart")."""
+
+    name: str
+    kind: str  # "tag", "event" or "smart"
+    photo_ids: tuple[int, ...]
+    key: str = ""  # what identifies it across updates: the tag, the event's first photo, the saved name
+    start: float | None = None  # events: first and last photo times
+    end: float | None = None
+
+
+@dataclass(frozen=True)
+class SmartAlbum:
+    """A saved search: a query (text, combined, or example photos) and a score cutoff."""
+
+    name: str
+    query: str
+    min_score: float
 
 
 @dataclass(frozen=True)

@@ -51,6 +51,16 @@ class AppPaths:
     def thumbnails(self) -> Path:
         return self.cache_dir / "thumbnails"
 
+    @property
+    def label_sets(self) -> Path:
+        """The user's own label sets (TOML), beside the built-in ones."""
+        return self.config_dir / "labelsets"
+
+    @property
+    def class_vectors(self) -> Path:
+        """Label sets' text embeddings, per model (recomputed if deleted)."""
+        return self.cache_dir / "class-vectors"
+
     def ensure(self) -> AppPaths:
         for directory in (self.data_dir, self.config_dir, self.cache_dir):
             directory.mkdir(parents=True, exist_ok=True)

@@ -8,11 +8,13 @@ files are gone are dropped.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 
 from .catalog import Catalog
+from .concepts import Concept, find_concepts
 from .encoder import Encoder
 from .imaging import ImageRejected, decode_for_model
 from .index_store import IndexStore
@@ -23,10 +25,15 @@ DEFAULT_TOP = 20
 
 
 class Searcher:
-    def __init__(self, catalog: Catalog, encoder: Encoder, index: IndexStore) -> None:
+    def __init__(
+        self, catalog: Catalog, encoder: Encoder, index: IndexStore,
+        concepts: Callable[[], dict[str, Concept]] | None = None,
+    ) -> None:
         self._catalog = catalog
         self._encoder = encoder
         self._index = index
+        # Personal concepts ("Rex"), looked up by name in text terms.
+        self._concepts = concepts or dict
 
     # -- turning queries into vectors ---------------------------------------------
     def image_vector(self, path: Path) -> np.ndarray:
@@ -45,8 +52,7 @@ class Searcher:
         return self._encoder.encode_images([self._encoder.preprocess(decoded.image)])[0]
 
     def query_vector(self, terms: list[QueryTerm]) -> np.ndarray:
-        texts = [t.text for t in terms if t.image is None]
-        text_vectors = dict(zip(texts, self._encoder.encode_texts(texts), strict=True)) if texts else {}
+        text_vectors = self._text_vectors([t.text for t in terms if t.image is None])
         total = np.zeros(0, dtype=np.float32)
         for term in terms:
             vector = self.image_vector(term.image) if term.image else text_vectors[term.text]
@@ -55,6 +61,25 @@ class Searcher:
         if norm < 1e-6:
             raise QueryError("the query's terms cancel each other out")
         return (total / norm).astype(np.float32)
+
+    def _text_vectors(self, texts: list[str]) -> dict[str, np.ndarray]:
+        """Each text term's vector; a term naming a concept is the concept's vector
+        plus the rest of its words ("Rex on the beach": Rex + "on the beach")."""
+        concepts = self._concepts() if texts else {}
+        named = {text: find_concepts(text, list(concepts)) for text in texts}
+        words = [found[0][1] if found else text for text, found in named.items()]
+        words = list(dict.fromkeys(w for w in words if w))
+        encoded = dict(zip(words, self._encoder.encode_texts(words), strict=True)) if words else {}
+        vectors = {}
+        for text, found in named.items():
+            if not found:
+                vectors[text] = encoded[text]
+                continue
+            total = sum(concepts[name].vector for name, _ in found)
+            rest = found[0][1]
+            total = total + encoded[rest] if rest else total
+            vectors[text] = total / max(float(np.linalg.norm(total)), 1e-12)
+        return vectors
 
     # -- searching -------------------------------------------------------------
     def search(

@@ -24,6 +24,8 @@ else:  # pragma: no cover
 SETTINGS_VERSION = 1
 DEFAULT_MODEL = "ViT-B-32:laion2b_s34b_b79k"
 DEVICES = ("auto", "cpu", "cuda", "mps")
+DEFAULT_LABEL_SETS = ("scenes", "subjects", "events", "kinds")
+SIDECAR_STYLES = ("photo.jpg.xmp", "photo.xmp")
 
 
 class SettingsError(Exception):
@@ -45,6 +47,13 @@ class Settings:
     # inotify never hears about changes made by other machines.
     polling_folders: list[str] = field(default_factory=list)
     thumbnail_size: int = 160  # grid cell size in the app, in logical pixels
+    # Label sets that tag new photos as they are indexed (built-in or the user's own).
+    label_sets: list[str] = field(default_factory=lambda: list(DEFAULT_LABEL_SETS))
+    album_min_photos: int = 5  # a tag or an event needs this many photos to be an album
+    event_gap_hours: float = 6.0  # photos further apart than this are different events
+    read_keywords: bool = True  # existing keywords (XMP, IPTC, sidecars) become user tags
+    xmp_sidecars: bool = False  # write tags to XMP sidecars (never into the photos)
+    xmp_sidecar_style: str = "photo.jpg.xmp"  # or "photo.xmp" (Lightroom's naming)
     extra: dict[str, Any] = field(default_factory=dict, repr=False)  # unknown keys, kept
 
     def validate(self) -> None:
@@ -54,9 +63,12 @@ class Settings:
             ("batch_size", int, "an integer"), ("decode_workers", int, "an integer"),
             ("exclude", list, "a list"), ("trash_days", int, "an integer"),
             ("polling_folders", list, "a list"), ("thumbnail_size", int, "an integer"),
+            ("label_sets", list, "a list"), ("album_min_photos", int, "an integer"),
+            ("event_gap_hours", (int, float), "a number"), ("read_keywords", bool, "true or false"),
+            ("xmp_sidecars", bool, "true or false"), ("xmp_sidecar_style", str, "a string"),
         ):
             value = getattr(self, name)
-            if not isinstance(value, kind) or isinstance(value, bool):
+            if not isinstance(value, kind) or (isinstance(value, bool) and kind is not bool):
                 raise SettingsError(f"{name} must be {called}, not {value!r}")
         if not all(isinstance(pattern, str) for pattern in self.exclude):
             raise SettingsError("exclude must be a list of strings (glob patterns)")
@@ -73,6 +85,12 @@ class Settings:
         if self.precision not in PRECISIONS:
             raise SettingsError(
                 f"precision must be one of {', '.join(PRECISIONS)}, not {self.precision!r}")
+        if not all(isinstance(name, str) for name in self.label_sets):
+            raise SettingsError("label_sets must be a list of label set names")
+        if self.album_min_photos < 1 or self.event_gap_hours <= 0:
+            raise SettingsError("album_min_photos and event_gap_hours must be positive")
+        if self.xmp_sidecar_style not in SIDECAR_STYLES:
+            raise SettingsError(f"xmp_sidecar_style must be one of {', '.join(SIDECAR_STYLES)}")
         if self.batch_size < 1:
             raise SettingsError("batch_size must be at least 1")
 

@@ -1,0 +1,210 @@
+"""Catalog SQL for tags, saved searches (smart albums) and personal concepts.
+
+Mixed into ``Catalog``. A tag row is one of: a user tag (typed, imported from
+keywords, or an auto tag the user confirmed), an auto tag (zero-shot, with the
+label set, its version, the model and the score), or a rejected auto tag,
+kept so that no later run adds it again. Auto tags are replaced per label set;
+user and rejected rows are never touched by a run.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+from collections.abc import Iterable, Sequence
+from contextlib import AbstractContextManager
+from typing import TYPE_CHECKING
+
+from .models import SmartAlbum, Tag
+
+if TYPE_CHECKING:
+    import numpy as np
+
+_TAG_COLUMNS = "name, source, score, label_set, set_version, model_id"
+CHUNK = 500  # ids per statement: stays under SQLite's variable limit
+
+
+def concept_set(name: str) -> str:
+    """The label set a concept's auto tags are recorded under (one per concept, so
+    re-learning one replaces only its own tags)."""
+    return f"concept:{name}"
+
+
+def _tag(row: Sequence[object]) -> Tag:
+    return Tag(*row)  # type: ignore[arg-type]
+
+
+class TagsAlbumsConcepts:
+    if TYPE_CHECKING:  # provided by Catalog
+        def _transaction(self) -> AbstractContextManager[sqlite3.Connection]: ...
+        def _reader(self) -> sqlite3.Connection: ...
+
+    # -- reading tags ----------------------------------------------------------------
+    def tags(self, photo_id: int, *, rejected: bool = False) -> list[Tag]:
+        """A photo's tags by name; rejected ones only when asked for."""
+        where = "" if rejected else " AND source != 'rejected'"
+        rows = self._reader().execute(
+            f"SELECT {_TAG_COLUMNS} FROM tags WHERE photo_id = ?{where} ORDER BY name",
+            (photo_id,))
+        return [_tag(r) for r in rows]
+
+    def tags_of(self, photo_ids: Sequence[int]) -> dict[int, list[Tag]]:
+        """Tags (not rejected) of many photos at once."""
+        found: dict[int, list[Tag]] = {}
+        for start in range(0, len(photo_ids), CHUNK):
+            chunk = list(photo_ids[start:start + CHUNK])
+            rows = self._reader().execute(
+                f"SELECT photo_id, {_TAG_COLUMNS} FROM tags WHERE source != 'rejected' AND "
+                f"photo_id IN ({','.join('?' * len(chunk))}) ORDER BY name", chunk)
+            for row in rows:
+                found.setdefault(row[0], []).append(_tag(row[1:]))
+        return found
+
+    def tag_counts(self) -> list[tuple[str, int]]:
+        """Each tag with the number of live, indexed photos that have it, most first."""
+        rows = self._reader().execute(
+            "SELECT t.name, COUNT(*) FROM tags t JOIN photos p ON p.id = t.photo_id "
+            "WHERE t.source != 'rejected' AND p.deleted_at IS NULL AND p.state = 'indexed' "
+            "GROUP BY t.name ORDER BY COUNT(*) DESC, t.name")
+        return [(r[0], r[1]) for r in rows]
+
+    def photo_ids_with_tag(self, name: str) -> list[int]:
+        """Live, indexed photos tagged ``name`` (not rejected), newest first."""
+        rows = self._reader().execute(
+            "SELECT p.id FROM tags t JOIN photos p ON p.id = t.photo_id "
+            "WHERE t.name = ? AND t.source != 'rejected' AND p.deleted_at IS NULL "
+            "AND p.state = 'indexed' ORDER BY COALESCE(p.taken_at, p.indexed_at) DESC, p.id DESC",
+            (name,))
+        return [r[0] for r in rows]
+
+    # -- writing tags --------------------------------------------------------------
+    def add_tags(self, photo_id: int, tags: Iterable[Tag]) -> None:
+        """Add or overwrite tags as given (a user tag also replaces a rejection)."""
+        with self._transaction() as db:
+            db.executemany(
+                f"INSERT INTO tags(photo_id, {_TAG_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?) "
+                "ON CONFLICT(photo_id, name) DO UPDATE SET source = excluded.source, "
+                "score = excluded.score, label_set = excluded.label_set, "
+                "set_version = excluded.set_version, model_id = excluded.model_id",
+                [(photo_id, t.name, t.source, t.score, t.label_set, t.set_version, t.model_id)
+                 for t in tags],
+            )
+
+    def add_keywords(self, keywords: dict[int, list[str]]) -> None:
+        """Keywords found in photos' metadata, as user tags. A name the photo already
+        has a row for is left as it is: a rejection stands, and PhotoClip's own auto
+        tags, read back from a sidecar it wrote, stay auto tags."""
+        with self._transaction() as db:
+            db.executemany(
+                "INSERT INTO tags(photo_id, name, source, label_set) VALUES (?, ?, 'user', "
+                "'keywords') ON CONFLICT(photo_id, name) DO NOTHING",
+                [(pid, name) for pid, names in keywords.items() for name in names],
+            )
+
+    def remove_tags(self, photo_id: int, names: Iterable[str]) -> None:
+        with self._transaction() as db:
+            db.executemany("DELETE FROM tags WHERE photo_id = ? AND name = ?",
+                           [(photo_id, name) for name in names])
+
+    def set_tag_source(self, photo_id: int, name: str, source: str) -> None:
+        """Confirm (``user``) or reject (``rejected``) a tag; a rejection of a tag the
+        photo doesn't have yet is recorded too, so no run adds it later."""
+        with self._transaction() as db:
+            db.execute(
+                "INSERT INTO tags(photo_id, name, source) VALUES (?, ?, ?) "
+                "ON CONFLICT(photo_id, name) DO UPDATE SET source = excluded.source",
+                (photo_id, name, source))
+
+    def replace_auto_tags(
+        self, label_set: str, set_version: str, model_id: str, photo_ids: Sequence[int],
+        decided: Iterable[tuple[int, str, float]],
+    ) -> int:
+        """One label set's run over ``photo_ids``: its old auto tags on them go, the
+        new decisions (photo_id, name, score) come in, except where the user has
+        already decided on that name (user or rejected rows win). Returns tags written."""
+        with self._transaction() as db:
+            for start in range(0, len(photo_ids), CHUNK):
+                chunk = list(photo_ids[start:start + CHUNK])
+                db.execute(
+                    "DELETE FROM tags WHERE source = 'auto' AND label_set = ? AND photo_id IN "
+                    f"({','.join('?' * len(chunk))})", [label_set, *chunk])
+            cursor = db.executemany(
+                f"INSERT INTO tags(photo_id, {_TAG_COLUMNS}) VALUES (?, ?, 'auto', ?, ?, ?, ?) "
+                # Another set's auto tag of the same name stays: a run never takes over
+                # what it did not write.
+                "ON CONFLICT(photo_id, name) DO NOTHING",
+                [(pid, name, score, label_set, set_version, model_id)
+                 for pid, name, score in decided])
+            return max(cursor.rowcount, 0)
+
+    def forget_label_set(self, label_set: str) -> int:
+        """Remove a set's auto tags everywhere (the set was disabled or deleted)."""
+        with self._transaction() as db:
+            return db.execute("DELETE FROM tags WHERE source = 'auto' AND label_set = ?",
+                              (label_set,)).rowcount
+
+    # -- vectors for scoring ---------------------------------------------------------
+    def vectors_of(self, photo_ids: Sequence[int], model_id: str) -> tuple[np.ndarray, np.ndarray]:
+        """(ids, vectors) of the given indexed photos that have a vector of ``model_id``."""
+        import numpy as np
+
+        ids: list[int] = []
+        blobs: list[bytes] = []
+        for start in range(0, len(photo_ids), CHUNK):
+            chunk = list(photo_ids[start:start + CHUNK])
+            for pid, blob in self._reader().execute(
+                f"SELECT id, embedding FROM photos WHERE id IN ({','.join('?' * len(chunk))}) "
+                "AND model_id = ? AND embedding IS NOT NULL AND state = 'indexed' "
+                "AND deleted_at IS NULL ORDER BY id", [*chunk, model_id]):
+                ids.append(pid)
+                blobs.append(blob)
+        if not ids:
+            return np.empty(0, np.int64), np.empty((0, 0), np.float32)
+        vectors = np.frombuffer(b"".join(blobs), dtype=np.float32).reshape(len(ids), -1)
+        return np.array(ids, dtype=np.int64), vectors
+
+    def photo_times(self) -> list[tuple[int, float]]:
+        """(id, when taken) of every live indexed photo, oldest first: EXIF time, else
+        the file's modification time (what a camera copy or a download keeps)."""
+        rows = self._reader().execute(
+            "SELECT id, COALESCE(taken_at, mtime_ns / 1e9) AS t FROM photos "
+            "WHERE state = 'indexed' AND deleted_at IS NULL ORDER BY t, id")
+        return [(r[0], r[1]) for r in rows]
+
+    # -- smart albums ------------------------------------------------------------------
+    def save_smart_album(self, album: SmartAlbum) -> None:
+        with self._transaction() as db:
+            db.execute(
+                "INSERT INTO smart_albums(name, query, min_score, created_at) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT(name) DO UPDATE SET query = excluded.query, "
+                "min_score = excluded.min_score",
+                (album.name, album.query, album.min_score, time.time()))
+
+    def smart_albums(self) -> list[SmartAlbum]:
+        rows = self._reader().execute(
+            "SELECT name, query, min_score FROM smart_albums ORDER BY name COLLATE NOCASE")
+        return [SmartAlbum(r[0], r[1], r[2]) for r in rows]
+
+    def delete_smart_album(self, name: str) -> bool:
+        with self._transaction() as db:
+            return db.execute("DELETE FROM smart_albums WHERE name = ?", (name,)).rowcount > 0
+
+    # -- personal concepts -------------------------------------------------------------
+    def save_concept(self, name: str, example_ids: Sequence[int]) -> None:
+        with self._transaction() as db:
+            db.execute(
+                "INSERT INTO concepts(name, examples, created_at) VALUES (?, ?, ?) "
+                "ON CONFLICT(name) DO UPDATE SET examples = excluded.examples",
+                (name, json.dumps(list(example_ids)), time.time()))
+
+    def concepts(self) -> dict[str, list[int]]:
+        """Each concept's name and its example photo ids."""
+        rows = self._reader().execute("SELECT name, examples FROM concepts ORDER BY name")
+        return {r[0]: [int(i) for i in json.loads(r[1])] for r in rows}
+
+    def delete_concept(self, name: str) -> bool:
+        with self._transaction() as db:
+            db.execute("DELETE FROM tags WHERE source = 'auto' AND label_set = ?",
+                       (concept_set(name),))
+            return db.execute("DELETE FROM concepts WHERE name = ?", (name,)).rowcount > 0

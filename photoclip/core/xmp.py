@@ -1,0 +1,272 @@
+"""Keyword interop with other photo tools through XMP sidecars (darktable, digiKam, Lightroom).
+
+Reading gathers keywords from a photo's sidecar and from its embedded XMP/IPTC; writing only
+ever touches the sidecar, so PhotoClip never rewrites a photo. exiv2 (bundled by pyexiv2) does
+the parsing and serialising, which keeps whatever else the other tools keep in their sidecars.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import logging
+import os
+import shutil
+import sys
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from photoclip.core.atomic import fsync_dir
+
+log = logging.getLogger(__name__)
+
+
+class XmpError(Exception):
+    """Metadata cannot be read or written (the message says which file and why)."""
+
+
+# darktable/digiKam style first: it cannot be shared by a RAW+JPEG pair, unlike Lightroom's.
+SIDECAR_STYLES = ("photo.jpg.xmp", "photo.xmp")
+
+SUBJECT = "Xmp.dc.subject"
+LR_HIERARCHY = "Xmp.lr.hierarchicalSubject"
+DIGIKAM_TAGS = "Xmp.digiKam.TagsList"
+IPTC_KEYWORDS = "Iptc.Application2.Keywords"
+
+# pyexiv2 cannot create a file (exiv2's ImageFactory::create is not exposed) and exiv2 only
+# recognises a sidecar by its content, at least 80 bytes of it: a new sidecar starts from
+# this empty packet, which exiv2 then fills.
+_EMPTY_PACKET = (
+    '<?xpacket begin="\ufeff" id="W5M0MpCehiHzreSzNTczkc9d"?>\n'
+    '<x:xmpmeta xmlns:x="adobe:ns:meta/"/>\n'
+    '<?xpacket end="w"?>\n'
+).encode()
+_SIDECAR_MIME = "application/rdf+xml"
+
+
+@functools.cache
+def _exiv2() -> Any:
+    # Imported lazily: loading libexiv2 is not free and most imports of this module never need it.
+    import pyexiv2
+
+    # exiv2 prints warnings to stdout; at level 3 only errors remain, and those become exceptions.
+    pyexiv2.set_log_level(3)
+    return pyexiv2
+
+
+def sidecar_path(photo: Path, style: str = "photo.jpg.xmp") -> Path:
+    """Where a sidecar of ``style`` (one of SIDECAR_STYLES) for ``photo`` lives."""
+    if style == "photo.jpg.xmp":
+        return photo.with_name(photo.name + ".xmp")
+    if style == "photo.xmp":
+        return photo.with_suffix(".xmp")
+    raise ValueError(f"unknown sidecar style {style!r}, expected one of {SIDECAR_STYLES}")
+
+
+def existing_sidecar(photo: Path) -> Path | None:
+    """The photo's sidecar if it has one: ``photo.jpg.xmp`` first, then ``photo.xmp``."""
+    for style in SIDECAR_STYLES:
+        candidate = sidecar_path(photo, style)
+        if candidate != photo and candidate.is_file():
+            return candidate
+    return None
+
+
+def read_keywords(photo: Path) -> list[str]:
+    """Keywords attached to ``photo`` by any tool, deduplicated case-insensitively, sidecar first.
+
+    Never raises: an unreadable source (corrupt file, format exiv2 does not know) is logged
+    and skipped, because indexing must not fail over keywords.
+    """
+    words: list[str] = []
+    seen: set[str] = set()
+    sources = ((existing_sidecar(photo), _sidecar_keywords), (photo, _embedded_keywords))
+    for path, reader in sources:
+        if path is None:
+            continue
+        try:
+            _merge(words, seen, reader(path))
+        except Exception as exc:  # exiv2 raises RuntimeError, the file OSError, decoding ValueError
+            log.warning("Cannot read keywords from %s: %s", path, exc)
+    return words
+
+
+def write_sidecar_tags(
+    photo: Path,
+    tags: Sequence[str],
+    *,
+    remove: Sequence[str] = (),
+    hierarchy: Mapping[str, str] | None = None,
+    style: str = "photo.jpg.xmp",
+) -> Path:
+    """Add ``tags`` to (and drop ``remove`` from) the photo's sidecar; return the sidecar's path.
+
+    Updates the existing sidecar of either style, else creates one of ``style``; the photo itself
+    is never written. ``hierarchy`` maps a tag to its Lightroom path ("PhotoClip|scenes|beach").
+    Everything else in the sidecar is kept, and the file is replaced atomically.
+    """
+    target = existing_sidecar(photo) or sidecar_path(photo, style)
+    try:
+        try:
+            data = target.read_bytes()
+        except FileNotFoundError:
+            data = _EMPTY_PACKET
+        updated = _updated_sidecar(target, data, tags, remove, hierarchy or {})
+        _replace_atomically(target, updated)
+    except (OSError, RuntimeError, ValueError) as exc:
+        raise XmpError(f"Cannot write XMP sidecar {target}: {exc}") from exc
+    return target
+
+
+# --- reading -------------------------------------------------------------------------------
+
+
+def _sidecar_keywords(sidecar: Path) -> list[str]:
+    with _exiv2().ImageData(sidecar.read_bytes()) as img:
+        return _xmp_keywords(img.read_xmp())
+
+
+def _embedded_keywords(photo: Path) -> list[str]:
+    with _open_photo(photo) as img:
+        words = _xmp_keywords(img.read_xmp())
+        try:
+            iptc = img.read_iptc()
+        except UnicodeDecodeError:
+            # Legacy IPTC without the UTF-8 marker is mostly Latin-1, which decodes any bytes.
+            iptc = img.read_iptc(encoding="latin-1")
+    return words + _as_list(iptc.get(IPTC_KEYWORDS))
+
+
+def _open_photo(photo: Path) -> Any:
+    pyexiv2 = _exiv2()
+    name = str(photo)
+    # exiv2 takes a narrow path: the file system's bytes on POSIX, but the ANSI code page on
+    # Windows. Names it cannot take go through memory instead, at the cost of reading the file.
+    if sys.platform != "win32" or name.isascii():
+        with contextlib.suppress(UnicodeEncodeError):  # undecodable bytes in a POSIX name
+            return pyexiv2.Image(name, encoding=sys.getfilesystemencoding())
+    return pyexiv2.ImageData(photo.read_bytes())
+
+
+def _xmp_keywords(xmp: Mapping[str, Any]) -> list[str]:
+    """dc:subject plus the leaves of hierarchical keywords that dc:subject does not name."""
+    words: list[str] = []
+    seen: set[str] = set()
+    _merge(words, seen, _as_list(xmp.get(SUBJECT)))
+    for key, sep in ((LR_HIERARCHY, "|"), (DIGIKAM_TAGS, "/")):
+        paths = _as_list(xmp.get(key))
+        # A keyword may itself hold the separator ("AC/DC"): a path ending in one is that keyword.
+        leaves = [p.rsplit(sep, 1)[-1] for p in paths if not any(_leaf_is(p, sep, w) for w in seen)]
+        _merge(words, seen, leaves)
+    return words
+
+
+def _as_list(value: Any) -> list[str]:
+    if isinstance(value, str):  # some writers store a plain text instead of a bag
+        return [value]
+    if isinstance(value, list):
+        return [v for v in value if isinstance(v, str)]
+    return []
+
+
+def _merge(words: list[str], seen: set[str], new: Iterable[str]) -> None:
+    """Append new words not yet in ``seen`` (casefolded), keeping the first spelling."""
+    for word in new:
+        word = word.strip()
+        if word and word.casefold() not in seen:
+            seen.add(word.casefold())
+            words.append(word)
+
+
+def _leaf_is(path: str, sep: str, folded_word: str) -> bool:
+    folded = path.strip().casefold()
+    return folded == folded_word or folded.endswith(sep + folded_word)
+
+
+# --- writing -------------------------------------------------------------------------------
+
+
+def _updated_sidecar(
+    target: Path, data: bytes, tags: Sequence[str], remove: Sequence[str], hierarchy: Mapping[str, str]
+) -> bytes:
+    with _exiv2().ImageData(data) as img:
+        if img.get_mime_type() != _SIDECAR_MIME:
+            raise ValueError(f"{target.name} is not an XMP sidecar ({img.get_mime_type()})")
+        xmp = img.read_xmp()
+        # exiv2 mirrors a sidecar's XMP into Exif/IPTC when reading it and copies them back when
+        # writing, which resurrects removed keywords and breaks array writes: drop the mirrors
+        # (Exif first, so its lossy round trip never runs). The XMP itself keeps everything.
+        img.clear_exif()
+        img.clear_iptc()
+        img.modify_xmp(_keyword_changes(xmp, tags, remove, hierarchy))
+        return img.get_bytes()
+
+
+def _keyword_changes(
+    xmp: Mapping[str, Any], tags: Sequence[str], remove: Sequence[str], hierarchy: Mapping[str, str]
+) -> dict[str, str | None]:
+    """The pyexiv2 ``modify_xmp`` items that set the three keyword properties."""
+    removed = {r.strip().casefold() for r in remove}
+    keywords: list[str] = []
+    _merge(keywords, set(), [w for w in _xmp_keywords(xmp) if w.casefold() not in removed] + list(tags))
+    wanted = [hierarchy[t] for t in tags if t in hierarchy]
+    lr = _paths(_as_list(xmp.get(LR_HIERARCHY)), "|", removed, keywords, wanted)
+    digikam = [p.replace("|", "/") for p in wanted]
+    dk = _paths(_as_list(xmp.get(DIGIKAM_TAGS)), "/", removed, keywords, digikam)
+
+    changes: dict[str, str | None] = {}
+    arrays = ((SUBJECT, "Bag", keywords), (LR_HIERARCHY, "Bag", lr), (DIGIKAM_TAGS, "Seq", dk))
+    for key, kind, values in arrays:
+        # pyexiv2 writes lists as rdf:Seq, but dc:subject and lr:hierarchicalSubject are bags:
+        # exiv2's "type=Bag" text makes an empty array of the right kind, indexed keys fill it.
+        changes[key] = f"type={kind}" if values else None
+        changes.update({f"{key}[{i}]": _literal(v) for i, v in enumerate(values, 1)})
+    return changes
+
+
+def _paths(
+    existing: list[str], sep: str, removed: set[str], keywords: list[str], wanted: list[str]
+) -> list[str]:
+    """Hierarchical paths: existing ones whose leaf stays, the wanted ones, then for keywords no
+    path names yet the parents of dropped paths, else the bare keyword."""
+    paths: list[str] = []
+    seen: set[str] = set()
+    dropped = [p for p in existing if any(_leaf_is(p, sep, r) for r in removed)]
+    _merge(paths, seen, [p for p in existing if p not in dropped] + wanted)
+    # A dropped path's parent still places its levels in the tree, if its own leaf is still a keyword.
+    folded = {w.casefold() for w in keywords}
+    parents = [p.rsplit(sep, 1)[0] for p in dropped if sep in p]
+    _merge(paths, seen, [p for p in parents if any(_leaf_is(p, sep, w) for w in folded)])
+    uncovered = [w for w in keywords if not any(_names(p, sep, w.casefold()) for p in paths)]
+    _merge(paths, seen, uncovered)
+    return paths
+
+
+def _names(path: str, sep: str, folded_word: str) -> bool:
+    """Whether a path names the keyword, as its leaf or as one of its levels."""
+    return _leaf_is(path, sep, folded_word) or folded_word in (s.strip() for s in path.casefold().split(sep))
+
+
+def _literal(value: str) -> str:
+    # exiv2 reads a leading "type=X " as an array-type marker; an empty marker protects the value.
+    return f'type="" {value}' if value.startswith("type=") else value
+
+
+def _replace_atomically(target: Path, data: bytes) -> None:
+    """Write ``data`` to a temp file beside ``target``, then rename it over ``target``."""
+    tmp = target.with_name(f".{target.name}.{os.urandom(6).hex()}.tmp")
+    try:
+        # os.open applies the umask (mkstemp would make the sidecar private to this user).
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        if target.is_file():
+            shutil.copymode(target, tmp)  # keep the permissions the sidecar had
+        os.replace(tmp, target)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    fsync_dir(target.parent)
