@@ -17,6 +17,7 @@ import numpy as np
 MIN_EXAMPLES = 2  # leave-one-out needs two; the app suggests 3-10
 TEXT_WEIGHTS = (0.0, 0.25, 0.5, 1.0)  # the name's share tried against image-only
 NAME_TEMPLATE = "a photo of {}"
+UPPER_QUANTILE = 0.9  # the part of the library's scores the threshold is looked for in
 
 
 class ConceptError(ValueError):
@@ -72,17 +73,32 @@ def learn_concept(
     if len(examples) < MIN_EXAMPLES:
         raise ConceptError(f"a concept needs at least {MIN_EXAMPLES} indexed example photos")
     weights = TEXT_WEIGHTS if name_vector is not None else (0.0,)
+    others = others if len(others) else np.empty((0, examples.shape[1]), np.float32)
     scored = []
     for weight in weights:
         held, rest = _held_out_scores(examples, others, name_vector, weight)
         scored.append((_separation(held, rest), -weight, held, rest))
-    _, negative_weight, held, rest = max(scored, key=lambda s: (s[0], s[1]))
+    _, negative_weight, held, _ = max(scored, key=lambda s: (s[0], s[1]))
     weight = -negative_weight
-    # Halfway between the weakest held-out example and the strongest 1% of the rest:
-    # new photos of the concept look like held-out examples, not like the examples.
-    ceiling = float(np.quantile(rest, 0.99)) if rest.size else float(held.min()) - 0.1
-    threshold = (float(held.min()) + ceiling) / 2
-    return Concept(name, _centre(examples, name_vector, weight), threshold, weight, example_ids)
+    centre = _centre(examples, name_vector, weight)
+    threshold = _threshold(held, others @ centre if len(others) else np.empty(0))
+    return Concept(name, centre, threshold, weight, example_ids)
+
+
+def _threshold(held: np.ndarray, rest: np.ndarray) -> float:
+    """The middle of the widest gap in the scores of the library's top tenth, up to
+    the weakest held-out example. The library holds unlabelled photos of the
+    concept too (finding them is the point), so a high quantile of its scores
+    would sit among them; a gap between photos like the examples and the rest
+    is what separates them."""
+    weakest = float(held.min())
+    upper = np.sort(rest[rest >= np.quantile(rest, UPPER_QUANTILE)]) if rest.size else rest
+    points = np.append(upper[upper < weakest], weakest)
+    if len(points) < 2:
+        return weakest - 0.05
+    gaps = np.diff(points)
+    widest = int(gaps.argmax())
+    return float(points[widest] + points[widest + 1]) / 2
 
 
 def find_concepts(text: str, names: list[str]) -> list[tuple[str, str]]:
