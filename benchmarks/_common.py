@@ -16,6 +16,9 @@ from pathlib import Path
 from typing import Any
 
 BENCH_DIR = Path(__file__).resolve().parent
+# Encoder benchmarks measure encoding: zero-shot tagging (text prompts once per model,
+# then a matrix product per batch) is measured on its own in bench_tagging.py.
+NO_TAGGING: list[str] = []
 REPO_ROOT = BENCH_DIR.parent
 RESULTS_DIR = BENCH_DIR / "results"
 CACHE_DIR = BENCH_DIR / ".cache"

@@ -22,7 +22,7 @@ from typing import Any
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-from _common import environment, loadavg, markdown_table, percentile, write_results
+from _common import NO_TAGGING, environment, loadavg, markdown_table, percentile, write_results
 from bench_live import MODEL, ensure_small_photos
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication
@@ -43,7 +43,7 @@ def measure(workdir: Path, photos: int) -> dict[str, Any]:
     for source in ensure_small_photos(photos + 1)[1:]:
         shutil.copyfile(source, folder / source.name)
     library = Library(app_paths({"PHOTOCLIP_HOME": str(workdir / "home")}),
-                      Settings(model=MODEL, device="cpu"))
+                      Settings(model=MODEL, device="cpu", label_sets=NO_TAGGING))
     library.encoder.load()  # as in a running app: the model is loaded once, up front
     window, _ = create_window(library)
     window.show()

@@ -29,7 +29,7 @@ from typing import Any
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-from _common import environment, loadavg, markdown_table, percentile, write_results
+from _common import NO_TAGGING, environment, loadavg, markdown_table, percentile, write_results
 from bench_live import MODEL, ensure_small_photos
 from PySide6.QtCore import QPoint
 from PySide6.QtWidgets import QApplication
@@ -59,7 +59,7 @@ def build_library(workdir: Path, photos: int) -> Library:
         os.link(sources[i % SOURCES], target)
         rows.append((path_key(target), i))
     library = Library(app_paths({"PHOTOCLIP_HOME": str(workdir / "home")}),
-                      Settings(model=MODEL, device="cpu"))
+                      Settings(model=MODEL, device="cpu", label_sets=NO_TAGGING))
     folder_id = library.catalog.add_folder(folder).id
     size = sources[0].stat().st_size
     # Straight into the catalog: encoding 100,000 photos is not what this measures.

@@ -36,6 +36,7 @@ from typing import Any
 import numpy as np
 from _common import (
     CACHE_DIR,
+    NO_TAGGING,
     PeakRss,
     current_rss_mib,
     effective_cores,
@@ -306,7 +307,7 @@ class EncodeTimer:
 def run_pipeline(folder: Path, encoder: ClipEncoder, batch: int) -> dict[str, Any]:
     home = Path(tempfile.mkdtemp(prefix="photoclip-bench-"))
     try:
-        settings = Settings(model=MODEL, device="cpu", batch_size=batch)
+        settings = Settings(model=MODEL, device="cpu", label_sets=NO_TAGGING, batch_size=batch)
         with Library(app_paths({"PHOTOCLIP_HOME": str(home)}), settings, encoder=encoder) as lib:
             lib.add_folder(folder)
             rss, load = PeakRss(), load_1m()

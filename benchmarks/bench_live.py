@@ -30,7 +30,16 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from _common import CACHE_DIR, environment, loadavg, markdown_table, percentile, ru_maxrss_mib, write_results
+from _common import (
+    CACHE_DIR,
+    NO_TAGGING,
+    environment,
+    loadavg,
+    markdown_table,
+    percentile,
+    ru_maxrss_mib,
+    write_results,
+)
 from bench_indexing import ensure_photos
 from PIL import Image, ImageDraw
 
@@ -71,7 +80,7 @@ def ensure_small_photos(n: int) -> list[Path]:
 
 
 def open_library(home: Path) -> Library:
-    settings = Settings(model=MODEL, device="cpu")
+    settings = Settings(model=MODEL, device="cpu", label_sets=NO_TAGGING)
     library = Library(app_paths({"PHOTOCLIP_HOME": str(home)}), settings)
     library.encoder.load()
     return library

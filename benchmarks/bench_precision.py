@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from _common import environment, loadavg, markdown_table, write_results
+from _common import NO_TAGGING, environment, loadavg, markdown_table, write_results
 from bench_indexing import ensure_photos
 
 MODEL = "random:ViT-B-32"
@@ -81,7 +81,8 @@ def run_variant(precision: str, folder: Path, out: Path, batch: int) -> dict[str
     encoder.encode_images = timed_encode  # type: ignore[method-assign]
     indexer.decode_for_model = timed_decode
     home = Path(tempfile.mkdtemp(prefix="photoclip-bench-precision-"))
-    settings = Settings(model=MODEL, device="cpu", batch_size=batch, precision=precision)
+    settings = Settings(model=MODEL, device="cpu", label_sets=NO_TAGGING, batch_size=batch,
+                        precision=precision)
     with Library(app_paths({"PHOTOCLIP_HOME": str(home)}), settings, encoder=encoder) as lib:
         lib.add_folder(folder)
         started = time.perf_counter()

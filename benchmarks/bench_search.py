@@ -35,6 +35,7 @@ from typing import Any
 
 import numpy as np
 from _common import (
+    NO_TAGGING,
     current_rss_mib,
     effective_cores,
     environment,
@@ -227,7 +228,7 @@ def build_library(n: int, work: Path, encoder: ClipEncoder) -> tuple[Library, di
     root = work / f"photos-{n}"
     paths = placeholder_files(root, n)
     files_done = time.perf_counter()
-    settings = Settings(model=MODEL, device="cpu")
+    settings = Settings(model=MODEL, device="cpu", label_sets=NO_TAGGING)
     library = Library(app_paths({"PHOTOCLIP_HOME": str(work / f"home-{n}")}), settings,
                       encoder=encoder)
     ids = fill_catalog(library.catalog, root, paths, vectors)

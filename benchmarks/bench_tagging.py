@@ -1,0 +1,139 @@
+"""Zero-shot tagging, albums and concepts at library scale (ViT-B-32 at random init, CPU).
+
+What it costs, measured in one run on this machine:
+- the built-in label sets' class vectors (every prompt through the text tower),
+  once per model, and again from the disk cache;
+- tagging a 100,000-photo catalog with each set from stored vectors (no image
+  decoded), against what re-encoding those photos would take;
+- what tagging adds to each indexing batch of 32 new photos;
+- listing every album (events, tags, a smart album) and learning a concept.
+
+Photos are catalog rows with clustered synthetic vectors and empty files (as in
+bench_search.py); the model is random, so which tags come out means nothing,
+only how long it takes.
+
+    python benchmarks/bench_tagging.py [--size 100000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from _common import environment, loadavg, markdown_table, write_results
+from bench_search import clustered_vectors, fill_catalog, load_model, placeholder_files
+
+from photoclip.core.labelsets import available_label_sets
+from photoclip.core.library import Library
+from photoclip.core.paths import app_paths
+from photoclip.core.settings import DEFAULT_LABEL_SETS, Settings
+from photoclip.core.tagging import build_classifier
+
+MODEL = "random:ViT-B-32"
+
+
+def timed(fn: Any) -> tuple[Any, float]:
+    start = time.perf_counter()
+    result = fn()
+    return result, time.perf_counter() - start
+
+
+def measure_class_vectors(encoder: Any, cache: Path) -> list[dict[str, Any]]:
+    rows = []
+    for name, label_set in available_label_sets(Path("/nonexistent")).items():
+        prompts = sum(len(x.texts(label_set.templates))
+                      for x in (*label_set.labels, *label_set.competitors))
+        _, cold = timed(lambda s=label_set: build_classifier(s, encoder, cache))
+        _, warm = timed(lambda s=label_set: build_classifier(s, encoder, cache))
+        rows.append({"set": name, "labels": len(label_set.labels), "prompts": prompts,
+                     "cold_s": round(cold, 2), "cached_ms": round(warm * 1000, 2)})
+    return rows
+
+
+def build(size: int, work: Path, encoder: Any) -> Library:
+    settings = Settings(model=MODEL, device="cpu", read_keywords=False,
+                        album_min_photos=20)
+    library = Library(app_paths({"PHOTOCLIP_HOME": str(work / "home")}), settings,
+                      encoder=encoder)
+    paths = placeholder_files(work / "photos", size)
+    fill_catalog(library.catalog, work / "photos", paths, clustered_vectors(size, seed=size))
+    return library
+
+
+def encode_rate(encoder: Any, count: int = 64) -> float:
+    """Photos per second through the image tower alone (no decoding: flatters re-encoding)."""
+    import torch
+
+    batch = [torch.randn(3, encoder.input_size, encoder.input_size) for _ in range(32)]
+    encoder.encode_images(batch)  # warm-up
+    _, seconds = timed(lambda: [encoder.encode_images(batch) for _ in range(count // 32)])
+    return count / seconds
+
+
+def measure_library(library: Library, size: int, photos_per_s: float) -> dict[str, Any]:
+    organizer = library.organizer
+    runs = {}
+    for name in DEFAULT_LABEL_SETS:
+        run, seconds = timed(lambda n=name: organizer.tag_library(
+            organizer.resolve_label_set(n), enable=False))
+        runs[name] = {"seconds": round(seconds, 2), "tags": run.tags}
+    ids = sorted(library.catalog.all_vectors(MODEL)[0].tolist())
+    batches = [ids[i:i + 32] for i in range(0, 32 * 20, 32)]
+    _, batch_s = timed(lambda: [organizer.tag_new_photos(b) for b in batches])
+    library.organizer.save_smart_album("sunny", "a photo of a sunny beach", 0.2)
+    albums, albums_s = timed(organizer.albums)
+    examples = [library.catalog.photo(i).path for i in ids[:5]]
+    _, concept_s = timed(lambda: organizer.add_concept("Rex", examples))
+    tagging_s = sum(r["seconds"] for r in runs.values())
+    return {
+        "size": size, "runs": runs, "all_sets_s": round(tagging_s, 2),
+        "encode_photos_per_s": round(photos_per_s, 2),
+        "reencode_estimate_s": round(size / photos_per_s, 1),
+        "tagging_vs_reencode": round(size / photos_per_s / tagging_s, 1),
+        "per_batch_of_32_ms": round(batch_s / len(batches) * 1000, 2),
+        "albums_s": round(albums_s, 2), "albums": len(albums),
+        "album_kinds": {k: sum(a.kind == k for a in albums) for k in ("smart", "event", "tag")},
+        "concept_add_s": round(concept_s, 2),
+    }
+
+
+def main() -> dict[str, Any]:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--size", type=int, default=100_000)
+    args = parser.parse_args()
+    work = Path(tempfile.mkdtemp(prefix="photoclip-bench-tagging-"))
+    try:
+        encoder, _ = load_model()
+        library = build(args.size, work, encoder)
+        # Into the library's own cache, so tagging below starts from cached class vectors.
+        sets = measure_class_vectors(encoder, library.paths.class_vectors)
+        library.index.get(encoder.dim)  # the search index, as a running library has it
+        scale = measure_library(library, args.size, encode_rate(encoder))
+        library.close()
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    results = {"environment": environment(), "loadavg": loadavg(), "model": MODEL,
+               "class_vectors": sets, "library": scale}
+    write_results("tagging", results)
+    print(markdown_table(["set", "labels", "prompts", "class vectors, cold (s)", "cached (ms)"],
+                         [[r["set"], r["labels"], r["prompts"], r["cold_s"], r["cached_ms"]]
+                          for r in sets]))
+    print()
+    print(markdown_table(
+        ["photos", "tag with 4 sets (s)", "re-encode instead (s)", "ratio",
+         "per batch of 32 (ms)", "all albums (s)", "concept (s)"],
+        [[scale["size"], scale["all_sets_s"], scale["reencode_estimate_s"],
+          f"{scale['tagging_vs_reencode']}x", scale["per_batch_of_32_ms"], scale["albums_s"],
+          scale["concept_add_s"]]]))
+    print({k: v["seconds"] for k, v in scale["runs"].items()}, scale["album_kinds"])
+    return results
+
+
+if __name__ == "__main__":
+    np.seterr(all="ignore")
+    main()
