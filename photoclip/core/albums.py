@@ -15,7 +15,7 @@ from collections.abc import Mapping, Sequence
 
 from .models import Album, Tag
 
-DEFAULT_GAP_HOURS = 6.0
+DEFAULT_GAP_HOURS = 14.0  # see Settings.event_gap_hours
 DOMINANT_SHARE = 0.4  # a tag names an event when at least this share of its photos have it
 MAX_NAME_TAGS = 2
 

@@ -50,7 +50,9 @@ class Settings:
     # Label sets that tag new photos as they are indexed (built-in or the user's own).
     label_sets: list[str] = field(default_factory=lambda: list(DEFAULT_LABEL_SETS))
     album_min_photos: int = 5  # a tag or an event needs this many photos to be an album
-    event_gap_hours: float = 6.0  # photos further apart than this are different events
+    # Photos further apart than this are different events; 14 h keeps a trip's nights
+    # (last photo at 21:00, first at 9:00) inside one event and splits days without photos.
+    event_gap_hours: float = 14.0
     read_keywords: bool = True  # existing keywords (XMP, IPTC, sidecars) become user tags
     xmp_sidecars: bool = False  # write tags to XMP sidecars (never into the photos)
     xmp_sidecar_style: str = "photo.jpg.xmp"  # or "photo.xmp" (Lightroom's naming)
