@@ -119,7 +119,7 @@ def main() -> dict[str, Any]:
         shutil.rmtree(work, ignore_errors=True)
     results = {"environment": environment(), "loadavg": loadavg(), "model": MODEL,
                "class_vectors": sets, "library": scale}
-    write_results("tagging", results)
+    write_results("bench_tagging", results)
     print(markdown_table(["set", "labels", "prompts", "class vectors, cold (s)", "cached (ms)"],
                          [[r["set"], r["labels"], r["prompts"], r["cold_s"], r["cached_ms"]]
                           for r in sets]))

@@ -39,6 +39,18 @@ class TagsAlbumsConcepts:
     if TYPE_CHECKING:  # provided by Catalog
         def _transaction(self) -> AbstractContextManager[sqlite3.Connection]: ...
         def _reader(self) -> sqlite3.Connection: ...
+        def get_meta(self, key: str, default: str | None = None) -> str | None: ...
+
+    def tags_epoch(self) -> int:
+        """Bumped by every change to tags, smart albums or concepts (albums are cached on it)."""
+        return int(self.get_meta("tags_epoch", "0") or 0)
+
+    @staticmethod
+    def _bump_tags(db: sqlite3.Connection) -> None:
+        db.execute(
+            "INSERT INTO meta(key, value) VALUES ('tags_epoch', '1') ON CONFLICT(key) "
+            "DO UPDATE SET value = CAST(value AS INTEGER) + 1"
+        )
 
     # -- reading tags ----------------------------------------------------------------
     def tags(self, photo_id: int, *, rejected: bool = False) -> list[Tag]:
@@ -82,6 +94,7 @@ class TagsAlbumsConcepts:
     def add_tags(self, photo_id: int, tags: Iterable[Tag]) -> None:
         """Add or overwrite tags as given (a user tag also replaces a rejection)."""
         with self._transaction() as db:
+            self._bump_tags(db)
             db.executemany(
                 f"INSERT INTO tags(photo_id, {_TAG_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?) "
                 "ON CONFLICT(photo_id, name) DO UPDATE SET source = excluded.source, "
@@ -96,6 +109,7 @@ class TagsAlbumsConcepts:
         has a row for is left as it is: a rejection stands, and PhotoClip's own auto
         tags, read back from a sidecar it wrote, stay auto tags."""
         with self._transaction() as db:
+            self._bump_tags(db)
             db.executemany(
                 "INSERT INTO tags(photo_id, name, source, label_set) VALUES (?, ?, 'user', "
                 "'keywords') ON CONFLICT(photo_id, name) DO NOTHING",
@@ -104,6 +118,7 @@ class TagsAlbumsConcepts:
 
     def remove_tags(self, photo_id: int, names: Iterable[str]) -> None:
         with self._transaction() as db:
+            self._bump_tags(db)
             db.executemany("DELETE FROM tags WHERE photo_id = ? AND name = ?",
                            [(photo_id, name) for name in names])
 
@@ -111,6 +126,7 @@ class TagsAlbumsConcepts:
         """Confirm (``user``) or reject (``rejected``) a tag; a rejection of a tag the
         photo doesn't have yet is recorded too, so no run adds it later."""
         with self._transaction() as db:
+            self._bump_tags(db)
             db.execute(
                 "INSERT INTO tags(photo_id, name, source) VALUES (?, ?, ?) "
                 "ON CONFLICT(photo_id, name) DO UPDATE SET source = excluded.source",
@@ -124,6 +140,7 @@ class TagsAlbumsConcepts:
         new decisions (photo_id, name, score) come in, except where the user has
         already decided on that name (user or rejected rows win). Returns tags written."""
         with self._transaction() as db:
+            self._bump_tags(db)
             for start in range(0, len(photo_ids), CHUNK):
                 chunk = list(photo_ids[start:start + CHUNK])
                 db.execute(
@@ -141,6 +158,7 @@ class TagsAlbumsConcepts:
     def forget_label_set(self, label_set: str) -> int:
         """Remove a set's auto tags everywhere (the set was disabled or deleted)."""
         with self._transaction() as db:
+            self._bump_tags(db)
             return db.execute("DELETE FROM tags WHERE source = 'auto' AND label_set = ?",
                               (label_set,)).rowcount
 
@@ -175,6 +193,7 @@ class TagsAlbumsConcepts:
     # -- smart albums ------------------------------------------------------------------
     def save_smart_album(self, album: SmartAlbum) -> None:
         with self._transaction() as db:
+            self._bump_tags(db)
             db.execute(
                 "INSERT INTO smart_albums(name, query, min_score, created_at) VALUES (?, ?, ?, ?) "
                 "ON CONFLICT(name) DO UPDATE SET query = excluded.query, "
@@ -188,11 +207,13 @@ class TagsAlbumsConcepts:
 
     def delete_smart_album(self, name: str) -> bool:
         with self._transaction() as db:
+            self._bump_tags(db)
             return db.execute("DELETE FROM smart_albums WHERE name = ?", (name,)).rowcount > 0
 
     # -- personal concepts -------------------------------------------------------------
     def save_concept(self, name: str, example_ids: Sequence[int]) -> None:
         with self._transaction() as db:
+            self._bump_tags(db)
             db.execute(
                 "INSERT INTO concepts(name, examples, created_at) VALUES (?, ?, ?) "
                 "ON CONFLICT(name) DO UPDATE SET examples = excluded.examples",
@@ -205,6 +226,7 @@ class TagsAlbumsConcepts:
 
     def delete_concept(self, name: str) -> bool:
         with self._transaction() as db:
+            self._bump_tags(db)
             db.execute("DELETE FROM tags WHERE source = 'auto' AND label_set = ?",
                        (concept_set(name),))
             return db.execute("DELETE FROM concepts WHERE name = ?", (name,)).rowcount > 0

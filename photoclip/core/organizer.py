@@ -51,6 +51,10 @@ class Organizer:
         self._library = library
         self._classifiers: dict[tuple[str, str], Classifier] = {}
         self._concepts: dict[tuple[str, str, tuple[int, ...]], Concept] = {}
+        # The album list, with the state it was computed from: listing 100,000 photos'
+        # albums takes ~1 s, and the app asks again every few seconds while indexing.
+        self._albums: tuple[tuple[object, ...], list[Album]] | None = None
+        self._album_failed = False
         self.sidecars = SidecarSync(library.catalog, library.settings, self.owned_names)
 
     @property
@@ -250,7 +254,22 @@ class Organizer:
 
     # -- albums ----------------------------------------------------------------------
     def albums(self) -> list[Album]:
-        """Smart albums, then events (newest first), then one per tag (biggest first)."""
+        """Smart albums, then events (newest first), then one per tag (biggest first).
+        Recomputed only when photos, tags or the album settings changed."""
+        settings = self._library.settings
+        state = (self._catalog.vector_epoch(), self._catalog.tags_epoch(),
+                 self._library.encoder.model_id, settings.album_min_photos,
+                 settings.event_gap_hours)
+        cached = self._albums
+        if cached is not None and cached[0] == state:
+            return list(cached[1])
+        self._album_failed = False
+        listed = self._list_albums()
+        # A smart album that could not be filled (no model yet) is tried again next time.
+        self._albums = None if self._album_failed else (state, listed)
+        return list(listed)
+
+    def _list_albums(self) -> list[Album]:
         settings = self._library.settings
         counts = self.tag_counts()
         big = [name for name, count in counts if count >= settings.album_min_photos]
@@ -288,6 +307,7 @@ class Organizer:
             return self.smart_album(saved)
         except (ModelUnavailable, QueryError, OSError) as exc:  # listed, shown empty, said why
             log.warning("smart album %r cannot be filled: %s", saved.name, exc)
+            self._album_failed = True
             return Album(saved.name, "smart", (), key=saved.name)
 
     def smart_album(self, saved: SmartAlbum) -> Album:

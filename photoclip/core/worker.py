@@ -105,7 +105,7 @@ class LibraryWorker:
         self._stop = threading.Event()
         self._paused = threading.Event()
         self._interrupt = threading.Event()  # the indexer's cancel: set by pause and stop
-        self._tasks: queue_module.SimpleQueue[tuple[Callable[[], Any], Future[Any]]] = (
+        self._tasks: queue_module.SimpleQueue[tuple[Callable[[], Any], Future[Any], bool]] = (
             queue_module.SimpleQueue())
         self._thread: threading.Thread | None = None
         self._status = WorkerStatus()
@@ -168,14 +168,16 @@ class LibraryWorker:
     def status(self) -> WorkerStatus:
         return self._status
 
-    def submit(self, task: Callable[[], Any]) -> Future[Any]:
+    def submit(self, task: Callable[[], Any], *, rescan: bool = True) -> Future[Any]:
         """Run ``task`` on the worker thread between chunks (folder changes from the UI).
+        ``rescan``: look at the folders again afterwards (a folder was added or removed);
+        a tag or album edit changes no file and says False.
         Once the worker is stopping, the future fails at once instead of never running."""
         future: Future[Any] = Future()
         if self._stop.is_set():
             future.set_exception(WorkerStopped("PhotoClip's indexer is stopping; try again"))
             return future
-        self._tasks.put((task, future))
+        self._tasks.put((task, future, rescan))
         self.queue.wake()
         return future
 
@@ -230,28 +232,28 @@ class LibraryWorker:
                 self._reconcile_due = True
                 self._stop.wait(delay)
 
-    def _queued_tasks(self) -> Iterator[tuple[Callable[[], Any], Future[Any]]]:
+    def _queued_tasks(self) -> Iterator[tuple[Callable[[], Any], Future[Any], bool]]:
         """Tasks waiting in the queue, each marked running (cancelled ones skipped)."""
         while True:
             try:
-                task, future = self._tasks.get_nowait()
+                task, future, rescan = self._tasks.get_nowait()
             except queue_module.Empty:
                 return
             if future.set_running_or_notify_cancel():
-                yield task, future
+                yield task, future, rescan
 
     def _fail_queued_tasks(self) -> None:
-        for _, future in self._queued_tasks():
+        for _, future, _ in self._queued_tasks():
             future.set_exception(WorkerStopped("PhotoClip's indexer stopped before doing "
                                                "this; try again"))
 
     def _run_tasks(self) -> None:
-        for task, future in self._queued_tasks():
+        for task, future, rescan in self._queued_tasks():
             try:
                 future.set_result(self._write(task))
             except Exception as exc:
                 future.set_exception(exc)
-            self._reconcile_due = True  # a folder added or removed: look at it
+            self._reconcile_due = self._reconcile_due or rescan
 
     def _write(self, work: Callable[[], Any], *, busy: bool = True) -> Any:
         if busy:

@@ -1,4 +1,6 @@
 """The main window: search bar, photo grid, folders, live indexing status.
+Folders, model switching and photo actions are mixins beside it (window_*.py);
+tags, albums and concepts are its Organize helper.
 
 Thin: every action calls the core's Library (searches in the one-thread search
 pool, writes through the worker), and results come back as queued callbacks.
@@ -7,8 +9,6 @@ Nothing here decodes, encodes, queries SQL or touches the index.
 
 from __future__ import annotations
 
-import dataclasses
-import gc
 import itertools
 import logging
 import time
@@ -16,45 +16,41 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QPoint, QSize, Qt, QTimer, QUrl, Signal
+from PySide6.QtCore import QSize, Qt, QTimer, Signal
 from PySide6.QtGui import (
     QAction,
     QCloseEvent,
-    QDesktopServices,
-    QDragEnterEvent,
-    QDropEvent,
-    QGuiApplication,
     QKeySequence,
 )
 from PySide6.QtWidgets import (
     QDockWidget,
-    QFileDialog,
     QLabel,
     QListView,
     QListWidget,
     QMainWindow,
-    QMenu,
-    QMessageBox,
     QPushButton,
     QStackedWidget,
     QVBoxLayout,
     QWidget,
 )
 
-from ..core.library import FolderStatus, Library, LibraryError
-from ..core.models import Failure, Photo, PhotoState, Tag
+from ..core.library import Library, LibraryError
+from ..core.models import Failure, PhotoState
 from ..core.query import QueryError
-from ..core.settings import Settings, SettingsError, save_settings
+from ..core.settings import Settings
 from ..core.thumbnails import ThumbnailCache
 from ..core.worker import LibraryWorker, WorkerStatus
-from .bridge import WorkerBridge, start_worker
+from .bridge import WorkerBridge
+from .browse import Browse
 from .grid_delegate import GridDelegate
-from .preview import PreviewDialog
+from .organize import Organize
 from .results_model import PAGE, ResultsModel
-from .settings_dialog import SettingsDialog
 from .sidebar import Sidebar
 from .tasks import Generation, TaskRunner
 from .widgets import ModelBanner, SearchBox, describe
+from .window_folders import FolderActions
+from .window_photos import PhotoActions
+from .window_switching import ModelSwitching
 
 log = logging.getLogger(__name__)
 
@@ -63,7 +59,7 @@ RESULTS = 200
 LIVE_REFRESH_S = 5.0  # while indexing, matching new photos join the results this often
 
 
-class MainWindow(QMainWindow):
+class MainWindow(FolderActions, ModelSwitching, PhotoActions, QMainWindow):
     folders_changed = Signal()
     library_reopened = Signal()  # a new model or device is in use
     folders_shown = Signal(list)  # the library folders' paths, after each refresh
@@ -80,6 +76,8 @@ class MainWindow(QMainWindow):
         self._generation = Generation()
         self._last_state = ""
         self._similar_to: Path | None = None  # "find similar" mode instead of a text query
+        self.browse: Browse | None = None  # a sidebar tag or album instead of a query
+        self.shown_query = ""  # the text query whose results are on show, if any
         self._closing = False
         self._limit = RESULTS  # raised by "More results" to show weaker matches
         self._last_refresh = 0.0  # monotonic time of the last live refresh
@@ -96,6 +94,7 @@ class MainWindow(QMainWindow):
         self._build_problems_dock()
         self._build_status_bar()
         self._build_actions()
+        self.organize = Organize(self)
         self._set_tab_order()
         bridge.status_changed.connect(self.show_status)
         bridge.message.connect(self.show_message)
@@ -219,7 +218,7 @@ class MainWindow(QMainWindow):
     def _set_tab_order(self) -> None:
         """Search → photos → more results → folders: the order of the eye, not of creation."""
         chain = [self.search_box, self.grid, self.more_button, self.sidebar.folders,
-                 self.pause_button]
+                 self.sidebar.tags, self.sidebar.albums, self.pause_button]
         for first, second in itertools.pairwise(chain):
             QWidget.setTabOrder(first, second)
 
@@ -244,98 +243,46 @@ class MainWindow(QMainWindow):
         self._limit += RESULTS
         self.run_search()
 
-    def _use_model(self, spec: str) -> None:
-        """A model file chosen on the banner: saved to settings.toml and used at once."""
-        changed = dataclasses.replace(self.library.settings, model=spec)
-        try:
-            save_settings(changed, self.library.paths.settings)
-        except (SettingsError, OSError) as exc:
-            self.banner.show_problem(f"Cannot use {spec}: {exc}")
-            return
-        self.reopen_library(changed)
-
-    def reopen_library(self, settings: Settings) -> None:
-        """Switch model or device without a restart: stop the worker, reopen the
-        library with the new settings, start a new worker (off the GUI thread; the
-        old worker may need a moment to finish its batch). One at a time: settings
-        saved again meanwhile are applied when this reopen is done."""
-        if self._reopening:
-            self._reopen_next = settings
-            return
-        self._reopening = True
-        old_library, old_worker = self.library, self.worker
-        # The old worker's late statuses (a download can't be interrupted) must not
-        # land in the new session: its bridge is cut off, the new worker gets its own.
-        self.bridge.status_changed.disconnect(self.show_status)
-        self.bridge.message.disconnect(self.show_message)
-        self.banner.hide()
-        self.status_label.setText("Switching model…")
-        self.pause_button.setEnabled(False)
-
-        def reopen() -> Library | None:
-            old_worker.stop(timeout=60.0)
-            old_library.close()
-            gc.collect()  # the old model and index go now, not with a later collection
-            if self._closing:  # the window closed meanwhile: nothing to reopen for
-                return None
-            return Library(old_library.paths, settings)
-
-        self.searches.run(reopen, self._reopened)
-
-    def _reopened(self, library: Library | None, error: BaseException | None) -> None:
-        self._reopening = False
-        if self._closing:
-            if library is not None:
-                library.close()
-            return
-        bridge = WorkerBridge(self)
-        bridge.status_changed.connect(self.show_status)
-        bridge.message.connect(self.show_message)
-        try:
-            if library is None:
-                raise error or LibraryError("the library could not be reopened")
-            worker = start_worker(library, bridge)
-        except Exception as exc:  # LibraryLocked (another process took it), a bad catalog
-            if library is not None:
-                library.close()
-            self.status_label.setText("Stopped")
-            self.show_message(f"Could not switch: {exc}. Restart PhotoClip to go on indexing.")
-            return
-        self.library, self.worker, self.bridge, self._owns_library = library, worker, bridge, True
-        self.banner.arch = library.spec.open_clip_name
-        self.pause_button.setEnabled(True)
-        self.library_reopened.emit()
-        self.refresh_folders()
-        self.run_search()
-        if self._reopen_next is not None:  # saved again while this one ran
-            settings, self._reopen_next = self._reopen_next, None
-            self.reopen_library(settings)
-
     def _query_edited(self, text: str) -> None:
         self._limit = RESULTS
         if self._similar_to is not None and text != self._similar_label():
             self._similar_to = None  # typing leaves "find similar"
+        if self.browse is not None and text != self.browse.label:
+            self.browse = None  # and a tag or album
+            self.sidebar.clear_choice()
         self._debounce.start()
 
     def _similar_label(self) -> str:
         return f"similar to {self._similar_to.name}" if self._similar_to else ""
 
     def find_similar(self, path: Path) -> None:
-        self._similar_to = path
+        self._similar_to, self.browse = path, None
+        self.sidebar.clear_choice()
+        self._show_mode(self._similar_label())
+
+    def show_browse(self, browse: Browse) -> None:
+        """A tag or album from the sidebar; the search box says which (Esc goes back)."""
+        self._similar_to, self.browse = None, browse
+        self._show_mode(browse.label)
+
+    def _show_mode(self, label: str) -> None:
+        self._limit = RESULTS
         self.search_box.blockSignals(True)
-        self.search_box.setText(self._similar_label())
+        self.search_box.setText(label)
         self.search_box.blockSignals(False)
         self.run_search()
 
     def run_search(self) -> None:
         self._debounce.stop()
         text = self.search_box.text().strip()
-        similar_to = self._similar_to
+        similar_to, browse = self._similar_to, self.browse
         limit = self._limit
         generation = self._generation.next()
 
         def work() -> tuple[list[tuple[Any, float | None]], int | None]:
             """The rows, and for the library view how many photos it has in all."""
+            if browse is not None:
+                return [(photo, None) for photo in browse.photos(self.library, limit)], None
             if similar_to is not None:
                 return [(h.photo, h.score) for h in self.library.similar(similar_to, top=limit)], None
             if not text:
@@ -359,6 +306,8 @@ class MainWindow(QMainWindow):
                                else f"Search failed: {error}")
         browsing = not text and self._similar_to is None
         full_page = bool(result) and len(result) >= self._limit
+        querying = bool(text) and self._similar_to is None and self.browse is None
+        self.shown_query = text if querying and error is None else ""
         if browsing:
             self.model.set_items(result or [], total, self._page_fetcher(generation))
         else:
@@ -370,69 +319,11 @@ class MainWindow(QMainWindow):
         if error is None:
             has_folders = bool(self.sidebar.count())
             self.empty.setText(
+                "No photos here any more." if self.browse is not None else
                 "No matching photos." if text else
                 "Photos appear here as they are indexed." if has_folders else
                 "Welcome to PhotoClip. Add a folder of photos (or drop one here) to start.")
         self.pages.setCurrentIndex(1)
-
-    # -- folders ---------------------------------------------------------------------
-    def choose_folder(self) -> None:
-        path = QFileDialog.getExistingDirectory(self, "Add a photo folder")
-        if path:
-            self.add_folder(Path(path))
-
-    def add_folder(self, path: Path) -> None:
-        """Added by the worker (it owns the writes); the list refreshes when it is done."""
-        future = self.worker.submit(lambda: self.library.add_folder(path))
-        future.add_done_callback(lambda f: self._folder_added(path, f.exception()))
-
-    def _folder_added(self, path: Path, error: BaseException | None) -> None:
-        if error is not None:  # on the worker thread: signals carry it to the GUI thread
-            self.notice.emit(f"Cannot add {path}: {error}")
-        self.folders_changed.emit()
-
-    def confirm_remove_folder(self, path: Path) -> None:
-        box = QMessageBox(QMessageBox.Icon.Question, "Remove folder",
-                          f"Remove {path} from the library?\n\nIts photos leave PhotoClip's "
-                          "index and search; the files themselves are not touched.",
-                          QMessageBox.StandardButton.Cancel, self)
-        remove = box.addButton("Remove", QMessageBox.ButtonRole.DestructiveRole)
-        box.finished.connect(lambda _: box.clickedButton() is remove and self.remove_folder(path))
-        box.open()
-
-    def remove_folder(self, path: Path) -> None:
-        future = self.worker.submit(lambda: self.library.remove_folder(path))
-        future.add_done_callback(lambda f: self._folder_removed(path, f.exception()))
-
-    def _folder_removed(self, path: Path, error: BaseException | None) -> None:
-        if error is not None:  # on the worker thread
-            self.notice.emit(f"Cannot remove {path}: {error}")
-        self.folders_changed.emit()
-        self.search_again.emit()
-
-    def open_settings(self) -> SettingsDialog:
-        dialog = SettingsDialog(self.library.settings, self.library.paths.settings, self,
-                                folders=self.sidebar.paths())
-        dialog.add_folder_requested.connect(self.choose_folder)
-        dialog.remove_folder_requested.connect(self.confirm_remove_folder)
-        self.folders_shown.connect(dialog.set_folders)
-        dialog.accepted.connect(lambda: self._settings_saved(dialog))
-        dialog.open()
-        return dialog
-
-    def _settings_saved(self, dialog: SettingsDialog) -> None:
-        saved = dialog.saved
-        if saved is None:
-            return
-        reopen = (saved.model, saved.device, saved.exclude, saved.polling_folders) != (
-            self.library.settings.model, self.library.settings.device,
-            self.library.settings.exclude, self.library.settings.polling_folders)
-        self._apply_cell_size(saved.thumbnail_size)
-        if reopen:  # the encoder and the watches are built from these
-            self.reopen_library(saved)
-        else:
-            self.library.settings = saved
-        self.statusBar().showMessage("Settings saved", 10_000)
 
     def _apply_cell_size(self, size: int) -> None:
         self.grid.setIconSize(QSize(size, size))
@@ -440,64 +331,11 @@ class MainWindow(QMainWindow):
         cell = self.delegate.cell_size(self.grid.fontMetrics())
         self.grid.setGridSize(cell + QSize(8, 8))  # a gap between cells
 
-    # -- a photo --------------------------------------------------------------------
-    def open_preview(self, row: int) -> PreviewDialog | None:
-        photo = self.model.photo(row)
-        return None if photo is None else self._preview_photo(photo)  # None: page not here yet
-
-    def _preview_photo(self, photo: Photo) -> PreviewDialog | None:
-        photos = self.model.photos()  # the arrows step through the rows that have arrived
-        if photo not in photos:  # the results changed since the menu opened
-            photos = [photo]
-        dialog = PreviewDialog(photos, photos.index(photo), self.model.thumbnails,
-                               self.thumbnail_tasks, self._tags_of, self)
-        dialog.show()
-        return dialog
-
-    def _tags_of(self, photo: Photo) -> list[Tag]:
-        return self.library.catalog.tags(photo.id)
-
-    def _context_menu(self, position: QPoint) -> None:
-        index = self.grid.indexAt(position)
-        if not index.isValid():
-            return
-        photo = self.model.photo(index.row())
-        if photo is None:
-            return
-        menu = QMenu(self)
-        menu.addAction("Find Similar", lambda: self.find_similar(photo.path))
-        menu.addAction("Open Preview", lambda: self._preview_photo(photo))
-        menu.addAction("Open in Default Viewer",
-                       lambda: QDesktopServices.openUrl(QUrl.fromLocalFile(str(photo.path))))
-        menu.addAction("Show in Folder",
-                       lambda: QDesktopServices.openUrl(QUrl.fromLocalFile(str(photo.path.parent))))
-        menu.addAction("Copy Path", lambda: QGuiApplication.clipboard().setText(str(photo.path)))
-        menu.popup(self.grid.viewport().mapToGlobal(position))
-
     def show_message(self, text: str) -> None:
         """A message from the worker; a missing model gets a banner, not a fleeting line."""
         if text.startswith("photos can't be indexed"):
             self.banner.show_problem(text)
         self.statusBar().showMessage(text, 15_000)
-
-    def refresh_folders(self) -> None:
-        self.searches.run(self.library.folders,
-                          lambda folders, error: self._show_folders(folders or []))
-
-    def _show_folders(self, folders: list[FolderStatus]) -> None:
-        self.sidebar.show_folders(folders, set(self.worker.status.offline))
-        self.folders_shown.emit(self.sidebar.paths())
-        if not self.model.rowCount():
-            self.run_search()
-
-    def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # folders dropped on the window
-        if any(Path(u.toLocalFile()).is_dir() for u in event.mimeData().urls()):
-            event.acceptProposedAction()
-
-    def dropEvent(self, event: QDropEvent) -> None:
-        for url in event.mimeData().urls():
-            if Path(url.toLocalFile()).is_dir():
-                self.add_folder(Path(url.toLocalFile()))
 
     # -- live indexing -------------------------------------------------------------------
     def show_status(self, status: WorkerStatus) -> None:
@@ -527,6 +365,7 @@ class MainWindow(QMainWindow):
         a scroll back up shows the rest."""
         self._last_refresh = time.monotonic()
         self.refresh_folders()
+        self.organize.refresh()  # tags come with new photos
         self.refresh_problems()
         if self.grid.verticalScrollBar().value() == 0:
             self.run_search()
@@ -543,6 +382,7 @@ class MainWindow(QMainWindow):
         self.status_label.setText("Stopping…")
         self._closing = True  # status signals still queued are ignored from here on
         self.worker.stop()
+        self.organize.shutdown()
         self.searches.shutdown()  # waits for a reopen in flight, whose library _reopened closes
         self.thumbnail_tasks.shutdown()
         if self._owns_library:

@@ -1,4 +1,5 @@
-"""A large preview of one result: the picture, its path, date and size; arrows step through."""
+"""A large preview of one result: the picture, its path, date and size, its tags
+as chips to confirm, reject, remove or add; arrows step through."""
 
 from __future__ import annotations
 
@@ -12,9 +13,13 @@ from PySide6.QtWidgets import QDialog, QHBoxLayout, QLabel, QPushButton, QVBoxLa
 
 from ..core.models import Photo, Tag
 from ..core.thumbnails import ThumbnailCache
+from .tag_chips import TagChips
 from .tasks import TaskRunner
 
 PREVIEW_SIZE = 1024
+# (photo, action, tag names, done): hands a tag decision to the writer; ``done``
+# is called on the GUI thread with the error, if any.
+ChangeTags = Callable[[Photo, str, list[str], Callable[[BaseException | None], None]], None]
 
 
 def describe_photo(photo: Photo, tags: list[Tag]) -> str:
@@ -31,23 +36,38 @@ def describe_photo(photo: Photo, tags: list[Tag]) -> str:
 
 class PreviewDialog(QDialog):
     def __init__(self, photos: list[Photo], row: int, thumbnails: ThumbnailCache,
-                 runner: TaskRunner, tags_of: Callable[[Photo], list[Tag]], parent=None) -> None:
+                 runner: TaskRunner, tags_of: Callable[[Photo], list[Tag]], parent=None,
+                 change_tags: ChangeTags | None = None, tag_names: list[str] | None = None) -> None:
         super().__init__(parent)
         self.photos, self.row = photos, row
         self._thumbnails, self._runner, self._tags_of = thumbnails, runner, tags_of
+        self._change_tags = change_tags
         self.picture = QLabel(alignment=Qt.AlignmentFlag.AlignCenter)
         self.picture.setMinimumSize(480, 360)
+        # The photo takes the focus first: the arrow keys it ignores step through the
+        # photos (a focused "Add tag…" field would keep them for its own cursor).
+        self.picture.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+        self.picture.setAccessibleName("Photo")
+        self.picture.setToolTip("Left and right arrow keys: the previous and next photo")
         self.details = QLabel(wordWrap=True)
         self.details.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.tags = TagChips(self._change if change_tags is not None else None)
+        self.tags.set_completions(tag_names or [])
+        self.tag_error = QLabel(wordWrap=True)
+        self.tag_error.setStyleSheet("color: palette(highlight)")
+        self.tag_error.hide()
         buttons = QHBoxLayout()
         for text, action in (("Open in Default Viewer", self.open_externally),
                              ("Show in Folder", self.show_in_folder), ("Copy Path", self.copy_path)):
             button = QPushButton(text)
+            button.setAutoDefault(False)  # Enter in "Add tag…" adds a tag, it opens nothing
             button.clicked.connect(action)
             buttons.addWidget(button)
         layout = QVBoxLayout(self)
         layout.addWidget(self.picture, 1)
         layout.addWidget(self.details)
+        layout.addWidget(self.tags)
+        layout.addWidget(self.tag_error)
         layout.addLayout(buttons)
         self.resize(1000, 800)
         self.show_row(row)
@@ -61,6 +81,8 @@ class PreviewDialog(QDialog):
         photo = self.photo
         self.setWindowTitle(f"{photo.path.name} ({self.row + 1} of {len(self.photos)})")
         self.details.setText(describe_photo(photo, []))
+        self.tags.show_tags([])  # the last photo's chips must not be acted on for this one
+        self.tag_error.hide()
         self.picture.setText("Loading…")
         row_now = self.row
 
@@ -74,13 +96,33 @@ class PreviewDialog(QDialog):
         if row != self.row:
             return  # the user moved on meanwhile
         image, tags = loaded or (None, [])
-        self.details.setText(describe_photo(self.photo, tags))
+        self.details.setText(describe_photo(self.photo, []))  # the tags are the chips below
+        self.tags.show_tags(tags)
         if image is None or image.isNull():
             self.picture.setText("This photo can't be shown (missing or unreadable).")
             return
         pixmap = QPixmap.fromImage(image)
         self.picture.setPixmap(pixmap.scaled(self.picture.size(), Qt.AspectRatioMode.KeepAspectRatio,
                                              Qt.TransformationMode.SmoothTransformation))
+
+    def _change(self, action: str, names: list[str]) -> None:
+        """A chip's decision: written by the worker, then the chips are read again."""
+        if self._change_tags is None:
+            return
+        photo = self.photo
+        self._change_tags(photo, action, names, lambda error: self._changed(photo, error))
+
+    def _changed(self, photo: Photo, error: BaseException | None) -> None:
+        self.tag_error.setText(f"The tags could not be changed: {error}")
+        self.tag_error.setVisible(error is not None)
+        if photo != self.photo:
+            return  # the user moved on; the next photo's tags were read for it
+        self._runner.run(lambda: self._tags_of(photo),
+                         lambda tags, error: self._tags_read(photo, tags, error))
+
+    def _tags_read(self, photo: Photo, tags: list[Tag] | None, error: BaseException | None) -> None:
+        if photo == self.photo and tags is not None and error is None:
+            self.tags.show_tags(tags)
 
     def keyPressEvent(self, event: QKeyEvent) -> None:
         if event.key() in (Qt.Key.Key_Right, Qt.Key.Key_Down):

@@ -2,7 +2,9 @@
 
 Callbacks always run on the GUI thread, through a queued signal. Two pools: a
 one-thread one for searches (each new query makes older ones stale, and their
-results are dropped by generation), and a small one for thumbnails.
+results are dropped by generation), and a small one for thumbnails. Tags,
+albums and label sets read in a third (``LibraryTasks``), so a slow album
+listing never holds up a search, and write through the library's worker.
 """
 
 from __future__ import annotations
@@ -10,9 +12,13 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QObject, Signal
+
+if TYPE_CHECKING:
+    from ..core.library import Library
+    from ..core.worker import LibraryWorker
 
 log = logging.getLogger(__name__)
 
@@ -61,3 +67,49 @@ class Generation:
 
     def is_current(self, generation: int) -> bool:
         return generation == self.current
+
+
+class LibraryTasks(QObject):
+    """Reads of the library in a one-thread pool, writes handed to its worker (the
+    single writer); every answer comes back on the GUI thread.
+
+    ``library`` and ``worker`` are asked for at each call: a model switch replaces
+    both, and work must go to the ones in use then. Work gets that library.
+    """
+
+    _written = Signal(object, object, object)  # callback, result, error
+
+    def __init__(self, library: Callable[[], Library], worker: Callable[[], LibraryWorker],
+                 parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._library, self._worker = library, worker
+        self._reads = TaskRunner(1, "organize", self)
+        self._closed = False
+        self._written.connect(self._deliver)  # queued: emitted on the worker thread
+
+    def read(self, work: Callable[[Library], Any],
+             callback: Callable[[Any, BaseException | None], None]) -> None:
+        library = self._library()
+        self._reads.run(lambda: work(library), callback)
+
+    def write(self, work: Callable[[Library], Any],
+              callback: Callable[[Any, BaseException | None], None]) -> None:
+        library = self._library()
+        # Tags and albums change no file: no folder rescan after them.
+        future = self._worker().submit(lambda: work(library), rescan=False)
+        future.add_done_callback(lambda f: self._written.emit(
+            callback, None if f.cancelled() or f.exception() else f.result(),
+            None if f.cancelled() else f.exception()))
+
+    def _deliver(self, callback: Callable[[Any, BaseException | None], None], result: Any,
+                 error: BaseException | None) -> None:
+        if self._closed:  # the window is gone: nothing left to tell
+            return
+        try:
+            callback(result, error)
+        except Exception:
+            log.exception("task callback failed")
+
+    def shutdown(self) -> None:
+        self._closed = True
+        self._reads.shutdown()

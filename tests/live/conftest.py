@@ -66,7 +66,9 @@ def open_live(home: Path, photos: Path, model: str, *, polling_folders: tuple[Pa
               **worker_options: object) -> Live:
     spec = ModelSpec.parse(model)
     encoder = CountingEncoder(ClipEncoder(spec, "cpu"))
-    settings = Settings(model=model, batch_size=16, decode_workers=2,
+    # No label sets: these tests are about files coming and going (tags given by hand
+    # must follow them); zero-shot tagging of new photos is tested in tests/core.
+    settings = Settings(model=model, batch_size=16, decode_workers=2, label_sets=[],
                         polling_folders=[str(p) for p in polling_folders])
     library = Library(app_paths({"PHOTOCLIP_HOME": str(home)}), settings, encoder=encoder)
     if not any(f.path == photos for f in library.catalog.folders()):

@@ -21,7 +21,9 @@ SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 
 @pytest.fixture
 def library(tmp_path: Path, tiny_model_spec: str) -> Iterator[Library]:
-    settings = Settings(model=tiny_model_spec, batch_size=16, decode_workers=2)
+    # No label sets by default (each would cost a second of prompt encoding per test);
+    # the tagging tests choose their own.
+    settings = Settings(model=tiny_model_spec, batch_size=16, decode_workers=2, label_sets=[])
     encoder = ClipEncoder(ModelSpec.parse(tiny_model_spec), "cpu")
     lib = Library(app_paths({"PHOTOCLIP_HOME": str(tmp_path / "home")}), settings, encoder=encoder)
     yield lib
