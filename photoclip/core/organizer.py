@@ -55,7 +55,7 @@ class Organizer:
         # albums takes ~1 s, and the app asks again every few seconds while indexing.
         self._albums: tuple[tuple[object, ...], list[Album]] | None = None
         self._album_failed = False
-        self.sidecars = SidecarSync(library.catalog, library.settings, self.owned_names)
+        self.sidecars = SidecarSync(library.catalog, lambda: library.settings, self.owned_names)
 
     @property
     def _catalog(self) -> Catalog:

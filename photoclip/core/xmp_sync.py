@@ -33,16 +33,17 @@ def hierarchy(tag: Tag) -> str:
 
 
 class SidecarSync:
-    def __init__(self, catalog: Catalog, settings: Settings,
+    def __init__(self, catalog: Catalog, settings: Callable[[], Settings],
                  owned_names: Callable[[], set[str]]) -> None:
         self._catalog = catalog
+        # Asked each time: the app replaces the library's settings when they are saved.
         self._settings = settings
         self._owned_names = owned_names
         self.failures: list[str] = []  # the last write's problems, for the front ends
 
     def write(self, photo_ids: Sequence[int]) -> int:
         """Write these photos' tags to their sidecars; returns how many were written."""
-        if not self._settings.xmp_sidecars or not photo_ids:
+        if not self._settings().xmp_sidecars or not photo_ids:
             return 0
         from .xmp import XmpError, write_sidecar_tags
 
@@ -57,7 +58,7 @@ class SidecarSync:
             try:
                 write_sidecar_tags(photo.path, [t.name for t in kept], remove=sorted(remove),
                                    hierarchy={t.name: hierarchy(t) for t in kept},
-                                   style=self._settings.xmp_sidecar_style)
+                                   style=self._settings().xmp_sidecar_style)
                 written += 1
             except XmpError as exc:  # the catalog keeps the tags; the sidecar waits
                 log.warning("%s", exc)

@@ -8,9 +8,11 @@ from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
+    QCheckBox,
     QComboBox,
     QDialog,
     QDialogButtonBox,
+    QDoubleSpinBox,
     QFormLayout,
     QHBoxLayout,
     QLabel,
@@ -23,7 +25,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ..core.settings import DEVICES, Settings, SettingsError, save_settings
+from ..core.settings import DEVICES, SIDECAR_STYLES, Settings, SettingsError, save_settings
 
 MODEL_HELP = (
     "The default ViT-B-32 is a ~600 MB download, once; a local .safetensors file or "
@@ -65,6 +67,7 @@ class SettingsDialog(QDialog):
         self.polling.setToolTip("Library folders on network shares: checked by polling, "
                                 "since the OS does not report other machines' changes")
         self.trash_days = QSpinBox(minimum=0, maximum=3650, value=settings.trash_days)
+        self._tag_widgets(settings)
         self.folders = QListWidget()
         self.folders.setAccessibleName("Library folders")
         self.set_folders(folders)
@@ -97,12 +100,37 @@ class SettingsDialog(QDialog):
         form.addRow("Skip files and folders named", self.exclude)
         form.addRow("Poll these folders", self.polling)
         form.addRow("Keep deleted photos' tags (days)", self.trash_days)
+        form.addRow("Albums", self.album_min_photos)
+        form.addRow("Events", self.event_gap_hours)
+        form.addRow("Keywords", self.read_keywords)
+        form.addRow("XMP sidecars", self.xmp_sidecars)
+        form.addRow("", self.xmp_style)
         form.addRow(self.error)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Save
                                    | QDialogButtonBox.StandardButton.Cancel)
         buttons.accepted.connect(self.save)
         buttons.rejected.connect(self.reject)
         form.addRow(buttons)
+
+    def _tag_widgets(self, settings: Settings) -> None:
+        self.album_min_photos = QSpinBox(minimum=1, maximum=1000, value=settings.album_min_photos,
+                                         suffix=" photos or more make an album")
+        self.event_gap_hours = QDoubleSpinBox(minimum=0.5, maximum=240, decimals=1,
+                                              value=settings.event_gap_hours,
+                                              prefix="split at gaps over ", suffix=" hours")
+        self.read_keywords = QCheckBox("Read keywords already in photos as tags (XMP, IPTC)")
+        self.read_keywords.setChecked(settings.read_keywords)
+        self.xmp_sidecars = QCheckBox("Write tags to XMP sidecars (for digiKam, darktable, "
+                                      "Lightroom; photos are never written)")
+        self.xmp_sidecars.setChecked(settings.xmp_sidecars)
+        self.xmp_style = QComboBox()
+        self.xmp_style.addItems(list(SIDECAR_STYLES))
+        self.xmp_style.setCurrentText(settings.xmp_sidecar_style)
+        self.xmp_style.setToolTip("photo.jpg.xmp: digiKam and darktable; photo.xmp: Lightroom. "
+                                  "A sidecar that already exists is updated either way.")
+        self.xmp_style.setAccessibleName("Sidecar file name")
+        self.xmp_style.setEnabled(settings.xmp_sidecars)
+        self.xmp_sidecars.toggled.connect(self.xmp_style.setEnabled)
 
     def set_folders(self, folders: Sequence[Path]) -> None:
         self.folders.clear()
@@ -121,7 +149,11 @@ class SettingsDialog(QDialog):
             self.original, model=self.model.text().strip(), device=self.device.currentText(),
             batch_size=self.batch_size.value(), thumbnail_size=self.thumbnail_size.value(),
             exclude=_lines(self.exclude), polling_folders=_lines(self.polling),
-            trash_days=self.trash_days.value(),
+            trash_days=self.trash_days.value(), album_min_photos=self.album_min_photos.value(),
+            event_gap_hours=self.event_gap_hours.value(),
+            read_keywords=self.read_keywords.isChecked(),
+            xmp_sidecars=self.xmp_sidecars.isChecked(),
+            xmp_sidecar_style=self.xmp_style.currentText(),
         )
 
     def save(self) -> None:

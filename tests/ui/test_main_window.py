@@ -153,6 +153,11 @@ def test_settings_round_trip_through_the_toml_file(qtbot, window: MainWindow,
     dialog.thumbnail_size.setValue(200)
     dialog.exclude.setPlainText("*.tmp\nScreenshots\n")
     dialog.polling.setPlainText("/mnt/nas/photos")
+    assert not dialog.xmp_style.isEnabled()  # only with sidecars on
+    dialog.xmp_sidecars.setChecked(True)
+    dialog.xmp_style.setCurrentText("photo.xmp")
+    dialog.album_min_photos.setValue(3)
+    dialog.read_keywords.setChecked(False)
     dialog.save()
     assert dialog.error.text() == ""
     reread = load_settings(library.paths.settings)  # what `photoclip` commands will read
@@ -160,7 +165,11 @@ def test_settings_round_trip_through_the_toml_file(qtbot, window: MainWindow,
     assert reread.exclude == ["*.tmp", "Screenshots"]
     assert reread.polling_folders == ["/mnt/nas/photos"]
     assert reread.model == library.settings.model
+    assert (reread.xmp_sidecars, reread.xmp_sidecar_style) == (True, "photo.xmp")
+    assert (reread.album_min_photos, reread.read_keywords) == (3, False)
     assert window.grid.iconSize().width() == 200
+    # Used at once, without a reopen, by what writes sidecars while indexing.
+    assert library.settings.xmp_sidecars and library.organizer.sidecars._settings().xmp_sidecars
 
     again = window.open_settings()
     qtbot.addWidget(again)
