@@ -120,8 +120,9 @@ class SettingsDialog(QDialog):
                                               prefix="split at gaps over ", suffix=" hours")
         self.read_keywords = QCheckBox("Read keywords already in photos as tags (XMP, IPTC)")
         self.read_keywords.setChecked(settings.read_keywords)
-        self.xmp_sidecars = QCheckBox("Write tags to XMP sidecars (for digiKam, darktable, "
-                                      "Lightroom; photos are never written)")
+        self.xmp_sidecars = QCheckBox("Write tags to sidecars (photos are never written)")
+        self.xmp_sidecars.setToolTip("Tags go to photo.jpg.xmp or photo.xmp files beside the "
+                                     "photos, where digiKam, darktable and Lightroom read them")
         self.xmp_sidecars.setChecked(settings.xmp_sidecars)
         self.xmp_style = QComboBox()
         self.xmp_style.addItems(list(SIDECAR_STYLES))

@@ -168,8 +168,10 @@ def test_settings_round_trip_through_the_toml_file(qtbot, window: MainWindow,
     assert (reread.xmp_sidecars, reread.xmp_sidecar_style) == (True, "photo.xmp")
     assert (reread.album_min_photos, reread.read_keywords) == (3, False)
     assert window.grid.iconSize().width() == 200
-    # Used at once, without a reopen, by what writes sidecars while indexing.
-    assert library.settings.xmp_sidecars and library.organizer.sidecars._settings().xmp_sidecars
+    # Used at once by what writes sidecars while indexing (here in the library reopened
+    # for the new polling folder).
+    qtbot.waitUntil(lambda: window.library.organizer.sidecars._settings().xmp_sidecars,
+                    timeout=30_000)
 
     again = window.open_settings()
     qtbot.addWidget(again)
