@@ -38,10 +38,16 @@ class TaskRunner(QObject):
         if self._closed:
             return None
         future = self._pool.submit(work)
+        self.deliver(future, callback)
+        return future
+
+    def deliver(self, future: Future[Any],
+                callback: Callable[[Any, BaseException | None], None]) -> None:
+        """``callback(result, error)`` on the GUI thread once ``future`` is done
+        (a future of this pool, or of another thread such as the library's worker)."""
         future.add_done_callback(lambda f: self._finished.emit(
             callback, None if f.cancelled() or f.exception() else f.result(),
             None if f.cancelled() else f.exception()))
-        return future
 
     def _deliver(self, callback: Callable[[Any, BaseException | None], None], result: Any,
                  error: BaseException | None) -> None:
@@ -77,38 +83,32 @@ class LibraryTasks(QObject):
     both, and work must go to the ones in use then. Work gets that library.
     """
 
-    _written = Signal(object, object, object)  # callback, result, error
-
     def __init__(self, library: Callable[[], Library], worker: Callable[[], LibraryWorker],
                  parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._library, self._worker = library, worker
         self._reads = TaskRunner(1, "organize", self)
         self._closed = False
-        self._written.connect(self._deliver)  # queued: emitted on the worker thread
 
     def read(self, work: Callable[[Library], Any],
              callback: Callable[[Any, BaseException | None], None]) -> None:
         library = self._library()
-        self._reads.run(lambda: work(library), callback)
+        self._reads.run(lambda: work(library), self._unless_closed(callback))
 
     def write(self, work: Callable[[Library], Any],
               callback: Callable[[Any, BaseException | None], None]) -> None:
         library = self._library()
         # Tags and albums change no file: no folder rescan after them.
         future = self._worker().submit(lambda: work(library), rescan=False)
-        future.add_done_callback(lambda f: self._written.emit(
-            callback, None if f.cancelled() or f.exception() else f.result(),
-            None if f.cancelled() else f.exception()))
+        self._reads.deliver(future, self._unless_closed(callback))
 
-    def _deliver(self, callback: Callable[[Any, BaseException | None], None], result: Any,
-                 error: BaseException | None) -> None:
-        if self._closed:  # the window is gone: nothing left to tell
-            return
-        try:
-            callback(result, error)
-        except Exception:
-            log.exception("task callback failed")
+    def _unless_closed(self, callback: Callable[[Any, BaseException | None], None],
+                       ) -> Callable[[Any, BaseException | None], None]:
+        def call(result: Any, error: BaseException | None) -> None:
+            if not self._closed:  # the window is gone: nothing left to tell
+                callback(result, error)
+
+        return call
 
     def shutdown(self) -> None:
         self._closed = True

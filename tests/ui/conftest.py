@@ -60,3 +60,14 @@ def save_screenshot(widget, name: str) -> Path:
     target = SCREENSHOTS / f"{name}.png"
     assert widget.grab().save(str(target))
     return target
+
+
+def add_and_index(qtbot, window: MainWindow, library: Library, folder: Path, seed: int) -> Path:
+    """Add a folder of 24 generated pictures through the window and wait until indexed."""
+    from tests.synthetic import make_library
+
+    make_library(folder, per_class=2, seed=seed, formats=("PNG", "JPEG"))
+    window.add_folder(folder)
+    qtbot.waitUntil(lambda: indexed(library) == 24 and window.status_label.text() == "Up to date",
+                    timeout=120_000)
+    return folder

@@ -11,8 +11,7 @@ from PySide6.QtWidgets import QApplication, QMenu, QMessageBox, QTreeWidget, QTr
 from photoclip.core.library import Library
 from photoclip.core.settings import load_settings
 from photoclip.ui.main_window import MainWindow
-from tests.synthetic import make_library
-from tests.ui.conftest import indexed, save_screenshot, thumbnails_shown
+from tests.ui.conftest import add_and_index, save_screenshot, thumbnails_shown
 
 pytestmark = pytest.mark.model
 
@@ -26,12 +25,7 @@ labels = ["circle", "square", "triangle"]
 
 
 def _add_and_index(qtbot, window: MainWindow, library: Library, tmp_path: Path) -> Path:
-    folder = tmp_path / "Shapes"
-    make_library(folder, per_class=2, seed=7, formats=("PNG", "JPEG"))
-    window.add_folder(folder)
-    qtbot.waitUntil(lambda: indexed(library) == 24 and window.status_label.text() == "Up to date",
-                    timeout=120_000)
-    return folder
+    return add_and_index(qtbot, window, library, tmp_path / "Shapes", seed=7)
 
 
 def _message_box() -> QMessageBox:

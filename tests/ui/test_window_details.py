@@ -28,18 +28,13 @@ from photoclip.ui.main_window import MainWindow
 from photoclip.ui.preview import PreviewDialog
 from photoclip.ui.results_model import SCORE_ROLE
 from tests.synthetic import make_library
-from tests.ui.conftest import indexed, save_screenshot, thumbnails_shown
+from tests.ui.conftest import add_and_index, indexed, save_screenshot, thumbnails_shown
 
 pytestmark = pytest.mark.model
 
 
 def _add_and_index(qtbot, window: MainWindow, library: Library, tmp_path: Path) -> Path:
-    folder = tmp_path / "Holiday"
-    make_library(folder, per_class=2, seed=5, formats=("PNG", "JPEG"))
-    window.add_folder(folder)
-    qtbot.waitUntil(lambda: indexed(library) == 24 and window.status_label.text() == "Up to date",
-                    timeout=120_000)
-    return folder
+    return add_and_index(qtbot, window, library, tmp_path / "Holiday", seed=5)
 
 
 def test_sidebar_shows_counts_and_a_folder_can_be_removed(qtbot, window: MainWindow,
