@@ -155,12 +155,17 @@ class TagsAlbumsConcepts:
                  for pid, name, score in decided])
             return max(cursor.rowcount, 0)
 
-    def forget_label_set(self, label_set: str) -> int:
-        """Remove a set's auto tags everywhere (the set was disabled or deleted)."""
+    def forget_label_set(self, label_set: str) -> list[tuple[int, str]]:
+        """Remove a set's auto tags everywhere (the set was disabled or deleted);
+        returns the (photo_id, name) pairs removed."""
         with self._transaction() as db:
             self._bump_tags(db)
-            return db.execute("DELETE FROM tags WHERE source = 'auto' AND label_set = ?",
-                              (label_set,)).rowcount
+            # Not DELETE ... RETURNING: that needs SQLite 3.35, newer than some distros'.
+            removed = [(r[0], r[1]) for r in db.execute(
+                "SELECT photo_id, name FROM tags WHERE source = 'auto' AND label_set = ?",
+                (label_set,))]
+            db.execute("DELETE FROM tags WHERE source = 'auto' AND label_set = ?", (label_set,))
+            return removed
 
     # -- vectors for scoring ---------------------------------------------------------
     def vectors_of(self, photo_ids: Sequence[int], model_id: str) -> tuple[np.ndarray, np.ndarray]:

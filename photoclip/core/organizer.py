@@ -94,7 +94,9 @@ class Organizer:
             save_settings(settings, self._library.paths.settings)
         if not enabled:
             with self._library.writing("tag"):
-                self._catalog.forget_label_set(name)
+                removed = self._catalog.forget_label_set(name)
+            self.sidecars.write(sorted({pid for pid, _ in removed}),
+                                remove={tag for _, tag in removed})
 
     def owned_names(self) -> set[str]:
         """Tag names PhotoClip decides on (its sets' labels and concepts): the ones

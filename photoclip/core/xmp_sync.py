@@ -41,13 +41,15 @@ class SidecarSync:
         self._owned_names = owned_names
         self.failures: list[str] = []  # the last write's problems, for the front ends
 
-    def write(self, photo_ids: Sequence[int]) -> int:
-        """Write these photos' tags to their sidecars; returns how many were written."""
+    def write(self, photo_ids: Sequence[int], remove: set[str] = frozenset()) -> int:
+        """Write these photos' tags to their sidecars; returns how many were written.
+        ``remove``: names to take out besides the rejected and no longer applied ones
+        (a label set just turned off no longer counts among PhotoClip's own names)."""
         if not self._settings().xmp_sidecars or not photo_ids:
             return 0
         from .xmp import XmpError, write_sidecar_tags
 
-        owned = self._owned_names()
+        owned = self._owned_names() | remove
         photos = self._catalog.photos_by_ids(list(photo_ids))
         written, self.failures = 0, []
         for pid, photo in photos.items():

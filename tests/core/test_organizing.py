@@ -192,6 +192,15 @@ def test_sidecars_follow_tags_and_never_touch_the_photo(tmp_path: Path) -> None:
     assert sorted(read_keywords(photo)) == ["blue", "holiday"] and sidecar.is_file()
     library.organizer.reject(photo, ["blue"])
     assert read_keywords(photo) == ["holiday"]
+    library.organizer.reject(photo, ["holiday"])
+    library.organizer.add_tags(photo, ["holiday"])  # the user changed their mind
+    library.organizer.confirm(photo, ["blue"])
+    library.organizer.tag_library(_colours(library))
+    library.organizer.remove_tags(photo, ["blue"])  # no longer a user tag: the auto one is gone
+    library.organizer.tag_library(_colours(library))
+    assert sorted(read_keywords(photo)) == ["blue", "holiday"]
+    library.organizer.set_enabled("colours", False)  # its tags leave the sidecar too
+    assert read_keywords(photo) == ["holiday"]
     assert hashlib.sha256(photo.read_bytes()).hexdigest() == before
 
 
