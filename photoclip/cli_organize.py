@@ -59,16 +59,17 @@ def tag(library: Library, args: argparse.Namespace) -> int:
     organizer = library.organizer
     if args.list:
         return _list_label_sets(library, args.json)
-    if args.disable:
-        organizer.set_enabled(organizer.resolve_label_set(args.disable).name, False)
+    if args.disable:  # by name: a set whose file broke can still be turned off
+        organizer.set_enabled(args.disable, False)
         print(f"{args.disable}: off, its auto tags removed")
         return 0
     chosen = ([organizer.resolve_label_set(n) for n in args.label_set] if args.label_set
               else organizer.enabled_label_sets())
-    if not chosen:
+    if not chosen and not library.catalog.concepts():
         print("no label sets are on; give one with --label-set (see --list)", file=sys.stderr)
         return 1
     runs = [organizer.tag_library(label_set) for label_set in chosen]
+    concepts = {} if args.label_set else organizer.retag_concepts()
     if args.json:
         print_json([{"label_set": r.label_set, "photos": r.photos, "tags": r.tags,
                      "counts": r.counts} for r in runs])
@@ -76,6 +77,8 @@ def tag(library: Library, args: argparse.Namespace) -> int:
     for run in runs:
         top = ", ".join(f"{n} {c}" for n, c in sorted(run.counts.items(), key=lambda x: -x[1])[:8])
         print(f"{run.label_set}: {run.tags} tags on {run.photos} photos" + (f" ({top})" if top else ""))
+    for name, count in concepts.items():
+        print(f"concept {name}: {count} photos")
     return 0
 
 
@@ -90,6 +93,8 @@ def _list_label_sets(library: Library, as_json: bool) -> int:
     for label_set in sets.values():
         mark = "on " if label_set.name in enabled else "off"
         print(f"{mark}  {label_set.name:12} {len(label_set.labels):3} labels  {label_set.description}")
+    for path, problem in library.organizer.label_set_problems().items():
+        print(f"photoclip: cannot use {path.name}: {problem}", file=sys.stderr)
     return 0
 
 

@@ -13,7 +13,7 @@ import time
 from collections import Counter
 from collections.abc import Mapping, Sequence
 
-from .models import Album, Tag
+from .models import Album
 
 DEFAULT_GAP_HOURS = 14.0  # see Settings.event_gap_hours
 DOMINANT_SHARE = 0.4  # a tag names an event when at least this share of its photos have it
@@ -23,7 +23,7 @@ MAX_NAME_TAGS = 2
 def tag_albums(counts: Sequence[tuple[str, int]], members: Mapping[str, list[int]],
                min_photos: int) -> list[Album]:
     """An album per tag with at least ``min_photos`` photos, biggest first."""
-    return [Album(name.capitalize(), "tag", tuple(members[name]), key=name)
+    return [Album(title(name), "tag", tuple(members[name]), key=name)
             for name, count in counts if count >= min_photos and name in members]
 
 
@@ -43,7 +43,12 @@ def split_events(times: Sequence[tuple[int, float]], gap_hours: float = DEFAULT_
     return [e for e in events if len(e) >= min_photos]
 
 
-def event_albums(times: Sequence[tuple[int, float]], tags: Mapping[int, list[Tag]], *,
+def title(tag: str) -> str:
+    """A tag as an album title: first letter up, the rest as typed ("USA", "iPhone")."""
+    return tag[:1].upper() + tag[1:]
+
+
+def event_albums(times: Sequence[tuple[int, float]], tags: Mapping[int, list[str]], *,
                  gap_hours: float = DEFAULT_GAP_HOURS, min_photos: int = 3) -> list[Album]:
     """Event albums, newest first."""
     albums = []
@@ -56,12 +61,12 @@ def event_albums(times: Sequence[tuple[int, float]], tags: Mapping[int, list[Tag
     return sorted(albums, key=lambda a: a.start or 0.0, reverse=True)
 
 
-def dominant_tags(ids: Sequence[int], tags: Mapping[int, list[Tag]]) -> list[str]:
-    """Up to two tags that at least 40% of the photos share, most common first."""
-    counts = Counter(t.name for pid in ids for t in tags.get(pid, []))
+def dominant_tags(ids: Sequence[int], tags: Mapping[int, list[str]]) -> list[str]:
+    """Up to two tags (names per photo in ``tags``) that at least 40% of the photos
+    share, most common first."""
+    counts = Counter(name for pid in ids for name in tags.get(pid, []))
     need = max(1, DOMINANT_SHARE * len(ids))
-    return [name.capitalize() for name, count in counts.most_common(MAX_NAME_TAGS)
-            if count >= need]
+    return [title(name) for name, count in counts.most_common(MAX_NAME_TAGS) if count >= need]
 
 
 def date_range(start: float, end: float) -> str:

@@ -117,10 +117,15 @@ class TagsAlbumsConcepts:
             )
 
     def remove_tags(self, photo_id: int, names: Iterable[str]) -> None:
+        """Remove tags. A keyword read from the photo's own metadata is marked rejected
+        instead, so reading the photo again (an edit, a new model) doesn't bring it back."""
+        pairs = [(photo_id, name) for name in names]
         with self._transaction() as db:
             self._bump_tags(db)
-            db.executemany("DELETE FROM tags WHERE photo_id = ? AND name = ?",
-                           [(photo_id, name) for name in names])
+            db.executemany("UPDATE tags SET source = 'rejected' WHERE photo_id = ? AND name = ? "
+                           "AND label_set = 'keywords'", pairs)
+            db.executemany("DELETE FROM tags WHERE photo_id = ? AND name = ? "
+                           "AND source != 'rejected'", pairs)
 
     def set_tag_source(self, photo_id: int, name: str, source: str) -> None:
         """Confirm (``user``) or reject (``rejected``) a tag; a rejection of a tag the
@@ -134,18 +139,24 @@ class TagsAlbumsConcepts:
 
     def replace_auto_tags(
         self, label_set: str, set_version: str, model_id: str, photo_ids: Sequence[int],
-        decided: Iterable[tuple[int, str, float]],
-    ) -> int:
-        """One label set's run over ``photo_ids``: its old auto tags on them go, the
-        new decisions (photo_id, name, score) come in, except where the user has
-        already decided on that name (user or rejected rows win). Returns tags written."""
+        decided: Iterable[tuple[int, str, float]], *, everything: bool = False,
+    ) -> tuple[int, set[tuple[int, str]]]:
+        """One label set's run over ``photo_ids`` (``everything``: the whole library):
+        its old auto tags on them go, the new decisions (photo_id, name, score) come
+        in, except where the user has already decided on that name (user or rejected
+        rows win). Returns the tags written and the (photo_id, name) pairs that went."""
+        decided = list(decided)
         with self._transaction() as db:
             self._bump_tags(db)
-            for start in range(0, len(photo_ids), CHUNK):
+            before = self._auto_tags_of(db, label_set, None if everything else photo_ids)
+            if everything:
+                db.execute("DELETE FROM tags WHERE source = 'auto' AND label_set = ?", (label_set,))
+            for start in range(0, 0 if everything else len(photo_ids), CHUNK):
                 chunk = list(photo_ids[start:start + CHUNK])
-                db.execute(
-                    "DELETE FROM tags WHERE source = 'auto' AND label_set = ? AND photo_id IN "
-                    f"({','.join('?' * len(chunk))})", [label_set, *chunk])
+                db.execute(  # +label_set: look rows up by photo (the key), not by set
+                    "DELETE FROM tags WHERE photo_id IN "
+                    f"({','.join('?' * len(chunk))}) AND source = 'auto' AND +label_set = ?",
+                    [*chunk, label_set])
             cursor = db.executemany(
                 f"INSERT INTO tags(photo_id, {_TAG_COLUMNS}) VALUES (?, ?, 'auto', ?, ?, ?, ?) "
                 # Another set's auto tag of the same name stays: a run never takes over
@@ -153,19 +164,38 @@ class TagsAlbumsConcepts:
                 "ON CONFLICT(photo_id, name) DO NOTHING",
                 [(pid, name, score, label_set, set_version, model_id)
                  for pid, name, score in decided])
-            return max(cursor.rowcount, 0)
+            return max(cursor.rowcount, 0), before - {(pid, name) for pid, name, _ in decided}
 
-    def forget_label_set(self, label_set: str) -> list[tuple[int, str]]:
+    @staticmethod
+    def _auto_tags_of(db: sqlite3.Connection, label_set: str,
+                      photo_ids: Sequence[int] | None) -> set[tuple[int, str]]:
+        if photo_ids is None:
+            return {(r[0], r[1]) for r in db.execute(
+                "SELECT photo_id, name FROM tags WHERE source = 'auto' AND label_set = ?",
+                (label_set,))}
+        found: set[tuple[int, str]] = set()
+        for start in range(0, len(photo_ids), CHUNK):
+            chunk = list(photo_ids[start:start + CHUNK])
+            found |= {(r[0], r[1]) for r in db.execute(
+                f"SELECT photo_id, name FROM tags WHERE photo_id IN ({','.join('?' * len(chunk))}) "
+                "AND source = 'auto' AND +label_set = ?", [*chunk, label_set])}
+        return found
+
+    def forget_label_set(self, label_set: str) -> set[tuple[int, str]]:
         """Remove a set's auto tags everywhere (the set was disabled or deleted);
         returns the (photo_id, name) pairs removed."""
         with self._transaction() as db:
             self._bump_tags(db)
-            # Not DELETE ... RETURNING: that needs SQLite 3.35, newer than some distros'.
-            removed = [(r[0], r[1]) for r in db.execute(
-                "SELECT photo_id, name FROM tags WHERE source = 'auto' AND label_set = ?",
-                (label_set,))]
+            removed = self._auto_tags_of(db, label_set, None)
             db.execute("DELETE FROM tags WHERE source = 'auto' AND label_set = ?", (label_set,))
             return removed
+
+    def tag_rows(self) -> list[tuple[int, str]]:
+        """(photo_id, name) of every tag (not rejected) of a live, indexed photo: what
+        album listings are computed from, in one query."""
+        return [(r[0], r[1]) for r in self._reader().execute(
+            "SELECT t.photo_id, t.name FROM tags t JOIN photos p ON p.id = t.photo_id "
+            "WHERE t.source != 'rejected' AND p.state = 'indexed' AND p.deleted_at IS NULL")]
 
     # -- vectors for scoring ---------------------------------------------------------
     def vectors_of(self, photo_ids: Sequence[int], model_id: str) -> tuple[np.ndarray, np.ndarray]:
@@ -229,9 +259,13 @@ class TagsAlbumsConcepts:
         rows = self._reader().execute("SELECT name, examples FROM concepts ORDER BY name")
         return {r[0]: [int(i) for i in json.loads(r[1])] for r in rows}
 
-    def delete_concept(self, name: str) -> bool:
+    def delete_concept(self, name: str) -> set[tuple[int, str]] | None:
+        """Forget a concept and its auto tags; returns the (photo_id, name) pairs
+        removed, None when there was no such concept."""
         with self._transaction() as db:
             self._bump_tags(db)
+            removed = self._auto_tags_of(db, concept_set(name), None)
             db.execute("DELETE FROM tags WHERE source = 'auto' AND label_set = ?",
                        (concept_set(name),))
-            return db.execute("DELETE FROM concepts WHERE name = ?", (name,)).rowcount > 0
+            found = db.execute("DELETE FROM concepts WHERE name = ?", (name,)).rowcount > 0
+            return removed if found else None

@@ -73,8 +73,12 @@ class Indexer:
         self, catalog: Catalog, encoder: Encoder, index: IndexStore, *,
         batch_size: int = 32, workers: int = 0, online_folders: set[int] | None = None,
         thumbnails: ThumbnailCache | None = None,
+        on_indexed: Callable[[list[int]], None] | None = None,
     ) -> None:
         self._catalog = catalog
+        # Called with each batch's newly indexed photos once they are committed (the
+        # library tags them there: a run cut short leaves no photo untagged).
+        self._on_indexed = on_indexed
         # Where the app is running, grid thumbnails are made from the decode already
         # done here instead of a second decode of the photo later.
         self._thumbnails = thumbnails
@@ -89,9 +93,6 @@ class Indexer:
         # Pending photos whose files disappeared before they were read; the caller
         # trashes them (a move shows up again at its new path and is restored).
         self.vanished: list[int] = []
-        # Photos that got a new vector this run (encoded, or a copy's reused): the
-        # caller tags them. Moves and unchanged files keep their tags.
-        self.newly_indexed: list[int] = []
         self._last_save = time.monotonic()
 
     # -- decode workers ------------------------------------------------------------
@@ -272,7 +273,9 @@ class Indexer:
             ]
         self._catalog.record_results(encoded, batch.failures, batch.moves)
         verified = {e.photo_id for e in batch.verified}
-        self.newly_indexed += [e.photo_id for e in encoded if e.photo_id not in verified]
+        # New vectors (encoded, or a copy's reused) get tags; moves and unchanged files
+        # keep theirs.
+        fresh = [e.photo_id for e in encoded if e.photo_id not in verified]
         encoded_ids = [e.photo_id for e in encoded] + [pid for pid, _ in batch.restored]
         if encoded_ids:
             vectors = [e.vector for e in encoded] + [v for _, v in batch.restored]
@@ -280,6 +283,8 @@ class Indexer:
         # A failed photo loses its vector; a move's pending row is deleted (it may
         # have been an indexed photo the moved file was renamed over).
         self._index.remove([pid for pid, _, _ in batch.failures] + [new for _, new in batch.moves])
+        if fresh and self._on_indexed is not None:
+            self._on_indexed(fresh)
         state.encoded += len(batch.to_encode)
         state.reused += len(batch.ready)
         state.verified += len(batch.verified)

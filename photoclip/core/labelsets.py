@@ -213,9 +213,21 @@ def builtin_dir() -> Path:
     return resources_dir() / "labelsets"
 
 
+def label_set_problems(user_dir: Path) -> dict[Path, str]:
+    """The user's label-set files that can't be used, and why (shown by `tag --list`
+    and the app, since ``available_label_sets`` skips them)."""
+    problems = {}
+    for path in sorted(user_dir.glob("*.toml")) if user_dir.is_dir() else []:
+        try:
+            load_label_set(path)
+        except LabelSetError as exc:
+            problems[path] = str(exc)
+    return problems
+
+
 def available_label_sets(user_dir: Path) -> dict[str, LabelSet]:
     """Every usable set by name: the built-in ones, then the user's (which win).
-    A broken user file is skipped here; ``load_label_set`` says what is wrong with it."""
+    A broken user file is skipped here; ``label_set_problems`` says what is wrong."""
     found: dict[str, LabelSet] = {}
     for folder, builtin in ((builtin_dir(), True), (user_dir, False)):
         for path in sorted(folder.glob("*.toml")) if folder.is_dir() else []:

@@ -193,9 +193,9 @@ class Library:
             self.catalog, self.encoder, self.index, batch_size=self.settings.batch_size,
             workers=self.settings.decode_workers, online_folders=online,
             thumbnails=ThumbnailCache(self.paths.thumbnails) if thumbnails else None,
+            on_indexed=self.organizer.tag_new_photos,
         )
         done = indexer.run(todo, progress, cancel)
-        self.organizer.tag_new_photos(indexer.newly_indexed)
         vanished = self.catalog.photos_by_ids(indexer.vanished).values()
         gone = [p.id for p in vanished if file_is_gone(p.path)]
         self.catalog.trash(gone)  # keeps what can come back; a move is restored at its new path

@@ -73,8 +73,10 @@ def existing_sidecar(photo: Path) -> Path | None:
     return None
 
 
-def read_keywords(photo: Path) -> list[str]:
+def read_keywords(photo: Path, *, skip_root: str | None = None) -> list[str]:
     """Keywords attached to ``photo`` by any tool, deduplicated case-insensitively, sidecar first.
+    ``skip_root``: leave out keywords filed under that root of the keyword tree (a tool's
+    own guesses, "PhotoClip|scenes|beach", are not the user's keywords).
 
     Never raises: an unreadable source (corrupt file, format exiv2 does not know) is logged
     and skipped, because indexing must not fail over keywords.
@@ -86,7 +88,7 @@ def read_keywords(photo: Path) -> list[str]:
         if path is None:
             continue
         try:
-            _merge(words, seen, reader(path))
+            _merge(words, seen, reader(path, skip_root))
         except Exception as exc:  # exiv2 raises RuntimeError, the file OSError, decoding ValueError
             log.warning("Cannot read keywords from %s: %s", path, exc)
     return words
@@ -122,14 +124,14 @@ def write_sidecar_tags(
 # --- reading -------------------------------------------------------------------------------
 
 
-def _sidecar_keywords(sidecar: Path) -> list[str]:
+def _sidecar_keywords(sidecar: Path, skip_root: str | None = None) -> list[str]:
     with _exiv2().ImageData(sidecar.read_bytes()) as img:
-        return _xmp_keywords(img.read_xmp())
+        return _xmp_keywords(img.read_xmp(), skip_root)
 
 
-def _embedded_keywords(photo: Path) -> list[str]:
+def _embedded_keywords(photo: Path, skip_root: str | None = None) -> list[str]:
     with _open_photo(photo) as img:
-        words = _xmp_keywords(img.read_xmp())
+        words = _xmp_keywords(img.read_xmp(), skip_root)
         try:
             iptc = img.read_iptc()
         except UnicodeDecodeError:
@@ -149,17 +151,22 @@ def _open_photo(photo: Path) -> Any:
     return pyexiv2.ImageData(photo.read_bytes())
 
 
-def _xmp_keywords(xmp: Mapping[str, Any]) -> list[str]:
-    """dc:subject plus the leaves of hierarchical keywords that dc:subject does not name."""
+def _xmp_keywords(xmp: Mapping[str, Any], skip_root: str | None = None) -> list[str]:
+    """dc:subject plus the leaves of hierarchical keywords that dc:subject does not name,
+    less those filed under ``skip_root``."""
     words: list[str] = []
     seen: set[str] = set()
     _merge(words, seen, _as_list(xmp.get(SUBJECT)))
+    skipped: set[str] = set()
     for key, sep in ((LR_HIERARCHY, "|"), (DIGIKAM_TAGS, "/")):
         paths = _as_list(xmp.get(key))
+        if skip_root:
+            skipped |= {p.split(sep, 2)[-1].casefold() for p in paths
+                        if p.startswith(skip_root + sep) and p.count(sep) >= 2}
         # A keyword may itself hold the separator ("AC/DC"): a path ending in one is that keyword.
         leaves = [p.rsplit(sep, 1)[-1] for p in paths if not any(_leaf_is(p, sep, w) for w in seen)]
         _merge(words, seen, leaves)
-    return words
+    return [w for w in words if w.casefold() not in skipped]
 
 
 def _as_list(value: Any) -> list[str]:

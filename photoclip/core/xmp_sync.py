@@ -41,13 +41,13 @@ class SidecarSync:
         self._owned_names = owned_names
         self.failures: list[str] = []  # the last write's problems, for the front ends
 
-    def write(self, photo_ids: Sequence[int], remove: set[str] = frozenset()) -> int:
+    def write(self, photo_ids: Sequence[int], remove: set[str] | frozenset[str] = frozenset()) -> int:
         """Write these photos' tags to their sidecars; returns how many were written.
         ``remove``: names to take out besides the rejected and no longer applied ones
         (a label set just turned off no longer counts among PhotoClip's own names)."""
         if not self._settings().xmp_sidecars or not photo_ids:
             return 0
-        from .xmp import XmpError, write_sidecar_tags
+        from .xmp import XmpError, existing_sidecar, write_sidecar_tags
 
         owned = self._owned_names() | remove
         photos = self._catalog.photos_by_ids(list(photo_ids))
@@ -55,10 +55,14 @@ class SidecarSync:
         for pid, photo in photos.items():
             every = self._catalog.tags(pid, rejected=True)
             kept = [t for t in every if t.source != "rejected"]
+            if not kept and existing_sidecar(photo.path) is None:
+                continue  # nothing to say, and no sidecar to take anything out of
+            if not photo.path.exists():
+                continue  # an offline drive: never write a sidecar onto its empty mount point
             names = {t.name for t in kept}
-            remove = {t.name for t in every if t.source == "rejected"} | (owned - names)
+            drop = {t.name for t in every if t.source == "rejected"} | (owned - names)
             try:
-                write_sidecar_tags(photo.path, [t.name for t in kept], remove=sorted(remove),
+                write_sidecar_tags(photo.path, [t.name for t in kept], remove=sorted(drop),
                                    hierarchy={t.name: hierarchy(t) for t in kept},
                                    style=self._settings().xmp_sidecar_style)
                 written += 1
@@ -72,7 +76,8 @@ class SidecarSync:
         from .xmp import read_keywords
 
         photos = self._catalog.photos_by_ids(list(photo_ids))
-        found = {pid: words for pid, p in photos.items() if (words := read_keywords(p.path))}
+        found = {pid: words for pid, p in photos.items()
+                 if (words := read_keywords(p.path, skip_root=HIERARCHY_ROOT))}
         if found:
             self._catalog.add_keywords(found)
         return sum(len(words) for words in found.values())

@@ -36,10 +36,13 @@ SET_ROLE = Qt.ItemDataRole.UserRole + 1
 NAME, LABELS, KIND, DESCRIPTION = range(4)
 
 
-def _sets_and_enabled(library: Library) -> tuple[list[LabelSet], list[str]]:
+def _sets_and_enabled(library: Library) -> tuple[list[LabelSet], list[str], list[str]]:
+    """The usable sets, the enabled names, and what is wrong with the unusable files."""
     sets = sorted(library.organizer.label_sets().values(),
                   key=lambda s: (not s.builtin, s.name.casefold()))
-    return sets, list(library.settings.label_sets)
+    problems = [f"Cannot use {path.name}: {why}"
+                for path, why in library.organizer.label_set_problems().items()]
+    return sets, list(library.settings.label_sets), problems
 
 
 def _add_file(library: Library, path: Path) -> LabelSet:
@@ -116,12 +119,14 @@ class LabelSetsDialog(QDialog):
     def reload(self) -> None:
         self._tasks.read(_sets_and_enabled, self._loaded)
 
-    def _loaded(self, answer: tuple[list[LabelSet], list[str]] | None,
+    def _loaded(self, answer: tuple[list[LabelSet], list[str], list[str]] | None,
                 error: BaseException | None) -> None:
         if error is not None or answer is None:
             self.status.setText(f"The label sets could not be read: {error}")
             return
-        sets, enabled = answer
+        sets, enabled, problems = answer
+        if problems:  # a file of the user's that broke: say so rather than hide the set
+            self.status.setText("\n".join(problems))
         self.sets.blockSignals(True)  # filling in is not the user toggling
         self.sets.clear()
         for label_set in sets:

@@ -1,4 +1,4 @@
-"""`photoclip tag / tags / albums / concept` end to end (real CLI process, tiny model)."""
+"""`photoclip tag / tags / albums / concept` end to end (the CLI's main(), tiny model)."""
 
 from __future__ import annotations
 

@@ -104,3 +104,27 @@ def test_v1_catalog_upgrades_with_backup_and_keeps_rows(tmp_path: Path) -> None:
         assert len(list((tmp_path / "backups").glob("catalog-before-v2-*.sqlite3"))) == 1
     finally:
         catalog.close()
+
+
+def test_v3_catalog_with_tags_upgrades_to_auto_tag_provenance(tmp_path: Path) -> None:
+    path = tmp_path / "catalog.sqlite3"
+    with sqlite3.connect(path, isolation_level=None) as db:  # tags as PhotoClip wrote them before
+        for migration in MIGRATIONS[:3]:
+            migration.apply(db)
+        db.execute("PRAGMA user_version = 3")
+        db.execute("INSERT INTO folders(path, added_at) VALUES (?, 0)", (bytes(tmp_path),))
+        db.execute("INSERT INTO photos(folder_id, path, size, mtime_ns, state) "
+                   "VALUES (1, ?, 1, 1, 'indexed')", (bytes(tmp_path / "x.jpg"),))
+        db.execute("INSERT INTO tags(photo_id, name, source, score) VALUES (1, 'beach', 'user', NULL)")
+        db.execute("INSERT INTO tags(photo_id, name, source, score) VALUES (1, 'sea', 'auto', 0.7)")
+    db.close()
+    catalog = Catalog(path, backups_dir=tmp_path / "backups")
+    try:
+        assert catalog.schema_version() == SCHEMA_VERSION
+        assert catalog.tags(1) == [Tag("beach"), Tag("sea", "auto", 0.7)]  # nothing lost
+        assert len(list((tmp_path / "backups").glob("catalog-before-v4-*.sqlite3"))) == 1
+        # An old auto tag has no label set: a run of a set never removes it, a user can.
+        catalog.replace_auto_tags("scenes", "1:x", "m", [1], [(1, "beach", 0.9)])
+        assert [(t.name, t.source) for t in catalog.tags(1)] == [("beach", "user"), ("sea", "auto")]
+    finally:
+        catalog.close()

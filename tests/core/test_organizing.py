@@ -71,6 +71,7 @@ def _auto(library: Library, path: Path, label_set: str | None = None) -> list[st
 def test_tags_record_their_label_set_version_model_and_score(colour_library) -> None:
     library, truth = colour_library
     label_set = _colours(library)
+    library.settings.device = "cpu"  # a one-off override (--device cpu): never saved
     run = library.organizer.tag_library(label_set)
     assert run.photos == 12 and run.counts == {"red": 3, "green": 3, "blue": 3, "yellow": 3}
     for path, colour in truth.items():
@@ -78,8 +79,11 @@ def test_tags_record_their_label_set_version_model_and_score(colour_library) -> 
         assert (tag.name, tag.source, tag.label_set) == (colour, "auto", "colours")
         assert tag.set_version == label_set.version_tag and tag.model_id == "fake:colour-v1"
         assert 0.5 <= tag.score <= 1.0
-    # Tagging with a set turns it on for new photos, in the settings file both front ends read.
-    assert load_settings(library.paths.settings).label_sets == ["colours"]
+    # Tagging with a set turns it on for new photos, in the settings file both front ends
+    # read; only that list is written there.
+    stored = load_settings(library.paths.settings)
+    assert stored.label_sets[-1] == "colours" and library.settings.label_sets == ["colours"]
+    assert stored.device == "auto"
 
 
 def test_retagging_with_an_edited_set_keeps_every_user_decision(colour_library) -> None:
@@ -228,3 +232,105 @@ def test_a_broken_enabled_set_does_not_stop_indexing(tmp_path: Path, caplog) -> 
     assert "colours" in caplog.text  # said which set was skipped
 
 
+
+
+def test_a_run_cut_short_leaves_no_indexed_photo_untagged(tmp_path: Path) -> None:
+    """Tags are written with each batch: what a killed or cancelled run committed is tagged."""
+    import threading
+
+    folder = tmp_path / "photos"
+    for i in range(12):
+        _picture(folder / f"red-{i}.jpg", "red", i)
+    library = _library(tmp_path, batch_size=4, decode_workers=1)
+    library.add_folder(folder)
+    library.organizer.set_enabled(_colours(library).name, True)
+    cancel = threading.Event()
+    report = library.index_photos(progress=lambda p: cancel.set() if p.done >= 4 else None,
+                                  cancel=cancel)
+    assert report.cancelled and 1 <= report.encoded < 12
+    indexed = [p for p in folder.iterdir()
+               if (photo := library.catalog.photo_by_path(p.resolve())) and photo.state == "indexed"]
+    assert len(indexed) == report.encoded
+    assert all(_auto(library, p.resolve()) == ["red"] for p in indexed)
+
+
+def test_a_smart_album_of_an_example_image_keeps_its_meaning(colour_library, tmp_path: Path,
+                                                             monkeypatch) -> None:
+    library, truth = colour_library
+    example = sorted(p for p, c in truth.items() if c == "green")[0]
+    saved = library.organizer.save_smart_album("Like it", f"./{example.name}", 0.9,
+                                               cwd=example.parent)
+    assert saved.query == str(example)  # not relative to wherever it is listed from
+    monkeypatch.chdir(tmp_path)
+    [album] = [a for a in library.organizer.albums() if a.kind == "smart"]
+    assert {library.catalog.photo(i).path for i in album.photo_ids} == {
+        p for p, c in truth.items() if c == "green"}
+    example.unlink()  # the example is gone: the album says so, it doesn't search for its name
+    library.index_photos(full=True)
+    [album] = [a for a in library.organizer.albums() if a.kind == "smart"]
+    assert album.photo_ids == ()
+
+
+def test_sidecars_lose_what_photoclip_no_longer_applies(colour_library) -> None:
+    from photoclip.core.xmp import read_keywords
+
+    library, truth = colour_library
+    library.settings.xmp_sidecars = True
+    library.organizer.tag_library(_colours(library))
+    yellow = next(p for p, c in truth.items() if c == "yellow")
+    assert read_keywords(yellow) == ["yellow"]
+    assert not any(p.with_name(p.name + ".xmp").exists() for p in truth if p != yellow
+                   and library.tags(p) == [])  # nothing to say: no sidecar made
+    library.organizer.tag_library(_colours(library, COLOURS.replace(', "yellow"]', ']')))
+    assert "yellow" not in read_keywords(yellow)  # the edited set dropped the label
+    reds = sorted(p for p, c in truth.items() if c == "red")
+    library.organizer.add_concept("Rosso", reds)
+    assert "Rosso" in read_keywords(reds[0])
+    library.organizer.remove_concept("Rosso")
+    assert "Rosso" in read_keywords(reds[0])  # the examples keep the tag the user gave them
+    others = [p for p in truth if p not in reds and "Rosso" in read_keywords(p)]
+    assert others == []
+
+
+def test_photoclips_own_tags_read_back_from_a_sidecar_stay_photoclips(tmp_path: Path) -> None:
+    photo = _picture(tmp_path / "photos" / "sea.jpg", "blue", 1).resolve()
+    library = _library(tmp_path, xmp_sidecars=True)
+    library.add_folder(photo.parent)
+    library.index_photos()
+    library.organizer.tag_library(_colours(library))
+    library.organizer.add_tags(photo, ["holiday"])
+    library.remove_folder(photo.parent)  # forgotten, then found again: read from the sidecar
+    library.add_folder(photo.parent)
+    library.index_photos()
+    assert sorted((t.name, t.source, t.label_set) for t in library.tags(photo)) == [
+        ("blue", "auto", "colours"), ("holiday", "user", "keywords")]
+    library.organizer.remove_tags(photo, ["holiday"])  # removed here: it stays removed
+    _picture(photo, "blue", 2)  # an edit: read again
+    library.index_photos()
+    assert [t.name for t in library.tags(photo)] == ["blue"]
+
+
+def test_a_concept_survives_losing_an_example(colour_library) -> None:
+    library, truth = colour_library
+    reds = sorted(p for p, c in truth.items() if c == "red")
+    library.organizer.add_concept("Rosso", reds)
+    reds[0].unlink()
+    library.index_photos(full=True)
+    fresh = _library(library.paths.data_dir.parent)  # a later session
+    assert set(fresh.organizer.concepts()) == {"Rosso"}, fresh.organizer.concept_book.problems
+    reds[1].unlink()
+    fresh.index_photos(full=True)
+    later = _library(library.paths.data_dir.parent)
+    assert later.organizer.concepts() == {}  # one example left: not enough, and said why
+    assert "needs 2" in later.organizer.concept_book.problems["Rosso"]
+
+
+def test_a_broken_user_set_is_reported_and_can_still_be_turned_off(colour_library) -> None:
+    library, _ = colour_library
+    label_set = _colours(library)
+    library.organizer.tag_library(label_set)
+    label_set.source.write_text('name = "colours"\nlabels = ["red"', encoding="utf-8")
+    [(path, problem)] = library.organizer.label_set_problems().items()
+    assert path.name == "colours.toml" and "not valid TOML" in problem
+    library.organizer.set_enabled("colours", False)
+    assert library.catalog.tag_counts() == [] and library.settings.label_sets == []

@@ -9,7 +9,7 @@ from PySide6.QtCore import QItemSelectionModel, Qt
 from PySide6.QtWidgets import QApplication, QMenu, QMessageBox, QTreeWidget, QTreeWidgetItem
 
 from photoclip.core.library import Library
-from photoclip.core.settings import load_settings
+from photoclip.core.settings import load_settings, save_settings
 from photoclip.ui.main_window import MainWindow
 from tests.ui.conftest import add_and_index, save_screenshot, thumbnails_shown
 
@@ -202,12 +202,16 @@ def test_a_concept_from_a_selection_and_a_search_saved_as_a_smart_album(
 def test_the_label_set_dialog_turns_sets_on_and_off_and_explains_a_broken_file(
         qtbot, window: MainWindow, library: Library, tmp_path: Path) -> None:
     library.settings.label_sets = ["scenes"]  # the fixture turns the built-ins off
+    save_settings(library.settings, library.paths.settings)  # ...and the file says so
+    (library.paths.label_sets).mkdir(parents=True, exist_ok=True)
+    (library.paths.label_sets / "mine.toml").write_text('name = "mine"\n', encoding="utf-8")
     dialog = window.organize.open_label_sets()
     qtbot.addWidget(dialog)
     qtbot.waitUntil(lambda: dialog.item("scenes") is not None, timeout=10_000)
     scenes = dialog.item("scenes")
     assert scenes.checkState(0) == Qt.CheckState.Checked and scenes.text(2) == "Built-in"
     assert int(scenes.text(1)) > 1 and scenes.text(3)
+    assert "Cannot use mine.toml" in dialog.status.text()  # a broken file of the user's is named
 
     scenes.setCheckState(0, Qt.CheckState.Unchecked)  # asks first; Cancel keeps it on
     _answer(_message_box(), "Cancel")
