@@ -26,7 +26,7 @@ tiny-model: $(STAMP)
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[test]"
+	$(BIN)/python -m pip install --quiet -e ".[test,fast]"
 	touch $(STAMP)
 
 # desktop-file-validate and appstreamcli check the desktop entry and AppStream file

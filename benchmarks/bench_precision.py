@@ -2,22 +2,30 @@
 
 Indexes the same N 12 MP JPEGs (bench_indexing's photos) end to end with
 `Library.index_photos` (the real pipeline: read, hash, draft decode, preprocess,
-encode, write) once per precision, each in its own fresh process (so each peak RSS
+encode, write) once per variant, each in its own fresh process (so each peak RSS
 is its own) with the same ViT-B-32 random-init weights (seeded), in ABBA order so
 machine drift hits every variant alike:
 
-  fp32   the plain eager PyTorch pipeline (the reference)
-  int8   the image tower on int8 weights, dynamic activations (fbgemm)
-  bf16   weights cast to bf16 (fast only with native bf16; emulated here if absent)
+  fp32          the plain eager PyTorch pipeline (the reference)
+  int8-pytorch  the image tower on int8 weights, dynamic activations (PyTorch, fbgemm)
+  int8-onnx     the image tower exported to ONNX, quantized dynamically to int8 and
+                run by ONNX Runtime (the `fast` extra; what auto picks here)
+  bf16          weights cast to bf16 (fast only with native bf16; emulated if absent)
 
 For each: images/s (best and mean of rounds), ratio to fp32 measured in this run,
 the share of wall time the encoder waited for decoded input, decode cost per image,
-peak RSS, and agreement with fp32: cosine per image (min and mean over the set),
-and how often a query's top-10 is the same set of photos (text queries encoded
-once in fp32, plus every photo as a find-similar query).
+peak RSS, the model alone at batch 32 (images/s, same process, after indexing), and
+agreement with fp32: cosine per image (min and mean over the set), and how often a
+query's top-10 is the same set of photos (text queries encoded once in fp32, plus
+every photo as a find-similar query).
 
-Usage: python benchmarks/bench_precision.py [--n 96] [--rounds 2] [--variants fp32,int8,bf16]
-About 3-5 minutes on 2 cores (bf16 without native support is most of it).
+int8-onnx's one-off export + quantization runs first, in a process of its own, into
+a fresh cache (its time, peak RSS and file size are reported); the timed runs reuse
+that cache, as every run after a model's first does.
+
+Usage: python benchmarks/bench_precision.py [--n 96] [--rounds 2]
+           [--variants fp32,int8-pytorch,int8-onnx[,bf16]] [--ort-threads N]
+About 4-6 minutes on 2 cores (bf16 without native support adds ~1 minute).
 """
 
 from __future__ import annotations
@@ -48,18 +56,57 @@ QUERIES = [
 ]
 
 
-def run_variant(precision: str, folder: Path, out: Path, batch: int) -> dict[str, Any]:
-    """In this (fresh) process: index ``folder`` with ``precision``; vectors to ``out``."""
+def _encoder(variant: str, cache: Path, ort_threads: int) -> Any:
     import torch
 
-    from photoclip.core import indexer
+    from photoclip.core import onnx_visual
     from photoclip.core.encoder import ClipEncoder, ModelSpec
+
+    onnx_visual.THREADS = ort_threads
+    onnx_visual.SESSION_CONFIG.update(
+        item.split("=", 1) for item in os.environ.get("BENCH_ORT_CONFIG", "").split(",") if item)
+    torch.manual_seed(SEED)  # the same random weights in every process
+    return ClipEncoder(ModelSpec.parse(MODEL), "cpu", variant, cache_dir=cache).load()
+
+
+def export_once(cache: Path, ort_threads: int) -> dict[str, Any]:
+    """In this (fresh) process: int8-onnx's first load (export, quantize, check)."""
+    started = time.perf_counter()
+    encoder = _encoder("int8-onnx", cache, ort_threads)
+    manifest = json.loads(next(cache.glob("onnx/*/manifest.json")).read_text())
+    return {"precision": encoder.precision, "load_s": time.perf_counter() - started,
+            "export_s": manifest["export_s"], "quantize_s": manifest["quantize_s"],
+            "bytes": manifest["bytes"], "check_cosine": min(manifest["verified"].values()),
+            "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+
+
+def model_only(encoder: Any, folder: Path, batch: int, repeats: int = 3) -> float:
+    """Images/s of the encoder alone on one batch of the photos, decoded beforehand."""
+    from photoclip.core.imaging import decode_for_model
+
+    photos = sorted(folder.iterdir())[:batch]
+    inputs = [encoder.preprocess(decode_for_model(p.read_bytes(), encoder.input_size).image)
+              for p in photos]
+    encoder.encode_images(inputs[:4])  # warm
+    best = float("inf")
+    for _ in range(repeats):
+        started = time.perf_counter()
+        encoder.encode_images(inputs)
+        best = min(best, time.perf_counter() - started)
+    return len(inputs) / best
+
+
+def run_variant(variant: str, folder: Path, out: Path, batch: int, cache: Path,
+                ort_threads: int) -> dict[str, Any]:
+    """In this (fresh) process: index ``folder`` with ``variant``; vectors to ``out``."""
+    from photoclip.core import indexer
     from photoclip.core.library import Library
     from photoclip.core.paths import app_paths
     from photoclip.core.settings import Settings
 
-    torch.manual_seed(SEED)  # the same random weights in every process
-    encoder = ClipEncoder(ModelSpec.parse(MODEL), "cpu", precision).load()
+    started = time.perf_counter()
+    encoder = _encoder(variant, cache, ort_threads)
+    load_s = time.perf_counter() - started
     encode_s = [0.0]
     decode_s = [0.0]
     inner_encode, inner_decode = encoder.encode_images, indexer.decode_for_model
@@ -82,7 +129,7 @@ def run_variant(precision: str, folder: Path, out: Path, batch: int) -> dict[str
     indexer.decode_for_model = timed_decode
     home = Path(tempfile.mkdtemp(prefix="photoclip-bench-precision-"))
     settings = Settings(model=MODEL, device="cpu", label_sets=NO_TAGGING, batch_size=batch,
-                        precision=precision)
+                        precision="int8" if variant.startswith("int8") else variant)
     with Library(app_paths({"PHOTOCLIP_HOME": str(home)}), settings, encoder=encoder) as lib:
         lib.add_folder(folder)
         started = time.perf_counter()
@@ -93,20 +140,25 @@ def run_variant(precision: str, folder: Path, out: Path, batch: int) -> dict[str
         texts = encoder.encode_texts(QUERIES)
     order = np.argsort(paths)
     np.savez(out, names=np.array(paths)[order], vectors=vectors[order], texts=texts)
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # before model-only
+    encoder.encode_images = inner_encode  # type: ignore[method-assign]
     return {
         "precision": encoder.precision, "images": report.encoded, "seconds": seconds,
         "images_per_s": report.encoded / seconds, "wait_share": 1 - encode_s[0] / seconds,
         "decode_ms_per_image": 1000 * decode_s[0] / max(report.encoded, 1),
-        "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "peak_rss_mib": peak, "load_s": load_s,
+        "model_only_images_per_s": model_only(encoder, folder, batch),
     }
 
 
-def _child(precision: str, folder: Path, out: Path, batch: int) -> dict[str, Any]:
+def _child(variant: str, folder: Path, out: Path, batch: int, cache: Path,
+           ort_threads: int) -> dict[str, Any]:
     done = subprocess.run(
-        [sys.executable, __file__, "--child", precision, "--folder", str(folder), "--out", str(out),
-         "--batch", str(batch)], capture_output=True, text=True, cwd=Path(__file__).parent)
+        [sys.executable, __file__, "--child", variant, "--folder", str(folder), "--out", str(out),
+         "--batch", str(batch), "--cache", str(cache), "--ort-threads", str(ort_threads)],
+        capture_output=True, text=True, cwd=Path(__file__).parent)
     if done.returncode != 0:
-        raise RuntimeError(f"{precision} run failed:\n{done.stderr[-3000:]}")
+        raise RuntimeError(f"{variant} run failed:\n{done.stderr[-3000:]}")
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
@@ -144,66 +196,109 @@ def spread(vectors: np.ndarray) -> float:
     return float((sims.sum() - np.trace(sims)) / (n * n - n))
 
 
-def main(argv: list[str] | None = None) -> int:
+def _arguments(argv: list[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--n", type=int, default=96)
     p.add_argument("--rounds", type=int, default=2)
     p.add_argument("--batch", type=int, default=32)
-    p.add_argument("--variants", default="fp32,int8,bf16")
+    p.add_argument("--variants", default="fp32,int8-pytorch,int8-onnx")
+    p.add_argument("--ort-threads", type=int, default=0, help="ONNX Runtime threads (0: default)")
+    p.add_argument("--results", default="bench_precision", help="results/<name>.json")
     p.add_argument("--child")
+    p.add_argument("--child-export", action="store_true")
     p.add_argument("--folder", type=Path)
     p.add_argument("--out", type=Path)
-    args = p.parse_args(argv)
-    if args.child:
-        print(json.dumps(run_variant(args.child, args.folder, args.out, args.batch)))
-        return 0
-    folder = ensure_photos(args.n)
+    p.add_argument("--cache", type=Path)
+    return p.parse_args(argv)
+
+
+def _export_child(cache: Path, ort_threads: int) -> dict[str, Any]:
+    done = subprocess.run(
+        [sys.executable, __file__, "--child-export", "--cache", str(cache),
+         "--ort-threads", str(ort_threads)], capture_output=True, text=True,
+        cwd=Path(__file__).parent)
+    if done.returncode != 0:
+        raise RuntimeError(f"int8-onnx export failed:\n{done.stderr[-3000:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def _rounds(args: argparse.Namespace, folder: Path, tmp: Path, cache: Path,
+            ) -> tuple[dict[str, list[dict[str, Any]]], dict[str, dict[str, np.ndarray]]]:
     variants = args.variants.split(",")
     fast = [v for v in variants if v != "fp32"]
     runs: dict[str, list[dict[str, Any]]] = {v: [] for v in variants}
-    with tempfile.TemporaryDirectory(prefix="photoclip-bench-precision-") as tmp:
-        vectors: dict[str, dict[str, np.ndarray]] = {}
-        for round_ in range(args.rounds):
-            # ABBA: fp32 first in even rounds, last in odd ones; bf16 (slow when
-            # emulated) once, in the middle of the first round.
-            order = ["fp32", *fast] if round_ % 2 == 0 else [*fast, "fp32"]
-            for variant in order:
-                if variant == "bf16" and round_ > 0:
-                    continue
-                out = Path(tmp) / f"{variant}.npz"
-                runs[variant].append(_child(variant, folder, out, args.batch))
-                print(f"{variant}: {runs[variant][-1]['images_per_s']:.1f} images/s", flush=True)
-                vectors[variant] = dict(np.load(out))
-        reference = vectors["fp32"]
-        rows, results = [], {}
-        base = max(r["images_per_s"] for r in runs["fp32"])
-        base_mean = np.mean([r["images_per_s"] for r in runs["fp32"]])
-        for variant in variants:
-            best = max(r["images_per_s"] for r in runs[variant])
-            mean = float(np.mean([r["images_per_s"] for r in runs[variant]]))
-            agree = agreement(reference, vectors[variant])
-            results[variant] = {"runs": runs[variant], "best": best, "mean": mean,
-                                "ratio_best": best / base, "ratio_mean": mean / base_mean,
-                                **agree}
+    vectors: dict[str, dict[str, np.ndarray]] = {}
+    for round_ in range(args.rounds):
+        # ABBA: fp32 first in even rounds, last in odd ones; bf16 (slow when
+        # emulated) once, in the middle of the first round.
+        order = ["fp32", *fast] if round_ % 2 == 0 else [*fast[::-1], "fp32"]
+        for variant in order:
+            if variant == "bf16" and round_ > 0:
+                continue
+            out = tmp / f"{variant}.npz"
+            runs[variant].append(_child(variant, folder, out, args.batch, cache, args.ort_threads))
             last = runs[variant][-1]
-            rows.append([variant, last["precision"], f"{best:.1f} / {mean:.1f}",
-                         f"{best / base:.2f}x / {mean / base_mean:.2f}x",
-                         f"{agree['cos_min']:.5f} / {agree['cos_mean']:.5f}",
-                         f"{agree['top10_text_same']:.0%} / {agree['top10_similar_same']:.0%}",
-                         f"{agree['top10_text_overlap']:.0%} / {agree['top10_similar_overlap']:.0%}",
-                         f"{last['wait_share']:.0%}", f"{last['decode_ms_per_image']:.1f}",
-                         f"{max(r['peak_rss_mib'] for r in runs[variant]):.0f}"])
+            print(f"{variant} ({last['precision']}): {last['images_per_s']:.1f} images/s, "
+                  f"model alone {last['model_only_images_per_s']:.1f}", flush=True)
+            vectors[variant] = dict(np.load(out))
+    return runs, vectors
+
+
+def _summary(runs: dict[str, list[dict[str, Any]]], vectors: dict[str, dict[str, np.ndarray]],
+             ) -> tuple[list[list[str]], dict[str, Any]]:
+    reference = vectors["fp32"]
+    rows, results = [], {}
+    base = max(r["images_per_s"] for r in runs["fp32"])
+    base_mean = float(np.mean([r["images_per_s"] for r in runs["fp32"]]))
+    for variant, done in runs.items():
+        best = max(r["images_per_s"] for r in done)
+        mean = float(np.mean([r["images_per_s"] for r in done]))
+        model = max(r["model_only_images_per_s"] for r in done)
+        agree = agreement(reference, vectors[variant])
+        results[variant] = {"runs": done, "best": best, "mean": mean, "ratio_best": best / base,
+                            "ratio_mean": mean / base_mean, "model_only_best": model, **agree}
+        last = done[-1]
+        rows.append([variant, last["precision"], f"{best:.1f} / {mean:.1f}",
+                     f"{best / base:.2f}x / {mean / base_mean:.2f}x",
+                     f"{agree['cos_min']:.5f} / {agree['cos_mean']:.5f}",
+                     f"{agree['top10_text_same']:.0%} / {agree['top10_similar_same']:.0%}",
+                     f"{agree['top10_text_overlap']:.0%} / {agree['top10_similar_overlap']:.0%}",
+                     f"{last['wait_share']:.0%}", f"{last['decode_ms_per_image']:.1f}",
+                     f"{max(r['peak_rss_mib'] for r in done):.0f}", f"{model:.1f}"])
+    return rows, results
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _arguments(argv)
+    if args.child_export:
+        print(json.dumps(export_once(args.cache, args.ort_threads)))
+        return 0
+    if args.child:
+        print(json.dumps(run_variant(args.child, args.folder, args.out, args.batch, args.cache,
+                                     args.ort_threads)))
+        return 0
+    folder = ensure_photos(args.n)
+    with tempfile.TemporaryDirectory(prefix="photoclip-bench-precision-") as tmp:
+        cache, export = Path(tmp) / "cache", None
+        if "int8-onnx" in args.variants.split(","):
+            export = _export_child(cache, args.ort_threads)  # a fresh cache: a first run
+            print(f"int8-onnx first load: export {export['export_s']} s + quantize "
+                  f"{export['quantize_s']} s, {export['bytes'] / 2**20:.0f} MiB on disk, "
+                  f"peak RSS {export['peak_rss_mib']:.0f} MiB", flush=True)
+        runs, vectors = _rounds(args, folder, Path(tmp), cache)
+    rows, results = _summary(runs, vectors)
     print(markdown_table(
         ["variant", "ran as", "images/s best / mean", "ratio to fp32", "cosine min / mean",
          "same top-10 text / similar", "top-10 overlap text / similar", "encoder waiting",
-         "decode CPU ms/image", "peak RSS MiB"],
+         "decode CPU ms/image", "peak RSS MiB", "model alone, batch 32 (images/s)"],
         rows))
-    path = write_results("bench_precision", {
+    reference = vectors["fp32"]["vectors"]
+    path = write_results(args.results, {
         "environment": environment(), "model": MODEL, "photos": args.n, "batch": args.batch,
-        "variants": results, "loadavg_at_end": loadavg(),
-        "fp32_mean_pairwise_cosine": spread(reference["vectors"]),
+        "variants": results, "onnx_first_load": export, "ort_threads": args.ort_threads,
+        "loadavg_at_end": loadavg(), "fp32_mean_pairwise_cosine": spread(reference),
         "cpu_flags": sorted(f for f in _flags() if "vnni" in f or "bf16" in f or "amx" in f)})
-    print(f"fp32 photo-to-photo mean cosine (random init): {spread(reference['vectors']):.4f}")
+    print(f"fp32 photo-to-photo mean cosine (random init): {spread(reference):.4f}")
     print(f"results: {path}")
     return 0
 

@@ -176,8 +176,10 @@ def _normalise(features: Any) -> np.ndarray:
 class ClipEncoder:
     """An open_clip model, loaded once on first use (thread-safe)."""
 
-    def __init__(self, spec: ModelSpec, device: str = "auto", precision: str = "auto") -> None:
+    def __init__(self, spec: ModelSpec, device: str = "auto", precision: str = "auto",
+                 cache_dir: Path | None = None) -> None:
         self.spec = spec
+        self.cache_dir = cache_dir  # AppPaths.models_cache (ONNX int8 tower); None: app_paths()'s
         # Not part of the model id: every precision agrees with fp32 within the bar
         # (cosine >= 0.999), so switching it needs no re-encode.
         self.model_id = spec.model_id
@@ -204,15 +206,17 @@ class ClipEncoder:
         return self
 
     def _load(self) -> tuple[Any, Any, Any]:
-
         from .fast_layers import apply_precision
+        from .onnx_visual import OnnxTarget
+        from .paths import app_paths
 
         device = pick_device(self.requested_device)
         model, preprocess, tokenizer = _create_open_clip(self.spec, self.on_download)
         model = model.to(device).eval()
         model.requires_grad_(False)  # autograd bookkeeping costs up to 40% on CPU
+        onnx = OnnxTarget(self.cache_dir or app_paths().models_cache, self.model_id, preprocess)
         model.visual, precision = apply_precision(
-            model.visual, resolve_precision(self.requested_precision, device))
+            model.visual, resolve_precision(self.requested_precision, device), onnx)
         self.device, self.precision = device, precision
         self.dim = int(model.text_projection.shape[1]) if _has_text_projection(model) else int(
             _probe_dim(model, tokenizer, device)

@@ -12,7 +12,7 @@ import gc
 import logging
 import sys
 import warnings
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 import torch.nn.functional as F
@@ -20,22 +20,46 @@ from torch import nn
 
 from .precision import int8_engine
 
+if TYPE_CHECKING:
+    from .onnx_visual import OnnxTarget
+
 log = logging.getLogger(__name__)
 
 
-def apply_precision(visual: Any, precision: str) -> tuple[Any, str]:
+def apply_precision(visual: Any, precision: str, onnx: OnnxTarget | None = None) -> tuple[Any, str]:
     """The image tower converted for ``precision`` (in place, so peak memory stays at
     the fp32 model's), and the precision it really runs in: int8 applies to
     open_clip's vision transformers only (other towers, such as the ResNets, stay
-    fp32 rather than be quantized in ways nobody has checked)."""
+    fp32 rather than be quantized in ways nobody has checked). "int8-onnx" needs
+    ``onnx`` (where its cache lives) and falls back to PyTorch int8, saying why."""
+    if precision in ("int8", "int8-onnx") and not _is_vision_transformer(visual):
+        log.info("int8 is for vision transformers; %s stays fp32", type(visual).__name__)
+        return visual, "fp32"
+    if precision == "int8-onnx":
+        fast = _onnx_visual(visual, onnx)
+        if fast is not None:
+            return fast, "int8-onnx"
+        precision = "int8" if int8_engine() is not None else "fp32"
     if precision == "int8":
-        if not _is_vision_transformer(visual):
-            log.info("int8 is for vision transformers; %s stays fp32", type(visual).__name__)
-            return visual, "fp32"
         return int8_visual(visual), "int8"
     if precision == "bf16":
         return visual.to(torch.bfloat16), "bf16"
     return visual, precision
+
+
+def _onnx_visual(visual: Any, onnx: OnnxTarget | None) -> Any:
+    """The ONNX Runtime int8 tower, or None (the reason logged) to fall back. On
+    success the torch tower's weights are already released in place, so the
+    caller's reference to it holds no memory."""
+    from .onnx_visual import OnnxUnavailable, onnx_int8_visual
+
+    try:
+        if onnx is None:
+            raise OnnxUnavailable("no cache folder was given for the exported model")
+        return onnx_int8_visual(visual, onnx)
+    except OnnxUnavailable as exc:
+        log.warning("ONNX Runtime int8 not used: %s; PyTorch int8 instead", exc)
+        return None
 
 
 def _is_vision_transformer(visual: Any) -> bool:

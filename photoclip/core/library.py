@@ -68,7 +68,8 @@ class Library:
         self.spec = ModelSpec.parse(settings.model)
         # Not loaded until a photo or a query needs it: status and folder
         # management never touch torch.
-        self.encoder: Encoder = encoder or ClipEncoder(self.spec, settings.device, settings.precision)
+        self.encoder: Encoder = encoder or ClipEncoder(
+            self.spec, settings.device, settings.precision, cache_dir=paths.models_cache)
         self.catalog = Catalog(paths.catalog, backups_dir=paths.backups)
         self.index = IndexStore(self.catalog, paths.index, self.encoder.model_id)
         self.organizer = Organizer(self)

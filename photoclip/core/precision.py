@@ -3,14 +3,20 @@
 Chosen from what the CPU does natively (``resolve_precision``):
 
 * **int8** where the CPU has int8 dot-product instructions (AVX-512 VNNI, AVX-VNNI,
-  AMX): the image tower's matrix products run on int8 weights with activations
-  quantized per batch (PyTorch dynamic quantization, fbgemm). To reach *every*
+  AMX), on one of two runtimes. With the optional ``fast`` extra installed
+  (onnxruntime + onnx), **int8-onnx**: the image tower exported to ONNX once per
+  model, quantized dynamically to int8 and run by ONNX Runtime (``onnx_visual``),
+  after a check that it agrees with fp32; any failure falls back to the next one.
+  Otherwise **int8** (PyTorch): the image tower's matrix products run on int8
+  weights with activations quantized per batch (dynamic quantization, fbgemm). To reach *every*
   matrix product, two of open_clip's layers are rewritten into equivalent linear
   layers first: attention's packed input projection (``nn.MultiheadAttention``
   keeps it as a bare tensor, which quantization skips) and the patch embedding
   (a stride-32 32x32 convolution, which is a matrix product over patches). On
   ViT-B-32 this agrees with fp32 at cosine >= 0.9996 per image
-  (benchmarks/bench_precision.py) and runs ~2x faster.
+  (benchmarks/bench_precision.py) and runs ~1.6x faster. ONNX Runtime runs the same
+  tower 2-3x faster than fp32: its kernels fuse activation quantization, the int8
+  product and the rescale, and attention runs as one fused operator.
 * **bf16** only where the CPU has native bf16 (AVX-512 BF16, AMX): weights cast
   to bf16. Without native support bf16 is emulated and ~5x *slower* than fp32
   (measured), so it is never picked there. Weights are cast rather than using
@@ -25,13 +31,16 @@ the work are in ``fast_layers``.
 
 from __future__ import annotations
 
+import importlib.util
 import logging
 import platform
 from functools import lru_cache
 
 log = logging.getLogger(__name__)
 
-PRECISIONS = ("auto", "fp32", "bf16", "int8")
+PRECISIONS = ("auto", "fp32", "bf16", "int8")  # what a user may ask for
+# An int8 runtime asked for by name (benchmarks, tests); not a setting.
+INT8_RUNTIMES = ("int8-onnx", "int8-pytorch")
 INT8_FLAGS = ("avx512_vnni", "avx_vnni", "amx_int8")
 BF16_FLAGS = ("avx512_bf16", "amx_bf16")
 
@@ -60,23 +69,37 @@ def int8_engine() -> str | None:
     return None
 
 
+@lru_cache(maxsize=1)
+def onnx_runtime_installed() -> bool:
+    """onnxruntime and onnx (the ``fast`` extra) are importable; found without importing."""
+    return all(importlib.util.find_spec(name) is not None for name in ("onnxruntime", "onnx"))
+
+
 def resolve_precision(requested: str, device: str) -> str:
-    """What the image encoder will run in on ``device`` ("fp16" means CUDA autocast)."""
-    if requested not in PRECISIONS:
+    """What the image encoder will run in on ``device``: "fp32", "bf16", "int8" (PyTorch),
+    "int8-onnx" (ONNX Runtime; the encoder falls back to "int8" if it cannot be used)
+    or "fp16" (CUDA autocast)."""
+    if requested not in PRECISIONS + INT8_RUNTIMES:
         raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}, not {requested!r}")
     if device == "cuda":
         return "fp16"  # tensor cores; int8/bf16 here are CPU paths
     if device != "cpu":
         return "fp32"
-    if requested != "auto":
-        if requested == "int8" and int8_engine() is None:
-            log.warning("int8 was asked for, but this PyTorch has no x86 int8 kernels: fp32")
-            return "fp32"
+    if requested == "auto":
+        if platform.machine().lower() in ("x86_64", "amd64") and _has(INT8_FLAGS):
+            if onnx_runtime_installed():
+                return "int8-onnx"
+            if int8_engine() is not None:
+                return "int8"
+        return "bf16" if _has(BF16_FLAGS) else "fp32"
+    if requested == "int8" and onnx_runtime_installed():
+        return "int8-onnx"
+    if requested == "int8-onnx" or not requested.startswith("int8"):
         return requested
-    if platform.machine().lower() in ("x86_64", "amd64") and int8_engine() is not None and _has(
-            INT8_FLAGS):
-        return "int8"
-    return "bf16" if _has(BF16_FLAGS) else "fp32"
+    if int8_engine() is None:
+        log.warning("int8 was asked for, but this PyTorch has no x86 int8 kernels: fp32")
+        return "fp32"
+    return "int8"
 
 
 def _has(names: tuple[str, ...]) -> bool:
@@ -86,9 +109,10 @@ def _has(names: tuple[str, ...]) -> bool:
 def describe_precision(precision: str) -> str:
     """For `photoclip status`: which path encodes images, and why (no torch import)."""
     flags = cpu_flags()
-    if precision == "int8":
+    if precision in ("int8", "int8-onnx"):
         found = [f for f in INT8_FLAGS if f in flags]
-        return "int8 image encoder" + (f" ({found[0]})" if found else "")
+        runtime = "ONNX Runtime" if precision == "int8-onnx" else "PyTorch"
+        return f"int8 image encoder ({runtime}" + (f", {found[0]})" if found else ")")
     if precision == "bf16":
         return "bf16 image encoder" + ("" if _has(BF16_FLAGS)
                                        else " (emulated: no native bf16 on this CPU, slow)")

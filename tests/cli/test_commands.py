@@ -91,5 +91,7 @@ def test_status_says_which_precision_encoded(tmp_path: Path, tiny_vit_dir: Path)
     assert run("add", str(folder)).returncode == 0
     assert run("--precision", "int8", "--device", "cpu", "index").returncode == 0
     state = json.loads(run("--precision", "int8", "status", "--json").stdout)
-    assert (state["precision"], state["last_precision"], state["indexed"]) == ("int8", "int8", 1)
+    # int8 runs in ONNX Runtime where the "fast" extra is installed, else in PyTorch.
+    assert (state["precision"], state["indexed"]) == ("int8", 1)
+    assert state["last_precision"] in ("int8", "int8-onnx")
     assert "int8 image encoder" in run("status").stdout.decode()

@@ -25,6 +25,7 @@ from tests.synthetic import CLASSES, make_library
 AGREEMENT = 0.999  # cosine with fp32, per image: the bar every fast path must clear
 
 
+@pytest.mark.parametrize("onnx_installed", [True, False], ids=["fast-extra", "no-extra"])
 @pytest.mark.parametrize(("flags", "expected"), [
     ({"avx2", "avx512f", "avx512_vnni"}, "int8"),
     ({"avx2", "amx_int8", "amx_bf16", "avx512_bf16"}, "int8"),
@@ -33,18 +34,35 @@ AGREEMENT = 0.999  # cosine with fp32, per image: the bar every fast path must c
     (set(), "fp32"),
 ])
 def test_auto_picks_what_the_cpu_runs_natively(monkeypatch: pytest.MonkeyPatch, flags: set[str],
-                                               expected: str) -> None:
+                                               expected: str, onnx_installed: bool) -> None:
+    """int8 runs on ONNX Runtime where the fast extra is installed, else on PyTorch."""
     monkeypatch.setattr(precision, "cpu_flags", lambda: frozenset(flags))
     monkeypatch.setattr(precision.platform, "machine", lambda: "x86_64")
+    monkeypatch.setattr(precision, "onnx_runtime_installed", lambda: onnx_installed)
+    if expected == "int8" and onnx_installed:
+        expected = "int8-onnx"
     assert resolve_precision("auto", "cpu") == expected
 
 
-def test_a_forced_precision_is_kept_and_gpus_use_autocast() -> None:
+def test_a_forced_precision_is_kept_and_gpus_use_autocast(monkeypatch: pytest.MonkeyPatch) -> None:
     assert resolve_precision("fp32", "cpu") == "fp32"
     assert resolve_precision("bf16", "cpu") == "bf16"
     assert resolve_precision("int8", "cuda") == "fp16"
+    assert resolve_precision("int8-pytorch", "cpu") == "int8"  # a runtime by name (benchmarks)
+    monkeypatch.setattr(precision, "onnx_runtime_installed", lambda: True)
+    assert resolve_precision("int8", "cpu") == "int8-onnx"
+    monkeypatch.setattr(precision, "onnx_runtime_installed", lambda: False)
+    assert resolve_precision("int8", "cpu") == "int8"
     with pytest.raises(ValueError, match="precision must be one of"):
         resolve_precision("fp8", "cpu")
+
+
+def test_status_says_which_int8_runtime_encoded(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(precision, "cpu_flags", lambda: frozenset({"avx512f", "avx512_vnni"}))
+    assert precision.describe_precision("int8-onnx") == "int8 image encoder (ONNX Runtime, avx512_vnni)"
+    assert precision.describe_precision("int8") == "int8 image encoder (PyTorch, avx512_vnni)"
+    monkeypatch.setattr(precision, "cpu_flags", frozenset)
+    assert precision.describe_precision("int8-onnx") == "int8 image encoder (ONNX Runtime)"
 
 
 def _small_vit() -> CLIP:
@@ -67,16 +85,20 @@ def _top10(vectors: np.ndarray, query: np.ndarray) -> set[int]:
 
 
 @pytest.mark.model
-@pytest.mark.parametrize("requested", ["auto", "int8", "bf16"])
+@pytest.mark.parametrize(("requested", "runs_as"), [
+    ("auto", None), ("int8-pytorch", "int8"), ("int8-onnx", "int8-onnx"), ("bf16", "bf16")])
 def test_fast_paths_keep_the_answers_of_a_trained_model(tiny_vit_dir: Path, tmp_path: Path,
-                                                        requested: str) -> None:
+                                                        requested: str, runs_as: str | None) -> None:
     """The repo's tiny trained ViT, through the product's encoder, on generated pictures
     it never saw: every picture's vector within the bar, and search rankings (top-10
-    for each query) the same as fp32's for at least 95% of queries."""
+    for each query) the same as fp32's for at least 95% of queries. int8-onnx goes
+    through the real export, quantization and check (into a fresh cache)."""
+    if requested == "int8-onnx":
+        pytest.importorskip("onnxruntime")
     spec = ModelSpec.parse(f"local-dir:{tiny_vit_dir}")
     reference = ClipEncoder(spec, "cpu", "fp32").load()
-    fast = ClipEncoder(spec, "cpu", requested).load()
-    assert requested == "auto" or fast.precision == requested
+    fast = ClipEncoder(spec, "cpu", requested, cache_dir=tmp_path / "cache").load()
+    assert runs_as is None or fast.precision == runs_as
     make_library(tmp_path / "pics", per_class=4, seed=21, formats=("PNG", "JPEG"))
     pictures = [reference.preprocess(Image.open(p).convert("RGB"))
                 for p in sorted((tmp_path / "pics").rglob("*")) if p.is_file()]
@@ -120,9 +142,10 @@ def test_the_tiny_model_reports_the_path_it_really_runs(tiny_model_dir: Path, tm
     """The tiny test model's image tower is a ResNet: int8 is for vision transformers,
     so asking for it gives fp32 (said, not silently quantized another way)."""
     spec = ModelSpec.parse(f"local-dir:{tiny_model_dir}")
-    asked = ClipEncoder(spec, "cpu", "int8").load()
+    asked = ClipEncoder(spec, "cpu", "int8", cache_dir=tmp_path / "cache").load()
     reference = ClipEncoder(spec, "cpu", "fp32").load()
     assert asked.precision == "fp32"
+    assert not (tmp_path / "cache").exists()  # nothing exported for a tower int8 skips
     make_library(tmp_path / "pics", per_class=1, seed=3)
     pictures = [reference.preprocess(Image.open(p).convert("RGB"))
                 for p in sorted((tmp_path / "pics").rglob("*")) if p.is_file()]
