@@ -23,6 +23,7 @@ from .labelsets import (
     LabelSet,
     LabelSetError,
     available_label_sets,
+    builtin_dir,
     install_label_set,
     label_set_problems,
 )
@@ -56,6 +57,7 @@ class Organizer:
     def __init__(self, library: Library) -> None:
         self._library = library
         self._classifiers: dict[tuple[str, str], Classifier] = {}
+        self._label_sets: tuple[tuple[tuple[str, int], ...], dict[str, LabelSet]] | None = None
         self.sidecars = SidecarSync(library.catalog, lambda: library.settings, self.owned_names)
         self.concept_book = ConceptBook(library, self.sidecars.write)
         self.album_book = AlbumBook(library)
@@ -66,7 +68,14 @@ class Organizer:
 
     # -- label sets ------------------------------------------------------------------
     def label_sets(self) -> dict[str, LabelSet]:
-        return available_label_sets(self._library.paths.label_sets)
+        """Every usable set; parsed again only when a set file changes (indexing asks
+        for the enabled ones with every batch)."""
+        user_dir = self._library.paths.label_sets
+        state = tuple((p.name, p.stat().st_mtime_ns) for folder in (builtin_dir(), user_dir)
+                      if folder.is_dir() for p in sorted(folder.glob("*.toml")))
+        if self._label_sets is None or self._label_sets[0] != state:
+            self._label_sets = (state, available_label_sets(user_dir))
+        return dict(self._label_sets[1])
 
     def resolve_label_set(self, name_or_file: str) -> LabelSet:
         """A built-in or user set by name, or a TOML file (installed for later runs)."""
