@@ -191,14 +191,22 @@ class Catalog(MovesAndTrash, TagsAlbumsConcepts):
 
     def vector_epoch(self) -> int:
         """A counter bumped by every transaction that changes vectors (index staleness)."""
-        return int(self.get_meta("vector_epoch", "0") or 0)
+        return self._counter("vector_epoch")
+
+    def _counter(self, key: str) -> int:
+        return int(self.get_meta(key, "0") or 0)
 
     @staticmethod
-    def _bump_epoch(db: sqlite3.Connection) -> None:
+    def _bump(db: sqlite3.Connection, key: str) -> None:
+        """Add one to a counter in ``meta`` (inside the caller's transaction)."""
         db.execute(
-            "INSERT INTO meta(key, value) VALUES ('vector_epoch', '1') ON CONFLICT(key) "
-            "DO UPDATE SET value = CAST(value AS INTEGER) + 1"
+            "INSERT INTO meta(key, value) VALUES (?, '1') ON CONFLICT(key) "
+            "DO UPDATE SET value = CAST(value AS INTEGER) + 1", (key,)
         )
+
+    @classmethod
+    def _bump_epoch(cls, db: sqlite3.Connection) -> None:
+        cls._bump(db, "vector_epoch")
 
     # -- folders -----------------------------------------------------------------
     def folders(self) -> list[Folder]:

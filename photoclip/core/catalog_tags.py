@@ -39,18 +39,17 @@ class TagsAlbumsConcepts:
     if TYPE_CHECKING:  # provided by Catalog
         def _transaction(self) -> AbstractContextManager[sqlite3.Connection]: ...
         def _reader(self) -> sqlite3.Connection: ...
-        def get_meta(self, key: str, default: str | None = None) -> str | None: ...
+        def _counter(self, key: str) -> int: ...
+        @staticmethod
+        def _bump(db: sqlite3.Connection, key: str) -> None: ...
 
     def tags_epoch(self) -> int:
         """Bumped by every change to tags, smart albums or concepts (albums are cached on it)."""
-        return int(self.get_meta("tags_epoch", "0") or 0)
+        return self._counter("tags_epoch")
 
-    @staticmethod
-    def _bump_tags(db: sqlite3.Connection) -> None:
-        db.execute(
-            "INSERT INTO meta(key, value) VALUES ('tags_epoch', '1') ON CONFLICT(key) "
-            "DO UPDATE SET value = CAST(value AS INTEGER) + 1"
-        )
+    @classmethod
+    def _bump_tags(cls, db: sqlite3.Connection) -> None:
+        cls._bump(db, "tags_epoch")
 
     # -- reading tags ----------------------------------------------------------------
     def tags(self, photo_id: int, *, rejected: bool = False) -> list[Tag]:
@@ -60,18 +59,6 @@ class TagsAlbumsConcepts:
             f"SELECT {_TAG_COLUMNS} FROM tags WHERE photo_id = ?{where} ORDER BY name",
             (photo_id,))
         return [_tag(r) for r in rows]
-
-    def tags_of(self, photo_ids: Sequence[int]) -> dict[int, list[Tag]]:
-        """Tags (not rejected) of many photos at once."""
-        found: dict[int, list[Tag]] = {}
-        for start in range(0, len(photo_ids), CHUNK):
-            chunk = list(photo_ids[start:start + CHUNK])
-            rows = self._reader().execute(
-                f"SELECT photo_id, {_TAG_COLUMNS} FROM tags WHERE source != 'rejected' AND "
-                f"photo_id IN ({','.join('?' * len(chunk))}) ORDER BY name", chunk)
-            for row in rows:
-                found.setdefault(row[0], []).append(_tag(row[1:]))
-        return found
 
     def tag_counts(self) -> list[tuple[str, int]]:
         """Each tag with the number of live, indexed photos that have it, most first."""

@@ -47,11 +47,6 @@ class Classifier:
     logit_scale: float
 
 
-def ensemble_vector(encoder: Encoder, prompts: Sequence[str]) -> np.ndarray:
-    """The unit mean of the prompts' unit text vectors."""
-    return _ensembles(encoder, [list(prompts)])[0]
-
-
 def _ensembles(encoder: Encoder, prompt_lists: Sequence[Sequence[str]]) -> np.ndarray:
     flat = [p for prompts in prompt_lists for p in prompts]
     encoded = np.concatenate([encoder.encode_texts(flat[i:i + TEXT_BATCH])
