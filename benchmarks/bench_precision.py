@@ -59,11 +59,11 @@ QUERIES = [
 def _encoder(variant: str, cache: Path, ort_threads: int) -> Any:
     import torch
 
-    from photoclip.core import onnx_visual
+    from photoclip.core import onnx_cache, onnx_visual
     from photoclip.core.encoder import ClipEncoder, ModelSpec
 
     onnx_visual.THREADS = ort_threads
-    onnx_visual.SESSION_CONFIG.update(
+    onnx_cache.SESSION_CONFIG.update(
         item.split("=", 1) for item in os.environ.get("BENCH_ORT_CONFIG", "").split(",") if item)
     torch.manual_seed(SEED)  # the same random weights in every process
     return ClipEncoder(ModelSpec.parse(MODEL), "cpu", variant, cache_dir=cache).load()
@@ -73,10 +73,12 @@ def export_once(cache: Path, ort_threads: int) -> dict[str, Any]:
     """In this (fresh) process: int8-onnx's first load (export, quantize, check)."""
     started = time.perf_counter()
     encoder = _encoder("int8-onnx", cache, ort_threads)
-    manifest = json.loads(next(cache.glob("onnx/*/manifest.json")).read_text())
-    return {"precision": encoder.precision, "load_s": time.perf_counter() - started,
-            "export_s": manifest["export_s"], "quantize_s": manifest["quantize_s"],
-            "bytes": manifest["bytes"], "check_cosine": min(manifest["verified"].values()),
+    towers = {m.get("tower", "visual"): m for m in (
+        json.loads(p.read_text()) for p in cache.glob("onnx/*/manifest.json"))}
+    return {"precision": encoder.precision, "text_precision": encoder.text_precision,
+            "load_s": time.perf_counter() - started,
+            **{f"{tower}_{key}": m[key] if key != "verified" else min(m[key].values())
+               for tower, m in towers.items() for key in ("build_s", "bytes", "verified")},
             "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
 
 
@@ -143,7 +145,8 @@ def run_variant(variant: str, folder: Path, out: Path, batch: int, cache: Path,
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # before model-only
     encoder.encode_images = inner_encode  # type: ignore[method-assign]
     return {
-        "precision": encoder.precision, "images": report.encoded, "seconds": seconds,
+        "precision": encoder.precision, "text_precision": encoder.text_precision,
+        "images": report.encoded, "seconds": seconds,
         "images_per_s": report.encoded / seconds, "wait_share": 1 - encode_s[0] / seconds,
         "decode_ms_per_image": 1000 * decode_s[0] / max(report.encoded, 1),
         "peak_rss_mib": peak, "load_s": load_s,
@@ -180,12 +183,15 @@ def top10_agreement(reference: np.ndarray, other: np.ndarray, queries_ref: np.nd
 def agreement(reference: dict[str, np.ndarray], other: dict[str, np.ndarray]) -> dict[str, float]:
     assert list(reference["names"]) == list(other["names"])
     cos = (reference["vectors"] * other["vectors"]).sum(1)
+    # Each side searched with its own text vectors: the fast path encodes queries too.
     text, text_overlap = top10_agreement(reference["vectors"], other["vectors"],
-                                         reference["texts"], reference["texts"], exclude_self=False)
+                                         reference["texts"], other["texts"], exclude_self=False)
+    text_cos = (reference["texts"] * other["texts"]).sum(1)
     image, image_overlap = top10_agreement(reference["vectors"], other["vectors"],
                                            reference["vectors"], other["vectors"], exclude_self=True)
     return {"cos_min": float(cos.min()), "cos_mean": float(cos.mean()),
-            "top10_text_same": text, "top10_text_overlap": text_overlap,
+            "text_cos_min": float(text_cos.min()), "top10_text_same": text,
+            "top10_text_overlap": text_overlap,
             "top10_similar_same": image, "top10_similar_overlap": image_overlap}
 
 
@@ -282,8 +288,9 @@ def main(argv: list[str] | None = None) -> int:
         cache, export = Path(tmp) / "cache", None
         if "int8-onnx" in args.variants.split(","):
             export = _export_child(cache, args.ort_threads)  # a fresh cache: a first run
-            print(f"int8-onnx first load: export {export['export_s']} s + quantize "
-                  f"{export['quantize_s']} s, {export['bytes'] / 2**20:.0f} MiB on disk, "
+            print(f"int8-onnx first load: image tower {export['visual_build_s']} s, "
+                  f"{export['visual_bytes'] / 2**20:.0f} MiB on disk; text tower "
+                  f"{export.get('text_build_s')} s, {export.get('text_bytes', 0) / 2**20:.0f} MiB; "
                   f"peak RSS {export['peak_rss_mib']:.0f} MiB", flush=True)
         runs, vectors = _rounds(args, folder, Path(tmp), cache)
     rows, results = _summary(runs, vectors)

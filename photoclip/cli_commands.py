@@ -146,7 +146,7 @@ def status(library: Library, args: argparse.Namespace) -> int:
     print(f"device: {state.device}" + (f" (last used: {state.last_device})"
                                         if state.last_device else ""))
     print(f"precision: {state.precision}" + (
-        f" (last used: {describe_precision(state.last_precision)})"
+        f" (last used: {describe_precision(state.last_precision, state.last_text_precision)})"
         if state.last_precision else ""))
     size = "none yet" if state.index_size is None else f"{state.index_size} vectors"
     print(f"search index: {size}")

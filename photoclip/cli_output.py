@@ -39,6 +39,7 @@ def status_record(state: LibraryStatus) -> dict[str, Any]:
         "last_device": state.last_device,
         "precision": state.precision,
         "last_precision": state.last_precision,
+        "last_text_precision": state.last_text_precision,
         "index_size": state.index_size,
         "index_bytes": state.index_bytes,
         "other_model": state.other_model,

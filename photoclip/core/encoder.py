@@ -185,7 +185,9 @@ class ClipEncoder:
         self.model_id = spec.model_id
         self.requested_device = device
         self.requested_precision = precision
-        self.precision = "unloaded"
+        self.precision = "unloaded"  # the image tower's
+        self.text_precision = "unloaded"
+        self._fast_text: Callable[[Any], Any] | None = None  # ONNX Runtime text tower
         self._lock = threading.Lock()  # guards the one-time load
         self._loaded: tuple[Any, Any, Any] | None = None  # model, preprocess, tokenizer
         self._text_cache: OrderedDict[str, np.ndarray] = OrderedDict()
@@ -206,7 +208,7 @@ class ClipEncoder:
         return self
 
     def _load(self) -> tuple[Any, Any, Any]:
-        from .fast_layers import apply_precision
+        from .fast_layers import apply_precision, fast_text_encoder
         from .onnx_visual import OnnxTarget
         from .paths import app_paths
 
@@ -217,6 +219,7 @@ class ClipEncoder:
         onnx = OnnxTarget(self.cache_dir or app_paths().models_cache, self.model_id, preprocess)
         model.visual, precision = apply_precision(
             model.visual, resolve_precision(self.requested_precision, device), onnx)
+        self._fast_text, self.text_precision = fast_text_encoder(model, tokenizer, precision, onnx)
         self.device, self.precision = device, precision
         self.dim = int(model.text_projection.shape[1]) if _has_text_projection(model) else int(
             _probe_dim(model, tokenizer, device)
@@ -226,8 +229,8 @@ class ClipEncoder:
             self.logit_scale = float(scale.detach().float().exp().cpu())
         size = model.visual.image_size
         self.input_size = int(size[0] if isinstance(size, (tuple, list)) else size)
-        log.info("loaded %s on %s, %s (dim %d)", self.model_id, device,
-                 describe_precision(precision), self.dim)
+        log.info("loaded %s on %s, %s, %s text encoder (dim %d)", self.model_id, device,
+                 describe_precision(precision), self.text_precision, self.dim)
         return model, preprocess, tokenizer
 
     def _parts(self) -> tuple[Any, Any, Any]:
@@ -275,6 +278,8 @@ class ClipEncoder:
         model, _, tokenizer = self._parts()
         tokens = tokenizer(list(texts)).to(self.device)
         with torch.inference_mode(), self._autocast():
+            if self._fast_text is not None:
+                return _normalise(self._fast_text(tokens))
             return _normalise(encode_text_trimmed(model, tokens))
 
     def _autocast(self) -> Any:

@@ -62,6 +62,22 @@ def _onnx_visual(visual: Any, onnx: OnnxTarget | None) -> Any:
         return None
 
 
+def fast_text_encoder(model: Any, tokenizer: Any, precision: str,
+                      onnx: OnnxTarget | None) -> tuple[Any, str]:
+    """The text tower's runner and precision: with the image tower on ONNX Runtime int8,
+    the text tower too (``onnx_text``; a query is ~4x faster), else None and "fp32"
+    (``encode_text_trimmed`` in torch). A failure is logged and falls back."""
+    if precision != "int8-onnx" or onnx is None:
+        return None, "fp32"
+    from .onnx_text import OnnxUnavailable, onnx_int8_text
+
+    try:
+        return onnx_int8_text(model, tokenizer, onnx.cache_dir, onnx.model_id), "int8-onnx"
+    except OnnxUnavailable as exc:
+        log.warning("ONNX Runtime int8 text tower not used: %s; fp32 instead", exc)
+        return None, "fp32"
+
+
 def _is_vision_transformer(visual: Any) -> bool:
     blocks = getattr(getattr(visual, "transformer", None), "resblocks", None)
     return (blocks is not None and len(blocks) > 0
@@ -178,16 +194,30 @@ def encode_text_trimmed(model: Any, tokens: Any) -> Any:
     to ``model.encode_text`` for models built differently."""
     if not _trimmable(model):
         return model.encode_text(tokens)
+    return text_head(model, *embed_trimmed(model, tokens))
+
+
+def embed_trimmed(model: Any, tokens: Any) -> tuple[Any, Any]:
+    """The token and position embeddings of the real tokens (the first part of the text
+    tower), and where each text's end token is."""
     length = int(tokens.argmax(dim=-1).max()) + 1  # the end token has the largest id
+    tokens = tokens[:, :length]
     cast = model.transformer.get_cast_dtype()
-    x = model.token_embedding(tokens[:, :length]).to(cast)
-    x = x + model.positional_embedding[:length].to(cast)
-    x = model.transformer(x, attn_mask=model.attn_mask[:length, :length])
-    x = model.ln_final(x)
-    pooled = x[torch.arange(x.shape[0], device=x.device), tokens[:, :length].argmax(dim=-1)]
-    if isinstance(model.text_projection, torch.nn.Linear):
-        return model.text_projection(pooled)
-    return pooled @ model.text_projection
+    embedded = model.token_embedding(tokens).to(cast) + model.positional_embedding[:length].to(cast)
+    return embedded, tokens.argmax(dim=-1)
+
+
+def text_head(parts: Any, embedded: Any, ends: Any) -> Any:
+    """The rest of the text tower: the causal transformer over ``embedded`` (any
+    length), the final norm, the features at the end tokens, projected. ``parts`` has
+    open_clip's ``transformer``, ``attn_mask``, ``ln_final`` and ``text_projection``."""
+    length = embedded.shape[1]
+    x = parts.transformer(embedded, attn_mask=parts.attn_mask[:length, :length])
+    x = parts.ln_final(x)
+    pooled = x[torch.arange(x.shape[0], device=x.device), ends]
+    if isinstance(parts.text_projection, torch.nn.Linear):
+        return parts.text_projection(pooled)
+    return pooled @ parts.text_projection
 
 
 def _trimmable(model: Any) -> bool:

@@ -54,6 +54,7 @@ class LibraryStatus:
     other_model: int = 0  # indexed photos whose vectors need re-encoding for this model
     precision: str = "auto"  # as configured; what the image encoder last ran in is below
     last_precision: str | None = None
+    last_text_precision: str | None = None  # what the text encoder last ran in
     trashed: int = 0  # deleted photos kept for trash_days in case their files come back
     data_dir: Path | None = None
     extra: dict[str, str] = field(default_factory=dict)
@@ -252,6 +253,9 @@ class Library:
         precision = getattr(self.encoder, "precision", None)
         if isinstance(precision, str) and precision != "unloaded":
             self.catalog.set_meta("last_precision", precision)
+        text = getattr(self.encoder, "text_precision", None)
+        if isinstance(text, str) and text != "unloaded":
+            self.catalog.set_meta("last_text_precision", text)
 
     # -- searching -------------------------------------------------------------
     def search(
@@ -307,6 +311,7 @@ class Library:
             last_device=self.catalog.get_meta("last_device"),
             precision=self.settings.precision,
             last_precision=self.catalog.get_meta("last_precision"),
+            last_text_precision=self.catalog.get_meta("last_text_precision"),
             index_size=int(manifest["count"]) if fresh and manifest else None,
             index_bytes=int(manifest["index_bytes"]) if fresh and manifest else None,
             other_model=self.catalog.count_other_models(self.encoder.model_id),

@@ -17,7 +17,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .fast_layers import PatchEmbedding, _is_patchify, _linear_from
+from .fast_layers import LinearAttention, PatchEmbedding, _is_patchify, _linear_from
 
 
 class _FusedAttention(torch.autograd.Function):
@@ -95,6 +95,71 @@ def export_visual(visual: Any, path: Path) -> None:
                           input_names=["pixels"], output_names=["features"],
                           dynamic_axes={"pixels": {0: "batch"}, "features": {0: "batch"}},
                           custom_opsets={"com.microsoft": 1})
+
+
+def export_text(tower: nn.Module, width: int, path: Path) -> None:
+    """A text tower after its token lookup (``onnx_text.TextTower``: embedded tokens and
+    end positions in, features out) to an ONNX file, any batch size and length.
+    Attention is exported as plain matrix products (``LinearAttention``): the causal
+    mask is cut to the input's length inside the graph."""
+    blocks = list(tower.transformer.resblocks)
+    attentions = [block.attn for block in blocks]
+    example = (torch.zeros(2, 5, width), torch.tensor([4, 2]))
+    try:
+        for block in blocks:
+            block.attn = LinearAttention(block.attn)
+        with torch.no_grad(), warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            torch.onnx.export(tower, example, str(path), dynamo=False, opset_version=17,
+                              input_names=["embedded", "ends"], output_names=["features"],
+                              dynamic_axes={"embedded": {0: "batch", 1: "length"},
+                                            "ends": {0: "batch"}, "features": {0: "batch"}})
+    finally:
+        for block, attention in zip(blocks, attentions, strict=True):
+            block.attn = attention
+
+
+def quantize_weights_int8(source: Path, target: Path) -> None:
+    """8-bit weights in blocks of 32 inputs, each with its own scale (ONNX Runtime's
+    MatMulNBits), products in int8 with the activations quantized per block too
+    (accuracy level 4). A query is a few tokens, so its cost is reading the weights:
+    a quarter of fp32's bytes. Per-block scales keep an outlier channel from
+    coarsening a whole row, as one scale per activation tensor would."""
+    import onnx
+
+    quantizer_module = _import_keeping_root_logger(
+        "onnxruntime.quantization.matmul_nbits_quantizer")
+    config = quantizer_module.DefaultWeightOnlyQuantConfig(
+        block_size=32, is_symmetric=True, accuracy_level=4, bits=8)
+    chatter = logging.getLogger(quantizer_module.__name__)  # INFO lines per matrix
+    level = chatter.level
+    chatter.setLevel(logging.WARNING)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            quantizer = quantizer_module.MatMulNBitsQuantizer(onnx.load(str(source)),
+                                                              algo_config=config)
+            quantizer.process()
+            quantizer.model.save_model_to_file(str(target), use_external_data_format=False)
+    finally:
+        chatter.setLevel(level)
+
+
+def _import_keeping_root_logger(name: str) -> Any:
+    """Import ``name``, undoing its ``logging.basicConfig(level=INFO)`` (onnxruntime's
+    weight quantizer calls it at import): it would print every INFO line of the
+    app's own loggers to stderr."""
+    import importlib
+
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    try:
+        return importlib.import_module(name)
+    finally:
+        for handler in root.handlers[:]:
+            if handler not in handlers:
+                root.removeHandler(handler)
+        root.setLevel(level)
 
 
 def quantize_int8(source: Path, target: Path) -> None:

@@ -106,8 +106,18 @@ def _has(names: tuple[str, ...]) -> bool:
     return any(name in cpu_flags() for name in names)
 
 
-def describe_precision(precision: str) -> str:
-    """For `photoclip status`: which path encodes images, and why (no torch import)."""
+def describe_precision(precision: str, text_precision: str | None = None) -> str:
+    """For `photoclip status`: which path encodes images (and, when known, queries),
+    and why (no torch import)."""
+    image = _describe_image_precision(precision)
+    if text_precision == "int8-onnx":
+        return f"{image}; int8 text encoder (ONNX Runtime)"
+    if text_precision is not None:
+        return f"{image}; {text_precision} text encoder"
+    return image
+
+
+def _describe_image_precision(precision: str) -> str:
     flags = cpu_flags()
     if precision in ("int8", "int8-onnx"):
         found = [f for f in INT8_FLAGS if f in flags]

@@ -29,9 +29,10 @@ def _load(model_dir: Path, cache: Path, requested: str = "int8-onnx") -> ClipEnc
                        cache_dir=cache).load()
 
 
-def _manifest(cache: Path) -> dict:
-    (found,) = cache.glob("onnx/*/manifest.json")
-    return json.loads(found.read_text())
+def _manifest(cache: Path, tower: str = "visual") -> dict:
+    (found,) = [m for m in map(json.loads, (p.read_text() for p in cache.glob("onnx/*/manifest.json")))
+                if m["tower"] == tower]
+    return found
 
 
 def _count_exports(monkeypatch: pytest.MonkeyPatch) -> list[Path]:
@@ -140,6 +141,8 @@ def test_the_library_caches_under_the_app_dir_and_status_names_the_runtime(
         library.add_folder(photos)
         assert library.index_photos().encoded == 12
         state = library.status()
-    assert state.last_precision == "int8-onnx"
-    assert "ONNX Runtime" in precision.describe_precision(state.last_precision)
+    assert (state.last_precision, state.last_text_precision) == ("int8-onnx", "int8-onnx")
+    said = precision.describe_precision(state.last_precision, state.last_text_precision)
+    assert said.startswith("int8 image encoder (ONNX Runtime")
+    assert said.endswith("; int8 text encoder (ONNX Runtime)")
     assert list((app_paths().models_cache / "onnx").glob(f"*/{onnx_visual.MODEL_FILE}"))

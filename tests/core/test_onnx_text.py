@@ -1,0 +1,132 @@
+"""The ONNX Runtime text tower (int8 weights): queries agree with fp32, it is built
+once per model, and every way it can be unavailable falls back to the fp32 torch
+text tower and says why, leaving the image tower on its fast path."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from photoclip.core import onnx_export, onnx_text
+from photoclip.core.encoder import ClipEncoder, ModelSpec
+
+pytest.importorskip("onnxruntime")
+pytestmark = pytest.mark.model
+
+AGREEMENT = 0.999
+QUERIES = [
+    "a red circle", "a photo of a small blue square on green grass", "x", "",
+    "two yellow triangles and a purple circle next to each other on a white table",
+    "Ünïcödé 東京 🙂", "a red circle",  # a repeat inside one batch
+]
+
+
+def _load(model_dir: Path, cache: Path, requested: str = "int8-onnx") -> ClipEncoder:
+    return ClipEncoder(ModelSpec.parse(f"local-dir:{model_dir}"), "cpu", requested,
+                       cache_dir=cache).load()
+
+
+def _text_manifest(cache: Path) -> dict:
+    (found,) = [m for m in map(json.loads, (p.read_text() for p in cache.glob("onnx/*/manifest.json")))
+                if m["tower"] == "text"]
+    return found
+
+
+def _count_exports(monkeypatch: pytest.MonkeyPatch) -> list[Path]:
+    calls: list[Path] = []
+    real = onnx_text.export_text
+
+    def counted(tower: object, width: int, path: Path) -> None:
+        calls.append(path)
+        real(tower, width, path)
+
+    monkeypatch.setattr(onnx_text, "export_text", counted)
+    return calls
+
+
+def test_queries_agree_with_fp32_and_the_tower_is_built_once(
+        tiny_vit_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Short, long, empty and non-ASCII queries, one at a time and in a mixed-length
+    batch, within the bar of the fp32 torch tower; the torch transformer's weights
+    are released; a second load reuses the cached, checked tower."""
+    reference = _load(tiny_vit_dir, tmp_path / "unused", "fp32")
+    exports = _count_exports(monkeypatch)
+    fast = _load(tiny_vit_dir, tmp_path / "cache")
+    assert (fast.precision, fast.text_precision) == ("int8-onnx", "int8-onnx")
+    assert len(exports) == 1 and _text_manifest(tmp_path / "cache")["verified"]
+    expected = reference.encode_texts(QUERIES)
+    batch = fast.encode_texts(QUERIES)
+    fast._text_cache.clear()
+    one_by_one = np.concatenate([fast.encode_texts([q]) for q in QUERIES])
+    for got in (batch, one_by_one):
+        assert got.shape == expected.shape and got.dtype == np.float32
+        assert np.allclose(np.linalg.norm(got, axis=1), 1.0, atol=1e-5)
+        assert (got * expected).sum(1).min() >= AGREEMENT
+    model = fast._parts()[0]
+    assert all(p.is_meta for p in model.transformer.parameters())  # torch weights released
+
+    monkeypatch.setattr(onnx_text, "_check_agreement", _must_not_run)
+    again = _load(tiny_vit_dir, tmp_path / "cache")
+    assert again.text_precision == "int8-onnx" and len(exports) == 1
+    assert np.array_equal(again.encode_texts(QUERIES), batch)
+
+
+def _must_not_run(*args: object) -> None:
+    raise AssertionError("checked again")
+
+
+def test_a_failed_export_falls_back_to_fp32_text_and_says_why(
+        tiny_vit_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        caplog: pytest.LogCaptureFixture) -> None:
+    def broken(tower: object, width: int, path: Path) -> None:
+        raise RuntimeError("Exporting the operator 'aten::frobnicate' is not supported")
+
+    monkeypatch.setattr(onnx_text, "export_text", broken)
+    reference = _load(tiny_vit_dir, tmp_path / "unused", "fp32")
+    with caplog.at_level(logging.WARNING, logger="photoclip"):
+        fast = _load(tiny_vit_dir, tmp_path / "cache")
+    assert (fast.precision, fast.text_precision) == ("int8-onnx", "fp32")
+    assert "text tower not used: export/quantization failed (Exporting the operator" in caplog.text
+    assert np.allclose(fast.encode_texts(QUERIES), reference.encode_texts(QUERIES), atol=1e-5)
+
+
+def test_disagreement_falls_back_and_is_remembered(
+        tiny_vit_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        caplog: pytest.LogCaptureFixture) -> None:
+    monkeypatch.setattr(onnx_text, "AGREEMENT", 1.5)  # no tower can pass
+    exports = _count_exports(monkeypatch)
+    with caplog.at_level(logging.WARNING, logger="photoclip"):
+        assert _load(tiny_vit_dir, tmp_path / "cache").text_precision == "fp32"
+        assert _load(tiny_vit_dir, tmp_path / "cache").text_precision == "fp32"
+    assert len(exports) == 1
+    assert "disagrees with fp32" in caplog.text and "probe texts" in caplog.text
+    assert "failed" in _text_manifest(tmp_path / "cache")
+
+
+def test_fp32_and_pytorch_int8_keep_the_torch_text_tower(tiny_vit_dir: Path, tmp_path: Path) -> None:
+    for requested in ("fp32", "int8-pytorch"):
+        encoder = _load(tiny_vit_dir, tmp_path / "cache", requested)
+        assert encoder.text_precision == "fp32"
+    assert not list(tmp_path.glob("cache/onnx/*"))
+
+
+def test_importing_the_weight_quantizer_leaves_the_root_logger_alone(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """onnxruntime's weight quantizer calls logging.basicConfig(level=INFO) when
+    imported, which would print every INFO line of the app to stderr."""
+    (tmp_path / "chatty_module.py").write_text(
+        "import logging\nlogging.basicConfig(level=logging.INFO)\n", encoding="utf-8")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.delitem(sys.modules, "chatty_module", raising=False)
+    root = logging.getLogger()
+    monkeypatch.setattr(root, "handlers", [])  # as in the app before it logs: basicConfig acts
+    monkeypatch.setattr(root, "level", logging.WARNING)
+    handlers, level = list(root.handlers), root.level
+    module = onnx_export._import_keeping_root_logger("chatty_module")
+    assert module.__name__ == "chatty_module"
+    assert root.handlers == handlers and root.level == level
