@@ -46,7 +46,6 @@ from _common import NO_TAGGING, environment, loadavg, markdown_table, write_resu
 from bench_indexing import ensure_photos
 
 MODEL = "random:ViT-B-32"
-SEED = 1234
 QUERIES = [
     "a dog on a beach at sunset", "a red car in the city", "mountains covered in snow",
     "a birthday cake with candles", "people at a concert", "a cat sleeping on a sofa",
@@ -57,7 +56,6 @@ QUERIES = [
 
 
 def _encoder(variant: str, cache: Path, ort_threads: int) -> Any:
-    import torch
 
     from photoclip.core import onnx_cache, onnx_visual
     from photoclip.core.encoder import ClipEncoder, ModelSpec
@@ -65,7 +63,6 @@ def _encoder(variant: str, cache: Path, ort_threads: int) -> Any:
     onnx_visual.THREADS = ort_threads
     onnx_cache.SESSION_CONFIG.update(
         item.split("=", 1) for item in os.environ.get("BENCH_ORT_CONFIG", "").split(",") if item)
-    torch.manual_seed(SEED)  # the same random weights in every process
     return ClipEncoder(ModelSpec.parse(MODEL), "cpu", variant, cache_dir=cache).load()
 
 

@@ -32,6 +32,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 TEXT_CACHE_SIZE = 256
+RANDOM_MODEL_SEED = 0  # random:ARCH models (benchmarks): the same weights in every process
 
 
 class ModelUnavailable(Exception):
@@ -336,10 +337,18 @@ def _create_open_clip(spec: ModelSpec, on_download: DownloadProgress | None = No
 
 def _build(spec: ModelSpec) -> tuple[Any, Any, Any]:
     import open_clip
+    import torch
 
-    model, _, preprocess = open_clip.create_model_and_transforms(
-        spec.open_clip_name, pretrained=spec.pretrained, weights_only=True
-    )
+    # random:ARCH is the same random model in every process (seeded, without touching
+    # the caller's random state): benchmarks compare runs, and its exported ONNX
+    # towers are cached like those of real weights instead of rebuilt on each start.
+    seeded = spec.text.startswith("random:")
+    with torch.random.fork_rng(enabled=seeded):
+        if seeded:
+            torch.manual_seed(RANDOM_MODEL_SEED)
+        model, _, preprocess = open_clip.create_model_and_transforms(
+            spec.open_clip_name, pretrained=spec.pretrained, weights_only=True
+        )
     return model, preprocess, open_clip.get_tokenizer(spec.open_clip_name)
 
 

@@ -17,7 +17,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .fast_layers import LinearAttention, PatchEmbedding, _is_patchify, _linear_from
+from .fast_layers import PatchEmbedding, _is_patchify, _linear_from
 
 
 class _FusedAttention(torch.autograd.Function):
@@ -63,6 +63,52 @@ class _ExportAttention(nn.Module):
         return self.out(_FusedAttention.apply(query, self.weight_t, self.bias, self.heads)), None
 
 
+class _CausalAttention(torch.autograd.Function):
+    """Causal multi-head attention over projected q, k, v, exported as ONNX Runtime's
+    ``MultiHeadAttention`` (com.microsoft) with ``unidirectional``: one operator per
+    block. Written out, the head split is ~25 small shape operators per block, and a
+    query's few tokens make those cost as much as the weights (measured: 8.8 ms per
+    query instead of 12-17)."""
+
+    @staticmethod
+    def forward(ctx: Any, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor,
+                heads: int) -> torch.Tensor:  # what the operator computes (for tracing)
+        batch, tokens, width = q.shape
+
+        def split(x: torch.Tensor) -> torch.Tensor:
+            return x.reshape(batch, tokens, heads, width // heads).transpose(1, 2)
+
+        mixed = F.scaled_dot_product_attention(split(q), split(k), split(v), is_causal=True)
+        return mixed.transpose(1, 2).reshape(batch, tokens, width)
+
+    @staticmethod
+    def symbolic(g: Any, q: Any, k: Any, v: Any, heads: int) -> Any:
+        out = g.op("com.microsoft::MultiHeadAttention", q, k, v, num_heads_i=heads,
+                   unidirectional_i=1)
+        out.setType(q.type())
+        return out
+
+
+class _ExportCausalAttention(nn.Module):
+    """``nn.MultiheadAttention`` under a causal mask, for export: q, k and v as three
+    Linear layers (matrix products the weight quantizer reaches), the fused causal
+    operator, the output projection. The caller's mask is the causal one
+    (``onnx_text.text_tower_exportable`` checks), which the operator applies itself."""
+
+    def __init__(self, attention: Any) -> None:
+        super().__init__()
+        self.heads = attention.num_heads
+        weight, bias, width = attention.in_proj_weight, attention.in_proj_bias, attention.embed_dim
+        self.q, self.k, self.v = (_linear_from(weight[i * width:(i + 1) * width],
+                                               bias[i * width:(i + 1) * width]) for i in range(3))
+        self.out = _linear_from(attention.out_proj.weight, attention.out_proj.bias)
+
+    def forward(self, query: Any, key: Any = None, value: Any = None, need_weights: bool = False,
+                attn_mask: Any = None) -> tuple[Any, None]:
+        mixed = _CausalAttention.apply(self.q(query), self.k(query), self.v(query), self.heads)
+        return self.out(mixed), None
+
+
 @contextlib.contextmanager
 def _exportable(visual: Any) -> Iterator[None]:
     """Attention as the fused operator and the patch embedding as a plain matrix
@@ -100,20 +146,21 @@ def export_visual(visual: Any, path: Path) -> None:
 def export_text(tower: nn.Module, width: int, path: Path) -> None:
     """A text tower after its token lookup (``onnx_text.TextTower``: embedded tokens and
     end positions in, features out) to an ONNX file, any batch size and length.
-    Attention is exported as plain matrix products (``LinearAttention``): the causal
-    mask is cut to the input's length inside the graph."""
+    Attention is exported as ONNX Runtime's fused causal operator
+    (``_ExportCausalAttention``)."""
     blocks = list(tower.transformer.resblocks)
     attentions = [block.attn for block in blocks]
     example = (torch.zeros(2, 5, width), torch.tensor([4, 2]))
     try:
         for block in blocks:
-            block.attn = LinearAttention(block.attn)
+            block.attn = _ExportCausalAttention(block.attn)
         with torch.no_grad(), warnings.catch_warnings():
             warnings.simplefilter("ignore")
             torch.onnx.export(tower, example, str(path), dynamo=False, opset_version=17,
                               input_names=["embedded", "ends"], output_names=["features"],
                               dynamic_axes={"embedded": {0: "batch", 1: "length"},
-                                            "ends": {0: "batch"}, "features": {0: "batch"}})
+                                            "ends": {0: "batch"}, "features": {0: "batch"}},
+                              custom_opsets={"com.microsoft": 1})
     finally:
         for block, attention in zip(blocks, attentions, strict=True):
             block.attn = attention
