@@ -95,7 +95,7 @@ def _scene(rng: np.random.Generator) -> Image.Image:
     return image
 
 
-def make_photo(index: int, target: Path) -> int:
+def make_photo(index: int, target: Path, quality: int = QUALITY) -> int:
     """Write photo ``index`` (deterministic) to ``target``; returns its size in bytes."""
     rng = np.random.default_rng(index)
     dx, dy = (int(v) for v in rng.integers(0, GRAIN_PAD, 2))
@@ -105,14 +105,14 @@ def make_photo(index: int, target: Path) -> int:
     exif[0x0112] = 1  # orientation: as stored
     exif[0x0132] = f"2023:07:{1 + index % 28:02d} 12:{index % 60:02d}:00"
     partial_file = target.with_suffix(".part")
-    photo.save(partial_file, "JPEG", quality=QUALITY, exif=exif)
+    photo.save(partial_file, "JPEG", quality=quality, exif=exif)
     os.replace(partial_file, target)  # never leave a truncated JPEG in the cache
     return target.stat().st_size
 
 
-def ensure_photos(n: int) -> Path:
+def ensure_photos(n: int, quality: int = QUALITY) -> Path:
     """A cached folder holding exactly ``n`` photos (made in parallel the first time)."""
-    folder = CACHE_DIR / f"photos-{WIDTH}x{HEIGHT}-q{QUALITY}-n{n}"
+    folder = CACHE_DIR / f"photos-{WIDTH}x{HEIGHT}-q{quality}-n{n}"
     folder.mkdir(parents=True, exist_ok=True)
     wanted = {folder / f"IMG_{i:04d}.jpg": i for i in range(n)}
     missing = [(i, p) for p, i in wanted.items() if not p.is_file()]
@@ -120,7 +120,8 @@ def ensure_photos(n: int) -> Path:
         print(f"generating {len(missing)} photos into {folder} ...", flush=True)
         started = time.perf_counter()
         with ProcessPoolExecutor(os.cpu_count() or 1) as pool:
-            list(pool.map(make_photo, *zip(*missing, strict=True)))
+            indices, targets = zip(*missing, strict=True)
+            list(pool.map(make_photo, indices, targets, [quality] * len(missing)))
         print(f"  done in {time.perf_counter() - started:.0f} s", flush=True)
     for stray in folder.iterdir():  # only these photos: the pipeline indexes the folder
         if stray not in wanted:

@@ -3,27 +3,28 @@
 Indexes the same N 12 MP JPEGs (bench_indexing's photos) end to end with
 `Library.index_photos` (the real pipeline: read, hash, draft decode, preprocess,
 encode, write) once per variant, each in its own fresh process (so each peak RSS
-is its own) with the same ViT-B-32 random-init weights (seeded), in ABBA order so
+is its own) with the same ViT-B-32 random-init weights (random:ARCH is seeded), in ABBA order so
 machine drift hits every variant alike:
 
   fp32          the plain eager PyTorch pipeline (the reference)
   int8-pytorch  the image tower on int8 weights, dynamic activations (PyTorch, fbgemm)
   int8-onnx     the image tower exported to ONNX, quantized dynamically to int8 and
-                run by ONNX Runtime (the `fast` extra; what auto picks here)
+                run by ONNX Runtime, queries on its int8 text tower (the `fast`
+                extra; what auto picks here)
   bf16          weights cast to bf16 (fast only with native bf16; emulated if absent)
 
 For each: images/s (best and mean of rounds), ratio to fp32 measured in this run,
 the share of wall time the encoder waited for decoded input, decode cost per image,
 peak RSS, the model alone at batch 32 (images/s, same process, after indexing), and
-agreement with fp32: cosine per image (min and mean over the set), and how often a
-query's top-10 is the same set of photos (text queries encoded once in fp32, plus
-every photo as a find-similar query).
+agreement with fp32: cosine per image (min and mean over the set), cosine per text
+query, and how often a query's top-10 is the same set of photos (each variant's own
+text vectors against its own image vectors, and every photo as a find-similar query).
 
 int8-onnx's one-off export + quantization runs first, in a process of its own, into
 a fresh cache (its time, peak RSS and file size are reported); the timed runs reuse
 that cache, as every run after a model's first does.
 
-Usage: python benchmarks/bench_precision.py [--n 96] [--rounds 2]
+Usage: python benchmarks/bench_precision.py [--n 96] [--quality 90] [--rounds 2]
            [--variants fp32,int8-pytorch,int8-onnx[,bf16]] [--ort-threads N]
 About 4-6 minutes on 2 cores (bf16 without native support adds ~1 minute).
 """
@@ -202,6 +203,9 @@ def spread(vectors: np.ndarray) -> float:
 def _arguments(argv: list[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--n", type=int, default=96)
+    p.add_argument("--quality", type=int, default=90,
+                   help="JPEG quality of the generated 12 MP photos: decoding cost grows with it "
+                        "(q90 ~2.8 MB, q75 ~1.2 MB)")
     p.add_argument("--rounds", type=int, default=2)
     p.add_argument("--batch", type=int, default=32)
     p.add_argument("--variants", default="fp32,int8-pytorch,int8-onnx")
@@ -261,9 +265,10 @@ def _summary(runs: dict[str, list[dict[str, Any]]], vectors: dict[str, dict[str,
         results[variant] = {"runs": done, "best": best, "mean": mean, "ratio_best": best / base,
                             "ratio_mean": mean / base_mean, "model_only_best": model, **agree}
         last = done[-1]
-        rows.append([variant, last["precision"], f"{best:.1f} / {mean:.1f}",
-                     f"{best / base:.2f}x / {mean / base_mean:.2f}x",
+        rows.append([variant, f"{last['precision']} / {last['text_precision']}",
+                     f"{best:.1f} / {mean:.1f}", f"{best / base:.2f}x / {mean / base_mean:.2f}x",
                      f"{agree['cos_min']:.5f} / {agree['cos_mean']:.5f}",
+                     f"{agree['text_cos_min']:.5f}",
                      f"{agree['top10_text_same']:.0%} / {agree['top10_similar_same']:.0%}",
                      f"{agree['top10_text_overlap']:.0%} / {agree['top10_similar_overlap']:.0%}",
                      f"{last['wait_share']:.0%}", f"{last['decode_ms_per_image']:.1f}",
@@ -280,7 +285,7 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(run_variant(args.child, args.folder, args.out, args.batch, args.cache,
                                      args.ort_threads)))
         return 0
-    folder = ensure_photos(args.n)
+    folder = ensure_photos(args.n, args.quality)
     with tempfile.TemporaryDirectory(prefix="photoclip-bench-precision-") as tmp:
         cache, export = Path(tmp) / "cache", None
         if "int8-onnx" in args.variants.split(","):
@@ -292,13 +297,15 @@ def main(argv: list[str] | None = None) -> int:
         runs, vectors = _rounds(args, folder, Path(tmp), cache)
     rows, results = _summary(runs, vectors)
     print(markdown_table(
-        ["variant", "ran as", "images/s best / mean", "ratio to fp32", "cosine min / mean",
+        ["variant", "ran as (images / text)", "images/s best / mean", "ratio to fp32",
+         "image cosine min / mean", "text cosine min",
          "same top-10 text / similar", "top-10 overlap text / similar", "encoder waiting",
          "decode CPU ms/image", "peak RSS MiB", "model alone, batch 32 (images/s)"],
         rows))
     reference = vectors["fp32"]["vectors"]
     path = write_results(args.results, {
         "environment": environment(), "model": MODEL, "photos": args.n, "batch": args.batch,
+        "jpeg_quality": args.quality, "folder": str(folder),
         "variants": results, "onnx_first_load": export, "ort_threads": args.ort_threads,
         "loadavg_at_end": loadavg(), "fp32_mean_pairwise_cosine": spread(reference),
         "cpu_flags": sorted(f for f in _flags() if "vnni" in f or "bf16" in f or "amx" in f)})

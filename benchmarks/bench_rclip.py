@@ -21,10 +21,11 @@ one-off ONNX export needs ``onnx`` (+ protobuf, ml_dtypes), installed the same w
 ``benchmarks/.cache/rclip-model/``.
 
 Each run is a fresh process on a fresh data directory (nothing cached but the OS page
-cache, warmed for both before the first run, and each tool's exported model: rclip's
-ONNX file, and PhotoClip's ONNX int8 towers, which it exports once per model on its
-first start: that start is made before the runs, untimed, into a models cache every
-run links to; its time is reported as ``photoclip_first_start_s``):
+cache, warmed for both before the first run, and what each tool computes once per
+model: rclip's exported ONNX file; PhotoClip's ONNX int8 towers and the class vectors
+of its built-in label sets (it tags photos as it indexes them), made on its first
+start, which runs before the timed runs, untimed (``photoclip_first_start_s``), into
+caches every run links to):
 
   * PhotoClip: ``PHOTOCLIP_HOME=<tmp> photoclip --model random:ViT-B-32 --device cpu add
     <folder>`` (not timed), then ``... index --json`` (timed: process start to exit);
@@ -318,9 +319,13 @@ def warm_photoclip_models(models: Path, model: str, folder: Path, timeout: float
 
 
 def _link_models_cache(home: Path, models: Path) -> None:
+    """The run's home shares what PhotoClip computes once per model: the exported ONNX
+    towers (``cache/models``) and the built-in label sets' class vectors
+    (``cache/class-vectors``; its new photos are tagged as they are indexed)."""
     (home / "cache").mkdir(parents=True, exist_ok=True)
-    models.mkdir(parents=True, exist_ok=True)
-    (home / "cache" / "models").symlink_to(models, target_is_directory=True)
+    for name in ("models", "class-vectors"):
+        (models / name).mkdir(parents=True, exist_ok=True)
+        (home / "cache" / name).symlink_to(models / name, target_is_directory=True)
 
 
 def run_photoclip(folder: Path, workdir: Path, model: str, timeout: float,
