@@ -75,8 +75,10 @@ def export_once(cache: Path, ort_threads: int) -> dict[str, Any]:
         json.loads(p.read_text()) for p in cache.glob("onnx/*/manifest.json"))}
     return {"precision": encoder.precision, "text_precision": encoder.text_precision,
             "load_s": time.perf_counter() - started,
-            **{f"{tower}_{key}": m[key] if key != "verified" else min(m[key].values())
+            **{f"{tower}_{key}": m.get(key) if key != "verified" else min(
+                m.get(key, {}).values(), default=None)
                for tower, m in towers.items() for key in ("build_s", "bytes", "verified")},
+            **{f"{tower}_failed": m["failed"] for tower, m in towers.items() if m.get("failed")},
             "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
 
 

@@ -286,8 +286,8 @@ class ClipEncoder:
     def _autocast(self) -> Any:
         import torch
 
-        if self.device == "cuda":  # tensor cores; vectors are cast back to float32
-            return torch.autocast("cuda", dtype=torch.float16)
+        if self.device == "cuda" and self.precision == "fp16":  # tensor cores; vectors
+            return torch.autocast("cuda", dtype=torch.float16)  # are cast back to float32
         return contextlib.nullcontext()
 
 
@@ -343,7 +343,7 @@ def _build(spec: ModelSpec) -> tuple[Any, Any, Any]:
     # the caller's random state): benchmarks compare runs, and its exported ONNX
     # towers are cached like those of real weights instead of rebuilt on each start.
     seeded = spec.text.startswith("random:")
-    with torch.random.fork_rng(enabled=seeded):
+    with torch.random.fork_rng(devices=[], enabled=seeded):  # CPU generator only
         if seeded:
             torch.manual_seed(RANDOM_MODEL_SEED)
         model, _, preprocess = open_clip.create_model_and_transforms(

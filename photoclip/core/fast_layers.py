@@ -75,7 +75,10 @@ def fast_text_encoder(model: Any, tokenizer: Any, precision: str,
         return onnx_int8_text(model, tokenizer, onnx.cache_dir, onnx.model_id), "int8-onnx"
     except OnnxUnavailable as exc:
         log.warning("ONNX Runtime int8 text tower not used: %s; fp32 instead", exc)
-        return None, "fp32"
+    except Exception as exc:  # the image tower works: a text-side surprise must not stop it
+        log.warning("ONNX Runtime int8 text tower not used (%s: %s); fp32 instead",
+                    type(exc).__name__, exc, exc_info=True)
+    return None, "fp32"
 
 
 def _is_vision_transformer(visual: Any) -> bool:

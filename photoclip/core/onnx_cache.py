@@ -91,9 +91,11 @@ class CacheEntry:
         """``make(target)`` writes the quantized model at ``target`` (in a scratch folder,
         moved into place when done). Older entries of the same model and tower (other
         weights or versions) are removed: one per model on disk."""
-        self.folder.parent.mkdir(parents=True, exist_ok=True)
-        scratch = Path(tempfile.mkdtemp(prefix=f".{self.folder.name}-", dir=self.folder.parent))
+        scratch = None
         try:
+            self.folder.parent.mkdir(parents=True, exist_ok=True)  # a full or read-only
+            scratch = Path(tempfile.mkdtemp(prefix=f".{self.folder.name}-",  # disk falls
+                                            dir=self.folder.parent))  # back too
             started = time.perf_counter()
             make(scratch / self.file_name)
             manifest = {"model_id": self.model_id, "tower": self.tower,
@@ -110,7 +112,8 @@ class CacheEntry:
             log.debug("ONNX export failed", exc_info=True)
             raise OnnxUnavailable(f"export/quantization failed ({first_line(exc)})") from exc
         finally:
-            shutil.rmtree(scratch, ignore_errors=True)
+            if scratch is not None:
+                shutil.rmtree(scratch, ignore_errors=True)
             _return_freed_memory()
         log.info("exported %s's %s tower to ONNX int8 in %.0f s (%d MB, cached in %s)",
                  self.model_id, self.tower, manifest["build_s"], manifest["bytes"] >> 20,
@@ -216,13 +219,15 @@ def first_line(exc: BaseException) -> str:
 
 
 def load_checked(entry: CacheEntry, make: Callable[[Path], None],
-                 measure: Callable[[Any], float], bar: float, probes: str, threads: int,
+                 expected: Callable[[], np.ndarray], got: Callable[[Any], np.ndarray],
+                 bar: float, probes: str, threads: int,
                  release: Callable[[], None] | None = None, spinning: bool = False) -> Any:
     """An ONNX Runtime session for ``entry``, built with ``make`` if missing or damaged,
-    and checked once per CPU kind: ``measure(session)`` is the lowest cosine with the
-    fp32 tower over ``probes``, and must reach ``bar``. ``release`` frees the torch
-    tower once it is no longer needed (before the session allocates, when already
-    checked). Raises OnnxUnavailable with the reason; a failed check is remembered."""
+    and checked once per CPU kind: the rows of ``got(session)`` against those of
+    ``expected()`` (the fp32 torch tower on ``probes``) must all reach cosine ``bar``.
+    ``release`` frees the torch tower once it is no longer needed (before the session
+    allocates, when already checked). Raises OnnxUnavailable with the reason; a
+    failed check is remembered (a failure of the fp32 side is not: it raises as is)."""
     import onnxruntime
 
     signature = cpu_signature(onnxruntime.__version__)
@@ -246,8 +251,9 @@ def load_checked(entry: CacheEntry, make: Callable[[Path], None],
             raise ModelUnavailable(f"{reason}, it is rebuilt on the next load") from exc
         raise OnnxUnavailable(reason) from exc
     if not checked:
+        reference = expected()  # outside the try: only ONNX Runtime's failures are its own
         try:
-            cosine = measure(session)
+            cosine = float(cosines(reference, got(session)).min())
         except Exception as exc:  # an operator ORT cannot run for this architecture
             entry.remember_failure(manifest, signature,
                                    f"ONNX Runtime failed to run the int8 model ({first_line(exc)})")

@@ -174,8 +174,7 @@ def quantize_weights_int8(source: Path, target: Path) -> None:
     coarsening a whole row, as one scale per activation tensor would."""
     import onnx
 
-    quantizer_module = _import_keeping_root_logger(
-        "onnxruntime.quantization.matmul_nbits_quantizer")
+    quantizer_module = weight_quantizer()
     config = quantizer_module.DefaultWeightOnlyQuantConfig(
         block_size=32, is_symmetric=True, accuracy_level=4, bits=8)
     chatter = logging.getLogger(quantizer_module.__name__)  # INFO lines per matrix
@@ -190,6 +189,21 @@ def quantize_weights_int8(source: Path, target: Path) -> None:
             quantizer.model.save_model_to_file(str(target), use_external_data_format=False)
     finally:
         chatter.setLevel(level)
+
+
+def weight_quantizer() -> Any:
+    """ONNX Runtime's weight quantizer module (8-bit ``MatMulNBits`` since ORT 1.22; it
+    needs ``onnx_ir``); OnnxUnavailable, saying what is missing, where it cannot be used."""
+    from .onnx_cache import OnnxUnavailable
+
+    try:
+        module = _import_keeping_root_logger("onnxruntime.quantization.matmul_nbits_quantizer")
+    except ImportError as exc:
+        raise OnnxUnavailable(f"ONNX Runtime's weight quantizer cannot be imported ({exc}); "
+                              "it needs onnxruntime >= 1.22 and onnx-ir") from None
+    if not hasattr(module, "MatMulNBitsQuantizer"):
+        raise OnnxUnavailable("this ONNX Runtime has no 8-bit weight quantizer (needs >= 1.22)")
+    return module
 
 
 def _import_keeping_root_logger(name: str) -> Any:

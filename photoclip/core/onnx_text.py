@@ -29,8 +29,8 @@ import torch
 from torch import nn
 
 from .fast_layers import _is_plain_self_attention, _return_freed_memory, _trimmable, embed_trimmed, text_head
-from .onnx_cache import OnnxUnavailable, cache_entry, cosines, import_runtime, load_checked
-from .onnx_export import export_text, quantize_weights_int8
+from .onnx_cache import OnnxUnavailable, cache_entry, import_runtime, load_checked
+from .onnx_export import export_text, quantize_weights_int8, weight_quantizer
 
 log = logging.getLogger(__name__)
 
@@ -91,6 +91,7 @@ def onnx_int8_text(model: Any, tokenizer: Any, cache_dir: Path, model_id: str,
     if not text_tower_exportable(model):
         raise OnnxUnavailable("the text tower is not a plain open_clip causal transformer")
     onnxruntime = import_runtime()
+    weight_quantizer()  # before exporting: an old ONNX Runtime fails here, in no time
     tower = TextTower(model)
     entry = cache_entry(cache_dir, model_id, "text", tower, MODEL_FILE, FORMAT,
                         onnxruntime.__version__)
@@ -102,10 +103,19 @@ def onnx_int8_text(model: Any, tokenizer: Any, cache_dir: Path, model_id: str,
         quantize_weights_int8(fp32, path)
         fp32.unlink()
 
+    with torch.inference_mode():
+        embedded, ends = embed_trimmed(model, tokenizer(list(PROBES)))
+    inputs = {"embedded": embedded.float().numpy(), "ends": ends.numpy()}
+
+    def expected() -> np.ndarray:
+        with torch.inference_mode():
+            return text_head(model, embedded, ends).float().numpy()
+
     session = load_checked(
-        entry, make, lambda session: _check_agreement(model, tokenizer, session), AGREEMENT,
-        f"{len(PROBES)} probe texts", threads, release=lambda: _release(model),
-        spinning=True)
+        entry, make, expected, lambda session: _check_agreement(session, inputs), AGREEMENT,
+        f"{len(PROBES)} probe texts", threads, spinning=True)
+    # Released only now: had the session failed to open, queries stay on the torch tower.
+    _release(model)
     return OnnxText(session, model, entry.model_path)
 
 
@@ -132,11 +142,6 @@ def _release(model: Any) -> None:
     _return_freed_memory()
 
 
-def _check_agreement(model: Any, tokenizer: Any, session: Any) -> float:
-    """The lowest cosine between the int8 and the fp32 tower over ``PROBES``."""
-    tokens = tokenizer(list(PROBES))
-    with torch.inference_mode():
-        embedded, ends = embed_trimmed(model, tokens)
-        expected = text_head(model, embedded, ends).float().numpy()
-    got = session.run(None, {"embedded": embedded.float().numpy(), "ends": ends.numpy()})[0]
-    return float(np.min(cosines(expected, got)))
+def _check_agreement(session: Any, inputs: dict[str, np.ndarray]) -> np.ndarray:
+    """The int8 tower's features for ``PROBES``."""
+    return session.run(None, inputs)[0]

@@ -30,7 +30,6 @@ from .fast_layers import _is_vision_transformer, _return_freed_memory
 from .onnx_cache import (
     OnnxUnavailable,
     cache_entry,
-    cosines,
     import_runtime,
     load_checked,
 )
@@ -90,9 +89,16 @@ def onnx_int8_visual(visual: nn.Module, target: OnnxTarget, threads: int | None 
         quantize_int8(fp32, path)
         fp32.unlink()
 
+    pixels: list[torch.Tensor] = []
+
+    def expected() -> np.ndarray:
+        pixels.append(torch.stack([target.preprocess(p) for p in generated_pictures(SAMPLES)]))
+        with torch.inference_mode():
+            return visual(pixels[0]).float().numpy()
+
     session = load_checked(
-        entry, make, lambda session: _check_agreement(visual, session, target), AGREEMENT,
-        f"{SAMPLES} generated pictures", THREADS if threads is None else threads,
+        entry, make, expected, lambda session: _check_agreement(session, pixels[0]),
+        AGREEMENT, f"{SAMPLES} generated pictures", THREADS if threads is None else threads,
         release=lambda: _release(visual))
     return OnnxVisual(session, visual.image_size, entry.model_path)
 
@@ -102,13 +108,9 @@ def _release(visual: nn.Module) -> None:
     _return_freed_memory()
 
 
-def _check_agreement(visual: nn.Module, session: Any, target: OnnxTarget) -> float:
-    """The lowest cosine between the int8 and the fp32 tower on generated pictures."""
-    pixels = torch.stack([target.preprocess(p) for p in generated_pictures(SAMPLES)])
-    with torch.inference_mode():
-        expected = visual(pixels).float().numpy()
-    got = session.run(None, {session.get_inputs()[0].name: pixels.numpy()})[0]
-    return float(cosines(expected, got).min())
+def _check_agreement(session: Any, pixels: torch.Tensor) -> np.ndarray:
+    """The int8 tower's features for the generated pictures of the agreement check."""
+    return session.run(None, {session.get_inputs()[0].name: pixels.numpy()})[0]
 
 
 def generated_pictures(count: int, seed: int = 7) -> list[Any]:

@@ -4,7 +4,7 @@ Chosen from what the CPU does natively (``resolve_precision``):
 
 * **int8** where the CPU has int8 dot-product instructions (AVX-512 VNNI, AVX-VNNI,
   AMX), on one of two runtimes. With the optional ``fast`` extra installed
-  (onnxruntime + onnx), **int8-onnx**: the image tower exported to ONNX once per
+  (onnxruntime + onnx + onnx-ir), **int8-onnx**: the image tower exported to ONNX once per
   model, quantized dynamically to int8 and run by ONNX Runtime (``onnx_visual``),
   after a check that it agrees with fp32; any failure falls back to the next one.
   Otherwise **int8** (PyTorch): the image tower's matrix products run on int8
@@ -24,7 +24,12 @@ Chosen from what the CPU does natively (``resolve_precision``):
   ran at 0.25x fp32.
 * **fp32** otherwise, and whenever asked for.
 
-The text tower stays fp32 (a query is short; see ``fast_layers.encode_text_trimmed``).
+* On a CUDA GPU: fp16 autocast, unless fp32 or bf16 is forced.
+
+Queries: where the image tower runs int8 on ONNX Runtime, the text tower does too,
+with 8-bit block-quantized weights (``onnx_text``: a query reads a quarter of fp32's
+bytes); everywhere else it is fp32, run over the query's real tokens only
+(``fast_layers.encode_text_trimmed``).
 Torch-free at import (`photoclip status` and settings use it); the layers that do
 the work are in ``fast_layers``.
 """
@@ -82,7 +87,9 @@ def resolve_precision(requested: str, device: str) -> str:
     if requested not in PRECISIONS + INT8_RUNTIMES:
         raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}, not {requested!r}")
     if device == "cuda":
-        return "fp16"  # tensor cores; int8/bf16 here are CPU paths
+        # Tensor cores: fp16 autocast unless the user forces fp32 or bf16 (int8 is a
+        # CPU path: a GPU asked for int8 runs fp16).
+        return requested if requested in ("fp32", "bf16") else "fp16"
     if device != "cpu":
         return "fp32"
     if requested == "auto":

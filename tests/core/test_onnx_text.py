@@ -130,3 +130,38 @@ def test_importing_the_weight_quantizer_leaves_the_root_logger_alone(
     module = onnx_export._import_keeping_root_logger("chatty_module")
     assert module.__name__ == "chatty_module"
     assert root.handlers == handlers and root.level == level
+
+
+def test_an_unusable_weight_quantizer_falls_back_before_exporting(
+        tiny_vit_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        caplog: pytest.LogCaptureFixture) -> None:
+    """An ONNX Runtime without the 8-bit weight quantizer (older than 1.22, or onnx-ir
+    missing) is found out before any export is spent on it."""
+    monkeypatch.setitem(sys.modules, "onnxruntime.quantization.matmul_nbits_quantizer", None)
+    exports = _count_exports(monkeypatch)
+    with caplog.at_level(logging.WARNING, logger="photoclip"):
+        fast = _load(tiny_vit_dir, tmp_path / "cache")
+    assert (fast.precision, fast.text_precision) == ("int8-onnx", "fp32")
+    assert exports == [] and "weight quantizer cannot be imported" in caplog.text
+
+
+def test_any_text_tower_error_leaves_queries_on_fp32_and_images_fast(
+        tiny_vit_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        caplog: pytest.LogCaptureFixture) -> None:
+    """A surprise on the text side (here: no room left for the cache entry) does not
+    stop the model from loading; the image tower keeps its fast path."""
+    def full_disk(*args: object, **kwargs: object) -> str:
+        raise OSError(28, "No space left on device")
+
+    reference = _load(tiny_vit_dir, tmp_path / "unused", "fp32")
+    _load(tiny_vit_dir, tmp_path / "cache")  # the image tower cached, as after an upgrade
+    for entry in (tmp_path / "cache" / "onnx").glob("*-text-*"):
+        for file in entry.iterdir():
+            file.unlink()
+        entry.rmdir()
+    monkeypatch.setattr("tempfile.mkdtemp", full_disk)
+    with caplog.at_level(logging.WARNING, logger="photoclip"):
+        fast = _load(tiny_vit_dir, tmp_path / "cache")
+    assert (fast.precision, fast.text_precision) == ("int8-onnx", "fp32")
+    assert "No space left on device" in caplog.text
+    assert np.allclose(fast.encode_texts(QUERIES), reference.encode_texts(QUERIES), atol=1e-5)

@@ -146,3 +146,23 @@ def test_the_library_caches_under_the_app_dir_and_status_names_the_runtime(
     assert said.startswith("int8 image encoder (ONNX Runtime")
     assert said.endswith("; int8 text encoder (ONNX Runtime)")
     assert list((app_paths().models_cache / "onnx").glob(f"*/{onnx_visual.MODEL_FILE}"))
+
+
+def test_a_failure_of_the_fp32_side_of_the_check_is_not_held_against_onnx(
+        tiny_vit_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Only ONNX Runtime's own failures are remembered: running out of memory while the
+    fp32 reference is computed fails that load, and the next one checks again."""
+    real = onnx_visual.generated_pictures
+    calls = []
+
+    def once_out_of_memory(count: int, seed: int = 7) -> list:
+        calls.append(count)
+        if len(calls) == 1:
+            raise MemoryError
+        return real(count, seed)
+
+    monkeypatch.setattr(onnx_visual, "generated_pictures", once_out_of_memory)
+    with pytest.raises(MemoryError):
+        _load(tiny_vit_dir, tmp_path / "cache")
+    assert _load(tiny_vit_dir, tmp_path / "cache").precision == "int8-onnx"
+    assert "failed" not in _manifest(tmp_path / "cache")

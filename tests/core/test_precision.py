@@ -48,6 +48,9 @@ def test_a_forced_precision_is_kept_and_gpus_use_autocast(monkeypatch: pytest.Mo
     assert resolve_precision("fp32", "cpu") == "fp32"
     assert resolve_precision("bf16", "cpu") == "bf16"
     assert resolve_precision("int8", "cuda") == "fp16"
+    assert resolve_precision("auto", "cuda") == "fp16"
+    assert resolve_precision("fp32", "cuda") == "fp32"  # a GPU user can still force fp32
+    assert resolve_precision("bf16", "cuda") == "bf16"
     assert resolve_precision("int8-pytorch", "cpu") == "int8"  # a runtime by name (benchmarks)
     monkeypatch.setattr(precision, "onnx_runtime_installed", lambda: True)
     assert resolve_precision("int8", "cpu") == "int8-onnx"
@@ -99,6 +102,8 @@ def test_fast_paths_keep_the_answers_of_a_trained_model(tiny_vit_dir: Path, tmp_
     reference = ClipEncoder(spec, "cpu", "fp32").load()
     fast = ClipEncoder(spec, "cpu", requested, cache_dir=tmp_path / "cache").load()
     assert runs_as is None or fast.precision == runs_as
+    if runs_as == "int8-onnx":  # queries on the int8 text tower too, not a silent fallback
+        assert fast.text_precision == "int8-onnx"
     make_library(tmp_path / "pics", per_class=4, seed=21, formats=("PNG", "JPEG"))
     pictures = [reference.preprocess(Image.open(p).convert("RGB"))
                 for p in sorted((tmp_path / "pics").rglob("*")) if p.is_file()]
