@@ -87,17 +87,21 @@ class CacheEntry:
         manifest.setdefault("verified", {})[signature] = round(cosine, 6)
         self.write_manifest(manifest)
 
-    def build(self, make: Callable[[Path], None]) -> dict[str, Any]:
-        """``make(target)`` writes the quantized model at ``target`` (in a scratch folder,
-        moved into place when done). Older entries of the same model and tower (other
-        weights or versions) are removed: one per model on disk."""
+    def build(self, export: Callable[[Path], None],
+              quantize: Callable[[Path, Path], None]) -> dict[str, Any]:
+        """``export(path)`` writes the fp32 tower, ``quantize(source, target)`` its int8
+        model (in a scratch folder, moved into place when done). Older entries of the
+        same model and tower (other weights or versions) are removed: one per model."""
         scratch = None
         try:
             self.folder.parent.mkdir(parents=True, exist_ok=True)  # a full or read-only
             scratch = Path(tempfile.mkdtemp(prefix=f".{self.folder.name}-",  # disk falls
                                             dir=self.folder.parent))  # back too
             started = time.perf_counter()
-            make(scratch / self.file_name)
+            fp32 = scratch / f"{self.tower}-fp32.onnx"
+            export(fp32)
+            quantize(fp32, scratch / self.file_name)
+            fp32.unlink()
             manifest = {"model_id": self.model_id, "tower": self.tower,
                         "build_s": round(time.perf_counter() - started, 1),
                         "bytes": (scratch / self.file_name).stat().st_size,
@@ -218,13 +222,15 @@ def first_line(exc: BaseException) -> str:
     return (text.splitlines()[0] if text else type(exc).__name__)[:200]
 
 
-def load_checked(entry: CacheEntry, make: Callable[[Path], None],
-                 expected: Callable[[], np.ndarray], got: Callable[[Any], np.ndarray],
+def load_checked(entry: CacheEntry, export: Callable[[Path], None],
+                 quantize: Callable[[Path, Path], None],
+                 probe: Callable[[], tuple[np.ndarray, dict[str, np.ndarray]]],
                  bar: float, probes: str, threads: int,
                  release: Callable[[], None] | None = None, spinning: bool = False) -> Any:
-    """An ONNX Runtime session for ``entry``, built with ``make`` if missing or damaged,
-    and checked once per CPU kind: the rows of ``got(session)`` against those of
-    ``expected()`` (the fp32 torch tower on ``probes``) must all reach cosine ``bar``.
+    """An ONNX Runtime session for ``entry``, built (``CacheEntry.build``) if missing or
+    damaged, and checked once per CPU kind: ``probe()`` gives the fp32 torch tower's
+    features on ``probes`` and the session inputs for them; every row the session
+    returns must reach cosine ``bar`` with its fp32 row.
     ``release`` frees the torch tower once it is no longer needed (before the session
     allocates, when already checked). Raises OnnxUnavailable with the reason; a
     failed check is remembered (a failure of the fp32 side is not: it raises as is)."""
@@ -236,7 +242,7 @@ def load_checked(entry: CacheEntry, make: Callable[[Path], None],
     if failed:
         raise OnnxUnavailable(f"{failed} (remembered in {entry.folder})")
     if not entry.intact(manifest):
-        manifest = entry.build(make)
+        manifest = entry.build(export, quantize)
     checked = signature in manifest.get("verified", {})
     if checked and release is not None:
         release()
@@ -251,9 +257,9 @@ def load_checked(entry: CacheEntry, make: Callable[[Path], None],
             raise ModelUnavailable(f"{reason}, it is rebuilt on the next load") from exc
         raise OnnxUnavailable(reason) from exc
     if not checked:
-        reference = expected()  # outside the try: only ONNX Runtime's failures are its own
+        expected, inputs = probe()  # outside the try: only ONNX Runtime's failures are its own
         try:
-            cosine = float(cosines(reference, got(session)).min())
+            cosine = float(cosines(expected, session.run(None, inputs)[0]).min())
         except Exception as exc:  # an operator ORT cannot run for this architecture
             entry.remember_failure(manifest, signature,
                                    f"ONNX Runtime failed to run the int8 model ({first_line(exc)})")

@@ -96,24 +96,10 @@ def onnx_int8_text(model: Any, tokenizer: Any, cache_dir: Path, model_id: str,
     entry = cache_entry(cache_dir, model_id, "text", tower, MODEL_FILE, FORMAT,
                         onnxruntime.__version__)
     width = int(model.positional_embedding.shape[1])
-
-    def make(path: Path) -> None:
-        fp32 = path.with_name("text-fp32.onnx")
-        export_text(tower, width, fp32)
-        quantize_weights_int8(fp32, path)
-        fp32.unlink()
-
-    with torch.inference_mode():
-        embedded, ends = embed_trimmed(model, tokenizer(list(PROBES)))
-    inputs = {"embedded": embedded.float().numpy(), "ends": ends.numpy()}
-
-    def expected() -> np.ndarray:
-        with torch.inference_mode():
-            return text_head(model, embedded, ends).float().numpy()
-
     session = load_checked(
-        entry, make, expected, lambda session: _check_agreement(session, inputs), AGREEMENT,
-        f"{len(PROBES)} probe texts", threads, spinning=True)
+        entry, lambda path: export_text(tower, width, path), quantize_weights_int8,
+        lambda: _agreement_probe(model, tokenizer), AGREEMENT, f"{len(PROBES)} probe texts",
+        threads, spinning=True)
     # Released only now: had the session failed to open, queries stay on the torch tower.
     _release(model)
     return OnnxText(session, model, entry.model_path)
@@ -142,6 +128,9 @@ def _release(model: Any) -> None:
     _return_freed_memory()
 
 
-def _check_agreement(session: Any, inputs: dict[str, np.ndarray]) -> np.ndarray:
-    """The int8 tower's features for ``PROBES``."""
-    return session.run(None, inputs)[0]
+def _agreement_probe(model: Any, tokenizer: Any) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """The fp32 tower's features for ``PROBES``, and the session's inputs for them."""
+    with torch.inference_mode():
+        embedded, ends = embed_trimmed(model, tokenizer(list(PROBES)))
+        expected = text_head(model, embedded, ends).float().numpy()
+    return expected, {"embedded": embedded.float().numpy(), "ends": ends.numpy()}

@@ -83,23 +83,10 @@ def onnx_int8_visual(visual: nn.Module, target: OnnxTarget, threads: int | None 
     entry = cache_entry(target.cache_dir, target.model_id, "visual", visual, MODEL_FILE, FORMAT,
                         onnxruntime.__version__)
 
-    def make(path: Path) -> None:
-        fp32 = path.with_name("visual-fp32.onnx")
-        export_visual(visual, fp32)
-        quantize_int8(fp32, path)
-        fp32.unlink()
-
-    pixels: list[torch.Tensor] = []
-
-    def expected() -> np.ndarray:
-        pixels.append(torch.stack([target.preprocess(p) for p in generated_pictures(SAMPLES)]))
-        with torch.inference_mode():
-            return visual(pixels[0]).float().numpy()
-
     session = load_checked(
-        entry, make, expected, lambda session: _check_agreement(session, pixels[0]),
-        AGREEMENT, f"{SAMPLES} generated pictures", THREADS if threads is None else threads,
-        release=lambda: _release(visual))
+        entry, lambda path: export_visual(visual, path), quantize_int8,
+        lambda: _agreement_probe(visual, target), AGREEMENT, f"{SAMPLES} generated pictures",
+        THREADS if threads is None else threads, release=lambda: _release(visual))
     return OnnxVisual(session, visual.image_size, entry.model_path)
 
 
@@ -108,9 +95,13 @@ def _release(visual: nn.Module) -> None:
     _return_freed_memory()
 
 
-def _check_agreement(session: Any, pixels: torch.Tensor) -> np.ndarray:
-    """The int8 tower's features for the generated pictures of the agreement check."""
-    return session.run(None, {session.get_inputs()[0].name: pixels.numpy()})[0]
+def _agreement_probe(visual: nn.Module, target: OnnxTarget,
+                     ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """The fp32 tower's features for the generated pictures, and the session's inputs."""
+    pixels = torch.stack([target.preprocess(p) for p in generated_pictures(SAMPLES)])
+    with torch.inference_mode():
+        expected = visual(pixels).float().numpy()
+    return expected, {"pixels": pixels.numpy()}  # the input's name in export_visual
 
 
 def generated_pictures(count: int, seed: int = 7) -> list[Any]:

@@ -70,7 +70,7 @@ def test_queries_agree_with_fp32_and_the_tower_is_built_once(
     model = fast._parts()[0]
     assert all(p.is_meta for p in model.transformer.parameters())  # torch weights released
 
-    monkeypatch.setattr(onnx_text, "_check_agreement", _must_not_run)
+    monkeypatch.setattr(onnx_text, "_agreement_probe", _must_not_run)
     again = _load(tiny_vit_dir, tmp_path / "cache")
     assert again.text_precision == "int8-onnx" and len(exports) == 1
     assert np.array_equal(again.encode_texts(QUERIES), batch)

@@ -62,7 +62,7 @@ def test_the_tower_is_exported_once_and_rebuilt_when_damaged(
     pictures = [first.preprocess(p) for p in onnx_visual.generated_pictures(8, seed=11)]
     vectors = first.encode_images(pictures)
 
-    monkeypatch.setattr(onnx_visual, "_check_agreement", _must_not_run)
+    monkeypatch.setattr(onnx_visual, "_agreement_probe", _must_not_run)
     second = _load(tiny_vit_dir, tmp_path / "cache")
     assert second.precision == "int8-onnx" and len(exports) == 1
     assert np.array_equal(second.encode_images(pictures), vectors)
