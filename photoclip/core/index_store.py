@@ -115,6 +115,14 @@ class IndexStore:
         self._dirty = False
         self._file_epoch = epoch
 
+    @property
+    def rebuild_to_keep(self) -> bool:
+        """A rebuild this process made that is not on disk yet and still could be: the
+        catalog has not moved on since it was read. Searches check this before taking
+        the writer lock to save it, so only the first search after a rebuild pays."""
+        return (self.rebuilt and self._dirty
+                and self._rebuilt_epoch == self._catalog.vector_epoch())
+
     def save_rebuilt(self) -> bool:
         """Keep a rebuild a reader had to do (say, after an indexer was killed), so the
         next process doesn't redo it. Only under the writer lock, and only if no

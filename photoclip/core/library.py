@@ -276,7 +276,7 @@ class Library:
         return hits
 
     def _keep_rebuilt_index(self) -> None:
-        if not self.index.rebuilt or self._lock.held:
+        if not self.index.rebuild_to_keep or self._lock.held:
             return
         try:
             with self.writing("save index"):

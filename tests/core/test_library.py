@@ -7,6 +7,7 @@ import os
 import shutil
 import threading
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -412,6 +413,28 @@ def test_a_search_keeps_the_index_it_had_to_rebuild(tmp_path: Path, photos: Path
     again.search("red")
     assert not again.index.rebuilt  # loaded the saved rebuild
     again.close()
+
+
+def test_only_the_first_search_after_a_rebuild_takes_the_writer_lock(
+    tmp_path: Path, photos: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    library = indexed_and_closed(tmp_path, photos)
+    library.paths.index.unlink()
+    searcher = open_library(tmp_path)
+    locked: list[str] = []
+    writing = searcher.writing
+
+    def counted(purpose: str = "photoclip") -> Any:
+        locked.append(purpose)
+        return writing(purpose)
+
+    monkeypatch.setattr(searcher, "writing", counted)
+    searcher.search("red")
+    assert locked == ["save index"] and searcher.paths.index.exists()
+    searcher.search("blue")
+    searcher.similar(next(photos.rglob("red_*")))
+    assert locked == ["save index"]  # a lock file per query would slow every search
+    searcher.close()
 
 
 def test_a_rebuild_is_not_saved_while_another_process_writes(tmp_path: Path, photos: Path) -> None:
