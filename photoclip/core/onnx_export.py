@@ -228,13 +228,37 @@ def quantize_int8(source: Path, target: Path) -> None:
     multiplies u8 activations by s8 weights; u8 weights ran at half the speed),
     activations quantized per batch. Products of two activations (attention scores)
     stay fp32."""
+    _quantize_dynamic(source, target, ["MatMul", "Gemm", "Attention"])
+
+
+def quantize_text_int8(source: Path, target: Path) -> None:
+    """A text tower's MLP products dynamic int8 (``quantize_int8``'s scheme: one scale
+    per activation tensor, VNNI products), the attention projections as 8-bit blocks
+    (``quantize_weights_int8``). Measured on ViT-B-32's text tower (200 queries, 2
+    cores): 8-bit blocks everywhere 10.8-15.9 ms per query, cosine to fp32 >= 0.99966;
+    this 8.7-10.9 ms, >= 0.99949; dynamic everywhere 6.6-8.8 ms but 0.99918, most of
+    its error from q, k and v, whose per-tensor scales coarsen the attention scores."""
+    import onnx
+
+    mlp = [node.name for node in onnx.load(str(source)).graph.node
+           if node.op_type == "MatMul" and "/mlp/" in node.name]
+    if not mlp:  # named otherwise (an empty list would quantize every product)
+        quantize_weights_int8(source, target)
+        return
+    partial = target.with_name(f"{target.stem}-mlp{target.suffix}")
+    _quantize_dynamic(source, partial, ["MatMul"], nodes=mlp)
+    quantize_weights_int8(partial, target)
+    partial.unlink()
+
+
+def _quantize_dynamic(source: Path, target: Path, op_types: list[str],
+                      nodes: list[str] | None = None) -> None:
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
     with _quiet_logging():
-        quantize_dynamic(str(source), str(target),
-                         op_types_to_quantize=["MatMul", "Gemm", "Attention"],
-                         weight_type=QuantType.QInt8, per_channel=True,
-                         extra_options={"MatMulConstBOnly": True})
+        quantize_dynamic(str(source), str(target), op_types_to_quantize=op_types,
+                         nodes_to_quantize=nodes, weight_type=QuantType.QInt8,
+                         per_channel=True, extra_options={"MatMulConstBOnly": True})
 
 
 @contextlib.contextmanager

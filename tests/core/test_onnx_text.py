@@ -16,6 +16,7 @@ from photoclip.core import onnx_export, onnx_text
 from photoclip.core.encoder import ClipEncoder, ModelSpec
 
 pytest.importorskip("onnxruntime")
+onnx = pytest.importorskip("onnx")
 pytestmark = pytest.mark.model
 
 AGREEMENT = 0.999
@@ -31,10 +32,24 @@ def _load(model_dir: Path, cache: Path, requested: str = "int8-onnx") -> ClipEnc
                        cache_dir=cache).load()
 
 
-def _text_manifest(cache: Path) -> dict:
+def _text_manifest(cache: Path, tower: str = "text") -> dict:
     (found,) = [m for m in map(json.loads, (p.read_text() for p in cache.glob("onnx/*/manifest.json")))
-                if m["tower"] == "text"]
+                if m["tower"] == tower]
     return found
+
+
+def _disagreeing(source: Path, target: Path) -> None:
+    """A quantizer whose model runs but answers differently: every matrix shuffled."""
+    from onnx import numpy_helper
+
+    model = onnx.load(str(source))
+    rng = np.random.default_rng(0)
+    for init in model.graph.initializer:
+        weights = numpy_helper.to_array(init)
+        if weights.ndim == 2:
+            init.CopyFrom(numpy_helper.from_array(
+                rng.permutation(weights.reshape(-1)).reshape(weights.shape), init.name))
+    onnx.save(model, str(target))
 
 
 def _count_exports(monkeypatch: pytest.MonkeyPatch) -> list[Path]:
@@ -59,6 +74,8 @@ def test_queries_agree_with_fp32_and_the_tower_is_built_once(
     fast = _load(tiny_vit_dir, tmp_path / "cache")
     assert (fast.precision, fast.text_precision) == ("int8-onnx", "int8-onnx")
     assert len(exports) == 1 and _text_manifest(tmp_path / "cache")["verified"]
+    ops = {node.op_type for node in onnx.load(str(fast._fast_text.path)).graph.node}
+    assert {"MatMulInteger", "MatMulNBits"} <= ops and "MatMul" not in ops  # the first recipe
     expected = reference.encode_texts(QUERIES)
     batch = fast.encode_texts(QUERIES)
     fast._text_cache.clear()
@@ -103,9 +120,34 @@ def test_disagreement_falls_back_and_is_remembered(
     with caplog.at_level(logging.WARNING, logger="photoclip"):
         assert _load(tiny_vit_dir, tmp_path / "cache").text_precision == "fp32"
         assert _load(tiny_vit_dir, tmp_path / "cache").text_precision == "fp32"
-    assert len(exports) == 1
+    assert len(exports) == len(onnx_text.RECIPES)  # each tried once, on the first load only
     assert "disagrees with fp32" in caplog.text and "probe texts" in caplog.text
-    assert "failed" in _text_manifest(tmp_path / "cache")
+    for recipe in onnx_text.RECIPES:
+        assert "failed" in _text_manifest(tmp_path / "cache", recipe.tower)
+
+
+def test_a_recipe_that_disagrees_gives_way_to_the_next_for_good(
+        tiny_vit_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The fastest recipe answering differently from fp32 is caught by the check; the
+    next one serves queries, on this load and the following ones without a new
+    export or check."""
+    first, second = onnx_text.RECIPES
+    monkeypatch.setattr(onnx_text, "RECIPES", (
+        onnx_text.Recipe(first.name, first.tower, _disagreeing), second))
+    reference = _load(tiny_vit_dir, tmp_path / "unused", "fp32")
+    exports = _count_exports(monkeypatch)
+    fast = _load(tiny_vit_dir, tmp_path / "cache")
+    assert fast.text_precision == "int8-onnx" and len(exports) == 2
+    assert "disagrees with fp32" in _text_manifest(tmp_path / "cache", first.tower)["failed"][
+        next(iter(_text_manifest(tmp_path / "cache", first.tower)["failed"]))]
+    assert _text_manifest(tmp_path / "cache", second.tower)["verified"]
+    expected = reference.encode_texts(QUERIES)
+    assert (fast.encode_texts(QUERIES) * expected).sum(1).min() >= AGREEMENT
+
+    monkeypatch.setattr(onnx_text, "_agreement_probe", _must_not_run)
+    again = _load(tiny_vit_dir, tmp_path / "cache")
+    assert again.text_precision == "int8-onnx" and len(exports) == 2
+    assert (again.encode_texts(QUERIES) * expected).sum(1).min() >= AGREEMENT
 
 
 def test_fp32_and_pytorch_int8_keep_the_torch_text_tower(tiny_vit_dir: Path, tmp_path: Path) -> None:
