@@ -295,7 +295,9 @@ def main(argv: list[str] | None = None) -> int:
             print(f"int8-onnx first load: image tower {export['visual_build_s']} s, "
                   f"{export['visual_bytes'] / 2**20:.0f} MiB on disk; text tower "
                   f"{export.get('text_build_s')} s, {export.get('text_bytes', 0) / 2**20:.0f} MiB; "
-                  f"peak RSS {export['peak_rss_mib']:.0f} MiB", flush=True)
+                  f"peak RSS {export['peak_rss_mib']:.0f} MiB"
+                  + "".join(f"; {k}: {v}" for k, v in export.items() if k.endswith("_failed")),
+                  flush=True)
         runs, vectors = _rounds(args, folder, Path(tmp), cache)
     rows, results = _summary(runs, vectors)
     print(markdown_table(

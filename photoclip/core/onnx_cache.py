@@ -13,6 +13,7 @@ Imports torch (weights digests); onnx and onnxruntime only where asked.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
@@ -48,6 +49,16 @@ class OnnxUnavailable(Exception):
     """An ONNX Runtime tower cannot be used here; the message says why."""
 
 
+class ModelRejected(OnnxUnavailable):
+    """This entry's int8 model cannot be used here: its quantization failed, ONNX
+    Runtime cannot open or run it, or it disagrees with fp32. Another quantization
+    of the same tower might do (an export or disk failure would fail it too)."""
+
+
+class _QuantizationFailed(Exception):
+    pass
+
+
 @dataclass(frozen=True)
 class CacheEntry:
     """One exported tower: its folder, its model file and what it belongs to."""
@@ -80,8 +91,10 @@ class CacheEntry:
     def remember_failure(self, manifest: dict[str, Any], signature: str, reason: str) -> NoReturn:
         """Never used on this kind of CPU: later loads fall back without trying again."""
         manifest.setdefault("failed", {})[signature] = f"{reason}; {signature}"
+        with contextlib.suppress(OSError):  # not remembered then: write_manifest says so
+            self.folder.mkdir(parents=True, exist_ok=True)  # a failed build has none
         self.write_manifest(manifest)
-        raise OnnxUnavailable(manifest["failed"][signature])
+        raise ModelRejected(manifest["failed"][signature])
 
     def remember_agreement(self, manifest: dict[str, Any], signature: str, cosine: float) -> None:
         manifest.setdefault("verified", {})[signature] = round(cosine, 6)
@@ -100,7 +113,12 @@ class CacheEntry:
             started = time.perf_counter()
             fp32 = scratch / f"{self.tower}-fp32.onnx"
             export(fp32)
-            quantize(fp32, scratch / self.file_name)
+            try:
+                quantize(fp32, scratch / self.file_name)
+            except (MemoryError, OSError):
+                raise  # this machine's state, not the quantization's: tried again next time
+            except Exception as exc:
+                raise _QuantizationFailed(f"quantization failed ({first_line(exc)})") from exc
             fp32.unlink()
             manifest = {"model_id": self.model_id, "tower": self.tower,
                         "build_s": round(time.perf_counter() - started, 1),
@@ -110,11 +128,11 @@ class CacheEntry:
             self._remove_older_entries()
             shutil.rmtree(self.folder, ignore_errors=True)
             os.replace(scratch, self.folder)
-        except OnnxUnavailable:
+        except (OnnxUnavailable, _QuantizationFailed):
             raise
         except Exception as exc:
             log.debug("ONNX export failed", exc_info=True)
-            raise OnnxUnavailable(f"export/quantization failed ({first_line(exc)})") from exc
+            raise OnnxUnavailable(f"export failed ({first_line(exc)})") from exc
         finally:
             if scratch is not None:
                 shutil.rmtree(scratch, ignore_errors=True)
@@ -232,17 +250,22 @@ def load_checked(entry: CacheEntry, export: Callable[[Path], None],
     features on ``probes`` and the session inputs for them; every row the session
     returns must reach cosine ``bar`` with its fp32 row.
     ``release`` frees the torch tower once it is no longer needed (before the session
-    allocates, when already checked). Raises OnnxUnavailable with the reason; a
-    failed check is remembered (a failure of the fp32 side is not: it raises as is)."""
+    allocates, when already checked). Raises OnnxUnavailable with the reason,
+    ModelRejected where this entry's model is at fault; a failed quantization or check
+    is remembered (a failure of the fp32 side is not: it raises as is)."""
     import onnxruntime
 
     signature = cpu_signature(onnxruntime.__version__)
     manifest = entry.manifest()
     failed = manifest.get("failed", {}).get(signature)
     if failed:
-        raise OnnxUnavailable(f"{failed} (remembered in {entry.folder})")
+        raise ModelRejected(f"{failed} (remembered in {entry.folder})")
     if not entry.intact(manifest):
-        manifest = entry.build(export, quantize)
+        try:
+            manifest = entry.build(export, quantize)
+        except _QuantizationFailed as exc:  # the same on every load: remembered
+            entry.remember_failure({"model_id": entry.model_id, "tower": entry.tower},
+                                   signature, str(exc))
     checked = signature in manifest.get("verified", {})
     if checked and release is not None:
         release()
@@ -255,7 +278,7 @@ def load_checked(entry: CacheEntry, export: Callable[[Path], None],
             from .encoder import ModelUnavailable
 
             raise ModelUnavailable(f"{reason}, it is rebuilt on the next load") from exc
-        raise OnnxUnavailable(reason) from exc
+        raise ModelRejected(reason) from exc
     if not checked:
         expected, inputs = probe()  # outside the try: only ONNX Runtime's failures are its own
         try:

@@ -108,7 +108,7 @@ def test_a_failed_export_falls_back_to_fp32_text_and_says_why(
     with caplog.at_level(logging.WARNING, logger="photoclip"):
         fast = _load(tiny_vit_dir, tmp_path / "cache")
     assert (fast.precision, fast.text_precision) == ("int8-onnx", "fp32")
-    assert "text tower not used: export/quantization failed (Exporting the operator" in caplog.text
+    assert "text tower not used: export failed (Exporting the operator" in caplog.text
     assert np.allclose(fast.encode_texts(QUERIES), reference.encode_texts(QUERIES), atol=1e-5)
 
 
@@ -138,8 +138,8 @@ def test_a_recipe_that_disagrees_gives_way_to_the_next_for_good(
     exports = _count_exports(monkeypatch)
     fast = _load(tiny_vit_dir, tmp_path / "cache")
     assert fast.text_precision == "int8-onnx" and len(exports) == 2
-    assert "disagrees with fp32" in _text_manifest(tmp_path / "cache", first.tower)["failed"][
-        next(iter(_text_manifest(tmp_path / "cache", first.tower)["failed"]))]
+    (reason,) = _text_manifest(tmp_path / "cache", first.tower)["failed"].values()
+    assert "disagrees with fp32" in reason
     assert _text_manifest(tmp_path / "cache", second.tower)["verified"]
     expected = reference.encode_texts(QUERIES)
     assert (fast.encode_texts(QUERIES) * expected).sum(1).min() >= AGREEMENT
@@ -148,6 +148,22 @@ def test_a_recipe_that_disagrees_gives_way_to_the_next_for_good(
     again = _load(tiny_vit_dir, tmp_path / "cache")
     assert again.text_precision == "int8-onnx" and len(exports) == 2
     assert (again.encode_texts(QUERIES) * expected).sum(1).min() >= AGREEMENT
+
+
+def test_a_recipe_whose_quantization_fails_gives_way_to_the_next_for_good(
+        tiny_vit_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def broken(source: Path, target: Path) -> None:
+        raise ValueError("Unsupported data type for MatMulInteger")
+
+    first, second = onnx_text.RECIPES
+    monkeypatch.setattr(onnx_text, "RECIPES", (
+        onnx_text.Recipe(first.name, first.tower, broken), second))
+    exports = _count_exports(monkeypatch)
+    assert _load(tiny_vit_dir, tmp_path / "cache").text_precision == "int8-onnx"
+    assert _load(tiny_vit_dir, tmp_path / "cache").text_precision == "int8-onnx"
+    assert len(exports) == 2  # the first recipe's failure is not paid for again
+    (reason,) = _text_manifest(tmp_path / "cache", first.tower)["failed"].values()
+    assert "quantization failed (Unsupported data type" in reason
 
 
 def test_fp32_and_pytorch_int8_keep_the_torch_text_tower(tiny_vit_dir: Path, tmp_path: Path) -> None:

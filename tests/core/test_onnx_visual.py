@@ -108,8 +108,26 @@ def test_a_failed_export_falls_back_and_says_why(
     monkeypatch.setattr(onnx_visual, "export_visual", broken)
     with caplog.at_level(logging.WARNING, logger="photoclip"):
         assert _load(tiny_vit_dir, tmp_path / "cache").precision == "int8"
-    assert "export/quantization failed (Exporting the operator 'aten::frobnicate'" in caplog.text
+    assert "export failed (Exporting the operator 'aten::frobnicate'" in caplog.text
     assert list((tmp_path / "cache" / "onnx").iterdir()) == []  # no half-written entry
+
+
+def test_a_failed_quantization_falls_back_and_is_remembered(
+        tiny_vit_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        caplog: pytest.LogCaptureFixture) -> None:
+    """A quantizer that fails on this model fails the same way on every load: the
+    next load falls back at once instead of spending the export again."""
+    def broken(source: Path, target: Path) -> None:
+        raise ValueError("Unsupported data type for MatMulInteger")
+
+    monkeypatch.setattr(onnx_visual, "quantize_int8", broken)
+    exports = _count_exports(monkeypatch)
+    with caplog.at_level(logging.WARNING, logger="photoclip"):
+        assert _load(tiny_vit_dir, tmp_path / "cache").precision == "int8"
+        assert _load(tiny_vit_dir, tmp_path / "cache").precision == "int8"
+    assert len(exports) == 1
+    assert "quantization failed (Unsupported data type for MatMulInteger)" in caplog.text
+    assert "remembered in" in caplog.text
 
 
 def test_disagreement_falls_back_and_is_remembered(
