@@ -51,7 +51,7 @@ def test_add_folder_index_and_search(qtbot, window: MainWindow, library: Library
 
     qtbot.waitUntil(top_two_are_red_circles, timeout=30_000)
     assert window.pages.currentIndex() == 0
-    qtbot.waitUntil(lambda: thumbnails_shown(window, 6), timeout=30_000)
+    qtbot.waitUntil(lambda: thumbnails_shown(window, 9), timeout=30_000)  # all in view
     save_screenshot(window, "results")
     window.search_box.clear()  # an empty query shows the library, newest first
     qtbot.waitUntil(lambda: window.model.rowCount() == 24, timeout=10_000)
