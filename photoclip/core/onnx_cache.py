@@ -112,7 +112,11 @@ class CacheEntry:
                                             dir=self.folder.parent))  # back too
             started = time.perf_counter()
             fp32 = scratch / f"{self.tower}-fp32.onnx"
-            export(fp32)
+            try:
+                export(fp32)
+            except Exception as exc:
+                log.debug("ONNX export failed", exc_info=True)
+                raise OnnxUnavailable(f"export failed ({first_line(exc)})") from exc
             try:
                 quantize(fp32, scratch / self.file_name)
             except (MemoryError, OSError):
@@ -130,9 +134,9 @@ class CacheEntry:
             os.replace(scratch, self.folder)
         except (OnnxUnavailable, _QuantizationFailed):
             raise
-        except Exception as exc:
-            log.debug("ONNX export failed", exc_info=True)
-            raise OnnxUnavailable(f"export failed ({first_line(exc)})") from exc
+        except Exception as exc:  # memory, disk: tried again on the next load
+            log.debug("building the ONNX model failed", exc_info=True)
+            raise OnnxUnavailable(f"could not build the int8 model ({first_line(exc)})") from exc
         finally:
             if scratch is not None:
                 shutil.rmtree(scratch, ignore_errors=True)
