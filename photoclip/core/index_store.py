@@ -127,7 +127,7 @@ class IndexStore:
         """Keep a rebuild a reader had to do (say, after an indexer was killed), so the
         next process doesn't redo it. Only under the writer lock, and only if no
         write happened since the rebuild read the catalog."""
-        if not self.rebuilt or self._rebuilt_epoch != self._catalog.vector_epoch():
+        if not self.rebuild_to_keep:
             return False
         self.save()
         return True
