@@ -1,7 +1,7 @@
 """Crash-safe file replacement: write a temp file beside the target, fsync, rename.
 
 A crash at any moment leaves either the old file or the new one, never half of
-one. Used for the HNSW index, its manifest and the settings file.
+one. Used for the HNSW index, its manifest, the settings file and the caches.
 """
 
 from __future__ import annotations
@@ -39,6 +39,27 @@ def write_temp_text(final: Path, text: str) -> Path:
         tmp.unlink(missing_ok=True)
         raise
     return tmp
+
+
+def write_bytes_atomically(path: Path, data: bytes, *, durable: bool = True) -> None:
+    """Replace ``path`` with ``data``: readers see the old file or the new one, and the
+    temp file is gone whatever fails (a full disk included). ``durable=False`` skips the
+    fsyncs: only for caches whose reader checks what it reads, since after a power cut
+    the renamed file may then be empty or cut short."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = temp_sibling(path)
+    try:
+        with open(tmp, "wb") as f:
+            f.write(data)
+            f.flush()
+            if durable:
+                os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    if durable:
+        fsync_dir(path.parent)
 
 
 def write_text_atomically(path: Path, text: str) -> None:

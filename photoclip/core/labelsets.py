@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,6 +32,8 @@ if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover
     import tomli as tomllib
+
+log = logging.getLogger(__name__)
 
 DEFAULT_TEMPLATES = ("a photo of {}.",)
 DEFAULT_THRESHOLD = 0.5
@@ -146,11 +149,14 @@ def _label_set(raw: dict[str, Any]) -> LabelSet:
     version = raw.get("version", 1)
     if not isinstance(version, int) or isinstance(version, bool):
         raise LabelSetError("version must be an integer")
+    description = raw.get("description", "")
+    if not isinstance(description, str):
+        raise LabelSetError("description must be a string")
     return LabelSet(
         name=name, labels=labels, templates=templates, fallback=fallback, multi_label=multi,
         threshold=_probability(raw.get("threshold", DEFAULT_THRESHOLD), "threshold"),
         margin=_probability(raw.get("margin", DEFAULT_MARGIN), "margin"),
-        description=str(raw.get("description", "")), version=version,
+        description=description, version=version,
     )
 
 
@@ -250,8 +256,26 @@ def install_label_set(path: Path, user_dir: Path) -> LabelSet:
     if path.resolve() != target.resolve():
         from .atomic import write_text_atomically
 
+        _keep_if_not_an_update(target, label_set.name)
         write_text_atomically(target, path.read_text(encoding="utf-8"))
     return _with_origin(label_set, target, False)
+
+
+def _keep_if_not_an_update(target: Path, name: str) -> None:
+    """The user's files are theirs: one already at ``target`` is replaced only by a new
+    version of the same set. A damaged one, or another set, is moved aside, not lost."""
+    if not target.exists() and not target.is_symlink():
+        return
+    try:
+        if load_label_set(target).name == name:
+            return
+        why = "it holds another set"
+    except LabelSetError as exc:
+        why = str(exc)
+    aside = next(candidate for n in range(1, 10_000)
+                 if not (candidate := target.with_name(f"{target.name}.kept-{n}")).exists())
+    target.rename(aside)
+    log.warning("label set file %s kept as %s (%s)", target, aside.name, why)
 
 
 def _file_stem(name: str) -> str:

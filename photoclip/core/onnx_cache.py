@@ -31,6 +31,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from .atomic import fsync_dir, fsync_file, write_text_atomically
 from .fast_layers import _return_freed_memory
 from .precision import INT8_FLAGS, cpu_flags
 
@@ -81,10 +82,8 @@ class CacheEntry:
     def write_manifest(self, manifest: dict[str, Any]) -> None:
         """Atomic; a failure only costs a second check on the next load (another
         process may have replaced the entry meanwhile)."""
-        partial = self.folder / f"{MANIFEST}.{os.getpid()}.part"
-        try:
-            partial.write_text(json.dumps(manifest, indent=2, sort_keys=True), encoding="utf-8")
-            os.replace(partial, self.folder / MANIFEST)
+        try:  # fsynced: a manifest a crash left empty would cost a rebuild
+            write_text_atomically(self.folder / MANIFEST, json.dumps(manifest, indent=2, sort_keys=True))
         except OSError as exc:
             log.warning("could not record the ONNX model's state in %s: %s", self.folder, exc)
 
@@ -124,6 +123,7 @@ class CacheEntry:
             except Exception as exc:
                 raise _QuantizationFailed(f"quantization failed ({first_line(exc)})") from exc
             fp32.unlink()
+            fsync_file(scratch / self.file_name)  # on disk before its manifest says it is whole
             manifest = {"model_id": self.model_id, "tower": self.tower,
                         "build_s": round(time.perf_counter() - started, 1),
                         "bytes": (scratch / self.file_name).stat().st_size,
@@ -132,6 +132,7 @@ class CacheEntry:
             self._remove_older_entries()
             shutil.rmtree(self.folder, ignore_errors=True)
             os.replace(scratch, self.folder)
+            fsync_dir(self.folder.parent)
         except (OnnxUnavailable, _QuantizationFailed):
             raise
         except Exception as exc:  # memory, disk: tried again on the next load
@@ -215,10 +216,44 @@ def _file_digest(path: Path) -> str:
 
 
 def _read_manifest(folder: Path) -> dict[str, Any]:
+    """The folder's manifest, or {} when it has none or one that cannot be trusted: then
+    its model is rebuilt (a damaged manifest is the disk's fault, not the model's, so
+    none of what it says, a remembered failure included, is believed)."""
+    path = folder / MANIFEST
     try:
-        return json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
         return {}
+    except (OSError, ValueError) as exc:
+        log.warning("ONNX cache manifest %s unreadable (%s); the model is rebuilt", path,
+                    first_line(exc))
+        return {}
+    problem = _manifest_problem(manifest)
+    if problem:
+        log.warning("ONNX cache manifest %s damaged (%s); the model is rebuilt", path, problem)
+        return {}
+    return manifest
+
+
+def _manifest_problem(manifest: Any) -> str | None:
+    """What is wrong with a parsed manifest's types (the keys the loader relies on)."""
+    if not isinstance(manifest, dict):
+        return f"a {type(manifest).__name__}, not an object"
+    for key in ("digest", "model_id", "tower"):
+        if key in manifest and not isinstance(manifest[key], str):
+            return f"{key} is not a string"
+    for key, kind in (("failed", str), ("verified", float)):
+        entries = manifest.get(key, {})
+        if not isinstance(entries, dict) or not all(
+                isinstance(k, str) and _is_kind(v, kind) for k, v in entries.items()):
+            return f"{key} is not a table of {kind.__name__}s"
+    return None
+
+
+def _is_kind(value: Any, kind: type) -> bool:
+    if kind is float:  # a cosine: a finite number (not a bool, not a string)
+        return isinstance(value, int | float) and not isinstance(value, bool) and -1 <= value <= 1
+    return isinstance(value, kind)
 
 
 def open_session(path: Path, threads: int, onnxruntime: Any, spinning: bool = False) -> Any:

@@ -71,7 +71,7 @@ class Organizer:
         """Every usable set; parsed again only when a set file changes (indexing asks
         for the enabled ones with every batch)."""
         user_dir = self._library.paths.label_sets
-        state = tuple((p.name, p.stat().st_mtime_ns) for folder in (builtin_dir(), user_dir)
+        state = tuple((p.name, _mtime(p)) for folder in (builtin_dir(), user_dir)
                       if folder.is_dir() for p in sorted(folder.glob("*.toml")))
         if self._label_sets is None or self._label_sets[0] != state:
             self._label_sets = (state, available_label_sets(user_dir))
@@ -127,9 +127,10 @@ class Organizer:
     def classifier(self, label_set: LabelSet) -> Classifier:
         encoder = self._library.encoder
         key = (encoder.model_id, label_set.digest)
-        if key not in self._classifiers:
+        if key not in self._classifiers:  # the catalog's vector size checks the disk cache
             self._classifiers[key] = build_classifier(
-                label_set, encoder, self._library.paths.class_vectors)
+                label_set, encoder, self._library.paths.class_vectors,
+                dim=self._catalog.vector_dim(encoder.model_id))
         return self._classifiers[key]
 
     def tag_library(self, label_set: LabelSet, *, enable: bool = True) -> TagRun:
@@ -247,3 +248,11 @@ class Organizer:
 
     def smart_album(self, saved: SmartAlbum) -> Album:
         return self.album_book.smart(saved)
+
+
+def _mtime(path: Path) -> int:
+    """For the parsed-sets cache; a file that vanished or dangles is skipped when parsed."""
+    try:
+        return path.stat().st_mtime_ns
+    except OSError:
+        return -1

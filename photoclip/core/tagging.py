@@ -21,6 +21,7 @@ the same for every model.
 from __future__ import annotations
 
 import hashlib
+import io
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -28,12 +29,14 @@ from pathlib import Path
 
 import numpy as np
 
+from .atomic import write_bytes_atomically
 from .encoder import Encoder
 from .labelsets import Label, LabelSet
 
 log = logging.getLogger(__name__)
 
 TEXT_BATCH = 64  # prompts per text-encoder call: bounded memory on big sets
+CACHE_KEYS = ("labels", "competitors", "logit_scale")  # what a cache entry holds
 
 
 @dataclass(frozen=True)
@@ -60,17 +63,16 @@ def _ensembles(encoder: Encoder, prompt_lists: Sequence[Sequence[str]]) -> np.nd
 
 
 def build_classifier(label_set: LabelSet, encoder: Encoder,
-                     cache_dir: Path | None = None) -> Classifier:
+                     cache_dir: Path | None = None, dim: int | None = None) -> Classifier:
     """Class vectors for ``label_set``, from the disk cache when this model has made
-    them before (then no model is loaded at all)."""
+    them before (then no model is loaded at all). ``dim``: the model's vector size
+    where known without loading it (the catalog's vectors); a cache entry of another
+    size, or damaged in any way, is recomputed and rewritten."""
     cache = _cache_file(cache_dir, label_set, encoder.model_id) if cache_dir else None
-    if cache is not None and cache.is_file():
-        try:
-            with np.load(cache) as saved:
-                return Classifier(label_set, encoder.model_id, saved["labels"],
-                                  saved["competitors"], float(saved["logit_scale"]))
-        except (OSError, ValueError, KeyError) as exc:  # a damaged cache is just remade
-            log.warning("class vector cache %s unreadable (%s); recomputing", cache, exc)
+    if cache is not None:
+        cached = _load_cached(cache, label_set, encoder.model_id, dim or getattr(encoder, "dim", 0))
+        if cached is not None:
+            return cached
     encoder.load()
     entries: list[Label] = [*label_set.labels, *label_set.competitors]
     vectors = _ensembles(encoder, [e.texts(label_set.templates) for e in entries])
@@ -87,13 +89,55 @@ def _cache_file(cache_dir: Path, label_set: LabelSet, model_id: str) -> Path:
     return cache_dir / f"{model}-{label_set.digest}.npz"
 
 
-def _save(path: Path, classifier: Classifier) -> None:
+def _load_cached(path: Path, label_set: LabelSet, model_id: str, dim: int) -> Classifier | None:
+    """The cached classifier, or None when there is none or it cannot be trusted (a crash
+    or a full disk mid-write, bit rot, another version's file): then it is remade."""
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        temporary = path.with_suffix(".tmp.npz")
-        np.savez(temporary, labels=classifier.labels, competitors=classifier.competitors,
-                 logit_scale=np.float32(classifier.logit_scale))
-        temporary.replace(path)
+        with np.load(path, allow_pickle=False) as saved:
+            arrays = {key: saved[key] for key in CACHE_KEYS}
+    except FileNotFoundError:
+        return None
+    except Exception as exc:  # zip, zlib, npy header, memory: all just damage to a cache
+        log.warning("class vector cache %s unreadable (%s); recomputing", path, _why(exc))
+        return None
+    problem = _cache_problem(arrays, label_set, dim)
+    if problem:
+        log.warning("class vector cache %s unusable (%s); recomputing", path, problem)
+        return None
+    return Classifier(label_set, model_id, arrays["labels"], arrays["competitors"],
+                      float(arrays["logit_scale"]))
+
+
+def _cache_problem(arrays: dict[str, np.ndarray], label_set: LabelSet, dim: int) -> str | None:
+    """What makes a readable entry wrong for this set and model, if anything."""
+    labels, competitors, scale = (arrays[key] for key in CACHE_KEYS)
+    width = dim or (labels.shape[1] if labels.ndim == 2 else 0)
+    expected = {"labels": (len(label_set.labels), width),
+                "competitors": (len(label_set.competitors), width), "logit_scale": ()}
+    for key, shape in expected.items():
+        if arrays[key].dtype != np.float32 or arrays[key].shape != shape or not width:
+            return f"{key}: {arrays[key].dtype} {arrays[key].shape}, expected float32 {shape}"
+    if not (np.isfinite(labels).all() and np.isfinite(competitors).all() and 0 < scale < 1e6):
+        return "values out of range"
+    norms = np.linalg.norm(np.concatenate([labels, competitors]), axis=1)
+    if not np.allclose(norms, 1.0, atol=1e-3):  # every class vector is a unit vector
+        return "not unit vectors"
+    return None
+
+
+def _why(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}"[:200]
+
+
+def _save(path: Path, classifier: Classifier) -> None:
+    """Atomic and durable: a crash or a full disk leaves the old entry or none, and no
+    temp file (a damaged entry would only be recomputed, but costs a model load)."""
+    buffer = io.BytesIO()
+    np.savez(buffer, labels=np.asarray(classifier.labels, np.float32),
+             competitors=np.asarray(classifier.competitors, np.float32),
+             logit_scale=np.float32(classifier.logit_scale))
+    try:
+        write_bytes_atomically(path, buffer.getvalue())
     except OSError as exc:  # only a cache: tagging goes on without it
         log.warning("cannot cache class vectors in %s: %s", path, exc)
 

@@ -13,11 +13,13 @@ import logging
 import os
 import shutil
 import sys
+from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from photoclip.core.atomic import fsync_dir
+from photoclip.core.imaging import SUPPORTED_EXTENSIONS
 
 log = logging.getLogger(__name__)
 
@@ -64,33 +66,83 @@ def sidecar_path(photo: Path, style: str = "photo.jpg.xmp") -> Path:
     raise ValueError(f"unknown sidecar style {style!r}, expected one of {SIDECAR_STYLES}")
 
 
-def existing_sidecar(photo: Path) -> Path | None:
-    """The photo's sidecar if it has one: ``photo.jpg.xmp`` first, then ``photo.xmp``."""
+class FolderPhotos:
+    """The photo files of one folder, listed on first need and then kept for a batch of sidecar
+    decisions (one listing per folder, not one per photo, when a whole library is tagged)."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+
+    @functools.cached_property
+    def _names(self) -> frozenset[str] | None:
+        try:
+            listed = os.listdir(self.folder)
+        except OSError:
+            return None  # not listable: no photo.xmp here can be shown to be one photo's own
+        return frozenset(n for n in listed if os.path.splitext(n)[1].lower() in SUPPORTED_EXTENSIONS)
+
+    @functools.cached_property
+    def _claims(self) -> Counter[str]:
+        """For each casefolded name ``n``: how many photos here would use ``n.xmp``, Lightroom's
+        ``photo.xmp`` (photos with stem ``n``) or darktable's ``photo.jpg.xmp`` (the photo ``n``)."""
+        names = self._names or ()
+        return Counter(key for n in names for key in (os.path.splitext(n)[0].casefold(), n.casefold()))
+
+    def shares_stem(self, photo: Path) -> bool:
+        """Whether ``photo.xmp`` could be another photo's sidecar too: another photo file here has
+        the same stem in any case (IMG_1.jpg, img_1.PNG) or is named like the stem (a.jpg, a.jpg.png)."""
+        if self._names is None:
+            return True
+        own = 1 if photo.name in self._names else 0
+        return self._claims[photo.stem.casefold()] - own > 0
+
+
+def _own_style(photo: Path, style: str, folder: FolderPhotos) -> str:
+    """``style``, unless ``photo.xmp`` is ambiguous for this photo: then ``photo.jpg.xmp``."""
+    if style == "photo.xmp" and folder.shares_stem(photo):
+        return "photo.jpg.xmp"
+    return style
+
+
+def existing_sidecar(photo: Path, folder: FolderPhotos | None = None) -> Path | None:
+    """The photo's sidecar if it has one: ``photo.jpg.xmp`` first, then ``photo.xmp`` when no other
+    photo in the folder could claim it (one photo's keywords are never another's).
+    ``folder``: the photo's folder, listed once for many photos."""
     for style in SIDECAR_STYLES:
         candidate = sidecar_path(photo, style)
-        if candidate != photo and candidate.is_file():
-            return candidate
+        if candidate == photo or not candidate.is_file():
+            continue
+        if style == "photo.xmp" and (folder or FolderPhotos(photo.parent)).shares_stem(photo):
+            continue
+        return candidate
     return None
 
 
-def read_keywords(photo: Path, *, skip_root: str | None = None) -> list[str]:
+def read_keywords(
+    photo: Path, *, skip_root: str | None = None, folder: FolderPhotos | None = None
+) -> list[str]:
     """Keywords attached to ``photo`` by any tool, deduplicated case-insensitively, sidecar first.
     ``skip_root``: leave out keywords filed under that root of the keyword tree (a tool's
     own guesses, "PhotoClip|scenes|beach", are not the user's keywords).
 
-    Never raises: an unreadable source (corrupt file, format exiv2 does not know) is logged
-    and skipped, because indexing must not fail over keywords.
+    Never raises: an unreadable source (corrupt file, format exiv2 does not know, a folder that
+    cannot be looked into) is logged and skipped, because indexing must not fail over keywords.
     """
     words: list[str] = []
     seen: set[str] = set()
-    sources = ((existing_sidecar(photo), _sidecar_keywords), (photo, _embedded_keywords))
+    try:
+        sidecar = existing_sidecar(photo, folder)
+    except OSError as exc:  # is_file raises on a folder it may not look into (EACCES)
+        log.warning("Cannot look for a sidecar of %s: %s", photo, _one_line(exc))
+        sidecar = None
+    sources = ((sidecar, _sidecar_keywords), (photo, _embedded_keywords))
     for path, reader in sources:
         if path is None:
             continue
         try:
             _merge(words, seen, reader(path, skip_root))
         except Exception as exc:  # exiv2 raises RuntimeError, the file OSError, decoding ValueError
-            log.warning("Cannot read keywords from %s: %s", path, exc)
+            log.warning("Cannot read keywords from %s: %s", path, _one_line(exc))
     return words
 
 
@@ -101,24 +153,49 @@ def write_sidecar_tags(
     remove: Sequence[str] = (),
     hierarchy: Mapping[str, str] | None = None,
     style: str = "photo.jpg.xmp",
+    folder: FolderPhotos | None = None,
 ) -> Path:
     """Add ``tags`` to (and drop ``remove`` from) the photo's sidecar; return the sidecar's path.
 
-    Updates the existing sidecar of either style, else creates one of ``style``; the photo itself
+    Updates the photo's existing sidecar of either style, else creates one of ``style`` (of
+    ``photo.jpg.xmp`` where ``photo.xmp`` would be shared with another photo); the photo itself
     is never written. ``hierarchy`` maps a tag to its Lightroom path ("PhotoClip|scenes|beach").
-    Everything else in the sidecar is kept, and the file is replaced atomically.
+    Everything else in the sidecar is kept, and the file is replaced atomically. A sidecar exiv2
+    cannot parse raises XmpError and is left as it is: rewriting it would lose what it holds.
     """
-    target = existing_sidecar(photo) or sidecar_path(photo, style)
+    folder = folder or FolderPhotos(photo.parent)
+    try:
+        target = existing_sidecar(photo, folder) or _new_sidecar(photo, style, folder)
+    except OSError as exc:
+        raise XmpError(f"Cannot look for an XMP sidecar of {photo}: {_one_line(exc)}") from exc
     try:
         try:
             data = target.read_bytes()
         except FileNotFoundError:
             data = _EMPTY_PACKET
+        if not data.strip():
+            data = _EMPTY_PACKET  # empty (a writer cut short): nothing in it to keep
         updated = _updated_sidecar(target, data, tags, remove, hierarchy or {})
         _replace_atomically(target, updated)
     except (OSError, RuntimeError, ValueError) as exc:
-        raise XmpError(f"Cannot write XMP sidecar {target}: {exc}") from exc
+        raise XmpError(f"Cannot write XMP sidecar {target}: {_one_line(exc)}") from exc
     return target
+
+
+def _new_sidecar(photo: Path, style: str, folder: FolderPhotos) -> Path:
+    target = sidecar_path(photo, _own_style(photo, style, folder))
+    shared = sidecar_path(photo, "photo.xmp")
+    if target != shared and shared.is_file() and folder.shares_stem(photo):
+        # The photo.xmp may have been this photo's before another photo took its stem: it is
+        # left as it is (never deleted, never written again); its keywords are in the catalog.
+        log.info("%s may belong to another photo of the same name: %s is written instead",
+                 shared, target.name)
+    return target
+
+
+def _one_line(exc: BaseException) -> str:
+    # exiv2's messages end in a newline; a log line or an error shown to the user is one line.
+    return " ".join(str(exc).split())
 
 
 # --- reading -------------------------------------------------------------------------------

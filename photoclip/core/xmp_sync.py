@@ -15,8 +15,11 @@ from typing import TYPE_CHECKING
 from .models import Tag
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from .catalog import Catalog
     from .settings import Settings
+    from .xmp import FolderPhotos
 
 log = logging.getLogger(__name__)
 
@@ -47,15 +50,17 @@ class SidecarSync:
         (a label set just turned off no longer counts among PhotoClip's own names)."""
         if not self._settings().xmp_sidecars or not photo_ids:
             return 0
-        from .xmp import XmpError, existing_sidecar, write_sidecar_tags
+        from .xmp import XmpError, write_sidecar_tags
 
         owned = self._owned_names() | remove
         photos = self._catalog.photos_by_ids(list(photo_ids))
         written, self.failures = 0, []
+        folders = _Folders()
         for pid, photo in photos.items():
             every = self._catalog.tags(pid, rejected=True)
             kept = [t for t in every if t.source != "rejected"]
-            if not kept and existing_sidecar(photo.path) is None:
+            folder = folders.of(photo.path)
+            if not kept and _no_sidecar(photo.path, folder):
                 continue  # nothing to say, and no sidecar to take anything out of
             if not photo.path.exists():
                 continue  # an offline drive: never write a sidecar onto its empty mount point
@@ -64,7 +69,7 @@ class SidecarSync:
             try:
                 write_sidecar_tags(photo.path, [t.name for t in kept], remove=sorted(drop),
                                    hierarchy={t.name: hierarchy(t) for t in kept},
-                                   style=self._settings().xmp_sidecar_style)
+                                   style=self._settings().xmp_sidecar_style, folder=folder)
                 written += 1
             except XmpError as exc:  # the catalog keeps the tags; the sidecar waits
                 log.warning("%s", exc)
@@ -76,8 +81,32 @@ class SidecarSync:
         from .xmp import read_keywords
 
         photos = self._catalog.photos_by_ids(list(photo_ids))
+        folders = _Folders()
         found = {pid: words for pid, p in photos.items()
-                 if (words := read_keywords(p.path, skip_root=HIERARCHY_ROOT))}
+                 if (words := read_keywords(p.path, skip_root=HIERARCHY_ROOT, folder=folders.of(p.path)))}
         if found:
             self._catalog.add_keywords(found)
         return sum(len(words) for words in found.values())
+
+
+class _Folders:
+    """One FolderPhotos per folder for one batch: a folder of many photos is listed once."""
+
+    def __init__(self) -> None:
+        self._seen: dict[Path, FolderPhotos] = {}
+
+    def of(self, photo: Path) -> FolderPhotos:
+        from .xmp import FolderPhotos
+
+        if photo.parent not in self._seen:
+            self._seen[photo.parent] = FolderPhotos(photo.parent)
+        return self._seen[photo.parent]
+
+
+def _no_sidecar(photo: Path, folder: FolderPhotos) -> bool:
+    from .xmp import existing_sidecar
+
+    try:
+        return existing_sidecar(photo, folder) is None
+    except OSError:  # a folder it may not look into: the write says why, once
+        return False
