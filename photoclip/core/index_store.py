@@ -2,7 +2,9 @@
 
 The manifest saved beside the index names the model and the catalog's
 ``vector_epoch`` it reflects; a missing, corrupt or stale file is rebuilt from
-the catalog's vectors, without decoding a single image.
+the catalog's vectors, without decoding a single image. A damaged one (any
+check of ``VectorIndex.open`` failing) is logged once, as a warning with the
+reason; the rebuild is saved by the next writer, so the next load is clean.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import numpy as np
 
 from .atomic import remove_stale_temps
 from .catalog import Catalog
+from .index_files import IndexUnusable
 from .vector_index import VectorIndex
 
 log = logging.getLogger(__name__)
@@ -44,10 +47,14 @@ class IndexStore:
             return self._index
 
     def _load(self, dim: int) -> VectorIndex | None:
-        loaded = VectorIndex.load(self.path, dim)
-        if loaded is None:
+        try:
+            index, manifest = VectorIndex.open(self.path, dim)
+        except IndexUnusable as exc:
+            if exc.damaged:  # once per process: the rebuild is saved and the next load is clean
+                log.warning("the search index on disk is unusable (%s); rebuilding it from the catalog", exc)
+            else:
+                log.info("%s; building the index from the catalog", exc)
             return None
-        index, manifest = loaded
         if manifest.get("model_id") != self.model_id:
             log.info("index file is for another model; rebuilding")
             return None
@@ -104,13 +111,13 @@ class IndexStore:
         Skipped when nothing changed, unless the catalog moved on without the
         index (then the file on disk is stale and is brought up to date).
         """
+        for leftover in (self.path, self.path.with_suffix(".json")):
+            remove_stale_temps(leftover)  # from a save killed half-way (we are the one writer)
         if self._index is None:
             return
         epoch = self._catalog.vector_epoch()
         if not self._dirty and self._file_epoch == epoch:
             return
-        for leftover in (self.path, self.path.with_suffix(".json")):
-            remove_stale_temps(leftover)  # from a save killed half-way
         self._index.save(self.path, {"model_id": self.model_id, "vector_epoch": epoch})
         self._dirty = False
         self._file_epoch = epoch

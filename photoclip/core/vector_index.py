@@ -2,8 +2,10 @@
 
 The SQLite catalog is the source of truth; this index is a *cache* that can
 always be rebuilt from the catalog's vectors.  Therefore every failure mode on
-load (missing, truncated, corrupt, stale, wrong dimension) simply yields
-``None`` and the caller rebuilds.
+load (missing, truncated, corrupt, stale, wrong dimension) yields ``None``
+(``load``) or ``IndexUnusable`` with the reason (``open``), and the caller
+rebuilds.  hnswlib trusts its file (a bad neighbour id or entry point crashes
+the next search), so index_files checks it before hnswlib reads it.
 
 hnswlib 0.8.0 behaviours this module relies on (checked by experiment; the
 ones we depend on are exercised by tests/core/test_vector_index.py):
@@ -40,27 +42,32 @@ from __future__ import annotations
 
 import json
 import os
-import struct
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, BinaryIO, TypeVar
 
 import numpy as np
 
 from .atomic import fsync_dir, fsync_file, temp_sibling, write_temp_text
+from .index_files import (
+    FORMAT_VERSION,
+    SPACE,
+    IndexUnusable,
+    check_index_file,
+    manifest_path,
+    read_checked_manifest,
+    seal_manifest,
+)
 from .rwlock import ReadWriteLock
 
 if TYPE_CHECKING:  # hnswlib is imported lazily so read_manifest stays cheap.
     import hnswlib
 
 Hit = tuple[int, float]
+_T = TypeVar("_T")
+_READ_ATTEMPTS = 3  # a save replacing the files under a reader, twice in a row, is rare enough
 
-_SPACE = "cosine"
-_FORMAT_VERSION = 1
-# hnswlib's saveIndex header: 6 size_t, int maxlevel, uint enterpoint,
-# size_t maxM, maxM0, M, double mult, size_t ef_construction (no padding).
-_HEADER = struct.Struct("<6QiI3QdQ")
 _CONTIGUOUS_ERROR = "contiguous"
 
 
@@ -106,7 +113,7 @@ class VectorIndex:
         self._save_lock = threading.Lock()
         self._live: set[int] = set()
         self._deleted: set[int] = set()  # tombstoned labels still in hnswlib
-        self._index: hnswlib.Index = hnswlib.Index(space=_SPACE, dim=self.dim)
+        self._index: hnswlib.Index = hnswlib.Index(space=SPACE, dim=self.dim)
         self._index.init_index(
             max_elements=max(int(capacity), 1),
             M=self.M,
@@ -251,10 +258,12 @@ class VectorIndex:
         mutations wait.  The manifest is removed before the index is replaced
         and rewritten after, so a crash in between leaves "no manifest"
         (load -> None -> rebuild), never a new index with a stale manifest.
+        The manifest records the file's size and SHA-256 (read back from the
+        fsynced temp file) and its own SHA-256, which ``open`` verifies.
         """
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
-        manifest_path = _manifest_path(path)
+        meta_path = manifest_path(path)
         with self._save_lock:
             tmp_index = temp_sibling(path)
             tmp_manifest: Path | None = None
@@ -263,11 +272,11 @@ class VectorIndex:
                     self._index.save_index(str(tmp_index))
                     meta = self._manifest_locked(manifest)
                 fsync_file(tmp_index)
-                meta["index_bytes"] = tmp_index.stat().st_size
-                tmp_manifest = write_temp_text(manifest_path, json.dumps(meta, indent=1, sort_keys=True))
-                manifest_path.unlink(missing_ok=True)
+                meta = seal_manifest(meta, tmp_index)
+                tmp_manifest = write_temp_text(meta_path, json.dumps(meta, indent=1, sort_keys=True))
+                meta_path.unlink(missing_ok=True)
                 os.replace(tmp_index, path)
-                os.replace(tmp_manifest, manifest_path)
+                os.replace(tmp_manifest, meta_path)
             except BaseException:
                 tmp_index.unlink(missing_ok=True)
                 if tmp_manifest is not None:
@@ -280,12 +289,12 @@ class VectorIndex:
         # load() can be passed straight back to save().
         meta = dict(manifest)
         meta.update(
-            format_version=_FORMAT_VERSION,
+            format_version=FORMAT_VERSION,
             dim=self.dim,
             count=len(self._live),
             capacity=int(self._index.get_max_elements()),
             hnsw={
-                "space": _SPACE,
+                "space": SPACE,
                 "M": int(self._index.M),
                 "ef_construction": int(self._index.ef_construction),
                 "ef": int(self._index.ef),
@@ -298,26 +307,49 @@ class VectorIndex:
     def load(cls, path: Path, dim: int) -> tuple[VectorIndex, dict[str, Any]] | None:
         """Load a saved index, or None if anything about it is off (never raises)."""
         try:
-            return cls._load(Path(path), int(dim))
+            return cls.open(path, dim)
         except Exception:  # a cache: any failure just means "rebuild"
             return None
 
     @classmethod
-    def _load(cls, path: Path, dim: int) -> tuple[VectorIndex, dict[str, Any]] | None:
+    def open(cls, path: Path, dim: int) -> tuple[VectorIndex, dict[str, Any]]:
+        """Load a saved index, or raise IndexUnusable saying why it must be rebuilt.
+
+        hnswlib trusts its file, so the file is checked (checksum and structure,
+        see index_files) before hnswlib sees it, and hnswlib then reads the very
+        file that was checked (by descriptor where the OS allows).
+        """
+        return _unless_replaced(lambda: cls._open_or_explain(Path(path), int(dim)), Path(path))
+
+    @classmethod
+    def _open_or_explain(cls, path: Path, dim: int) -> tuple[VectorIndex, dict[str, Any]]:
+        try:
+            return cls._open(path, dim)
+        except IndexUnusable:
+            raise
+        except Exception as exc:  # hnswlib or the OS: the cache is unusable all the same
+            raise IndexUnusable(f"index could not be loaded ({type(exc).__name__}: {exc})") from None
+
+    @classmethod
+    def _open(cls, path: Path, dim: int) -> tuple[VectorIndex, dict[str, Any]]:
         import hnswlib
 
-        meta = cls.read_manifest(path)
-        if meta is None or not _manifest_matches(meta, path, dim):
-            return None
-        deleted = {int(i) for i in meta["deleted_ids"]}
-        total = int(meta["count"]) + len(deleted)
-        if _read_header_dim_count(path) != (dim, total):
-            return None
-        raw = hnswlib.Index(space=_SPACE, dim=dim)
-        raw.load_index(str(path), max_elements=max(total, 1))
+        meta = read_checked_manifest(path)
+        if meta["dim"] != dim:
+            raise IndexUnusable(f"index is {meta['dim']}-d, {dim}-d is wanted", damaged=False)
+        deleted = set(meta["deleted_ids"])
+        total = meta["count"] + len(deleted)
+        with _open_index_file(path) as f:
+            check_index_file(f, size=meta["index_bytes"], checksum=meta["index_checksum"],
+                             dim=dim, count=meta["count"], deleted=deleted)
+            raw = hnswlib.Index(space=SPACE, dim=dim)
+            by_fd = _path_by_descriptor(f)
+            raw.load_index(by_fd or str(path), max_elements=max(total, 1))
+            if by_fd is None:
+                _still_same_file(f, path)
         labels = set(raw.get_ids_list())
         if len(labels) != total or not deleted <= labels:
-            return None
+            raise IndexUnusable("index labels do not match its manifest")
         index = cls.__new__(cls)
         index._adopt(raw, dim, labels - deleted, deleted)
         return index, meta
@@ -335,13 +367,29 @@ class VectorIndex:
 
     @staticmethod
     def read_manifest(path: Path) -> dict[str, Any] | None:
-        """The manifest saved next to ``path``, or None; never imports hnswlib."""
+        """The manifest saved next to ``path`` if it and the index file it describes
+        pass every check of ``open`` short of loading; else None. Never imports hnswlib."""
         try:
-            with open(_manifest_path(Path(path)), encoding="utf-8") as f:
-                meta = json.load(f)
-        except (OSError, ValueError):
+            return VectorIndex.inspect(path)
+        except IndexUnusable:
             return None
-        return meta if isinstance(meta, dict) else None
+
+    @staticmethod
+    def inspect(path: Path) -> dict[str, Any]:
+        """Like read_manifest, but raise IndexUnusable saying what is wrong."""
+        path = Path(path)
+        return _unless_replaced(lambda: VectorIndex._inspect(path), path)
+
+    @staticmethod
+    def _inspect(path: Path) -> dict[str, Any]:
+        meta = read_checked_manifest(path)
+        try:
+            with _open_index_file(path) as f:
+                check_index_file(f, size=meta["index_bytes"], checksum=meta["index_checksum"],
+                                 dim=meta["dim"], count=meta["count"], deleted=set(meta["deleted_ids"]))
+        except OSError as exc:
+            raise IndexUnusable(f"index file could not be read ({exc})") from None
+        return meta
 
 
 # ---------------------------------------------------------------- helpers
@@ -377,42 +425,48 @@ def _hits(labels: np.ndarray, dists: np.ndarray) -> list[Hit]:
     return [(int(lab), 1.0 - float(d)) for lab, d in zip(labels, dists, strict=True)]
 
 
-def _manifest_path(path: Path) -> Path:
-    return path.with_suffix(".json")
+def _unless_replaced(attempt: Callable[[], _T], path: Path) -> _T:
+    """``attempt()``, again if a concurrent save replaced the files while it ran.
 
-
-def _manifest_matches(meta: dict[str, Any], path: Path, dim: int) -> bool:
-    try:
-        return (
-            meta.get("format_version") == _FORMAT_VERSION
-            and meta.get("dim") == dim
-            and isinstance(meta.get("count"), int)
-            and isinstance(meta.get("deleted_ids"), list)
-            and meta.get("index_bytes") == path.stat().st_size
-        )
-    except OSError:
-        return False
-
-
-def _read_header_dim_count(path: Path) -> tuple[int, int] | None:
-    """(dim, element count) from hnswlib's file header, or None if implausible.
-
-    Checked before load_index because hnswlib trusts the caller's dim and
-    would allocate whatever max_elements a corrupt header claims.
+    A reader does not hold the writer lock, so it may read the old manifest and
+    the new index file; that is a race, not damage, and must not be reported as such.
     """
-    with open(path, "rb") as f:
-        raw = f.read(_HEADER.size)
-    if len(raw) != _HEADER.size:
-        return None
-    fields = _HEADER.unpack(raw)
-    max_elements, count, size_per_element, label_offset, offset_data = fields[1:6]
-    max_m0 = fields[9]
-    data_bytes = label_offset - offset_data
-    plausible = (
-        count <= max_elements
-        and offset_data == max_m0 * 4 + 4  # link list: uint count + uint ids
-        and data_bytes > 0
-        and data_bytes % 4 == 0
-        and size_per_element == label_offset + 8  # 8-byte label follows data
-    )
-    return (data_bytes // 4, count) if plausible else None
+    for _ in range(_READ_ATTEMPTS - 1):
+        before = _identities(path)
+        try:
+            return attempt()
+        except IndexUnusable as exc:
+            if not exc.damaged or _identities(path) == before:
+                raise
+    return attempt()
+
+
+def _identities(path: Path) -> tuple[tuple[int, int, int, int] | None, ...]:
+    def identity(p: Path) -> tuple[int, int, int, int] | None:
+        try:
+            st = os.stat(p)
+        except OSError:
+            return None
+        return st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns
+    return identity(path), identity(manifest_path(path))
+
+
+def _open_index_file(path: Path) -> BinaryIO:
+    try:
+        return open(path, "rb")
+    except FileNotFoundError:
+        raise IndexUnusable("index file is missing (its manifest is there)") from None
+
+
+def _path_by_descriptor(f: BinaryIO) -> str | None:
+    """A path by which hnswlib opens exactly the file ``f`` checked, even if a
+    concurrent save renames another over its name meanwhile (Linux only)."""
+    by_fd = f"/proc/self/fd/{f.fileno()}"
+    return by_fd if os.path.exists(by_fd) else None
+
+
+def _still_same_file(f: BinaryIO, path: Path) -> None:
+    """Without /proc, notice that the file hnswlib read may not be the one checked."""
+    checked, now = os.fstat(f.fileno()), os.stat(path)
+    if (checked.st_dev, checked.st_ino) != (now.st_dev, now.st_ino):
+        raise IndexUnusable("index file was replaced while loading", damaged=False)
