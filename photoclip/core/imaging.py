@@ -11,6 +11,14 @@ Speed matters as much as safety: the model only needs ~224 px, so JPEGs are
 decoded with DCT scaling (``draft``) and everything else is box-reduced right
 after loading, instead of keeping 12 MP buffers around.
 
+Memory is bounded by bytes, not only pixels: before decoding, the peak a decode
+will need is estimated from the header (pixels x bytes per pixel of the mode x
+the full-size copies the decoder makes, plus the working tiles and the output)
+and reserved in a process-wide :class:`DecodeBudget`; one over the whole budget
+is rejected with that reason.  Conversions that used to copy the full image
+several times (alpha compositing, 16-bit and float scaling) run tile by tile
+and are box-reduced as they go, so the full-size image exists once.
+
 This module is GUI-free (no Qt) and silent (no printing); it is safe to call
 from many threads at once.
 """
@@ -23,18 +31,27 @@ import re
 import struct
 import threading
 import warnings
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
 import numpy as np
 from PIL import Image, UnidentifiedImageError, features
 
+from .decode_budget import DecodeBudget, OverBudget, default_budget_bytes
+
 SUPPORTED_EXTENSIONS: frozenset[str] = frozenset(
     {".jpg", ".jpeg", ".jpe", ".png", ".webp", ".gif", ".tif", ".tiff", ".bmp", ".heic", ".heif"}
 )
 
 MAX_PIXELS: int = 200_000_000
-"""Largest accepted image (width * height), checked from the header before decoding."""
+"""Largest accepted image (width * height), checked from the header before decoding.
+
+A sanity limit on what a photo can be; memory is guarded by DECODE_BUDGET (bytes)."""
+
+DECODE_BUDGET = DecodeBudget(default_budget_bytes())
+"""Shared by every decode in the process (indexer pool, thumbnails, search by image):
+memory is process-wide, so its budget is too."""
 
 # PIL warns above MAX_IMAGE_PIXELS and refuses above twice that.  Aligning it with our
 # own limit means a legitimate 100 MP photo is not refused by PIL's lower default.
@@ -74,6 +91,25 @@ _TAG_DATETIME_ORIGINAL = 0x9003
 _TAG_OFFSET_TIME_ORIGINAL = 0x9011
 _EXIF_DATE_RE = re.compile(r"(\d{4})[:\-/.](\d{2})[:\-/.](\d{2})[ T](\d{2}):(\d{2}):(\d{2})")
 _EXIF_OFFSET_RE = re.compile(r"([+-])(\d{2}):?(\d{2})")
+
+# Full-size copies of the decoded pixels a format's decoder holds at its peak: WebP and
+# pillow-heif decode into a buffer of their own first.  (TIFF reads a strip or tile at a
+# time into a buffer of that size: see _tiff_buffer.)
+_DECODER_COPIES = {"WEBP": 2, "HEIF": 2, "AVIF": 2}
+_BAND_PIXELS = 1 << 18  # conversions run on tiles this big: a few MB of scratch each
+# Scratch per tile pixel at the peak of the worst conversion (floats: the crop, a float64
+# copy, nan_to_num's copy, two arithmetic temporaries, the 8-bit and RGB results).
+_BAND_BYTES_PER_PIXEL = 64
+_DECODE_OVERHEAD = 8 << 20  # decoder state, row buffers, EXIF: small, but not nothing
+
+# Pillow allocates pixels in blocks (16 MB by default).  glibc keeps freed blocks that
+# size in the freeing thread's arena, for that thread only, so decode threads taking turns
+# each kept a full image's worth (two 784 MB decodes in turn on two threads: 1.5 GB).
+# Blocks over glibc's largest mmap threshold (32 MB) are mapped and unmapped instead: a
+# decode's pixels go back to the system when they are freed, and the budget holds.
+_PIL_BLOCK_BYTES = 64 << 20
+if Image.core.get_block_size() < _PIL_BLOCK_BYTES:
+    Image.core.set_block_size(_PIL_BLOCK_BYTES)
 
 _heif_lock = threading.Lock()
 _heif_enabled: bool | None = None
@@ -133,42 +169,102 @@ def _formats() -> tuple[str, ...]:
     return _open_formats
 
 
-def decode_for_model(data: bytes, min_side: int = 224) -> DecodedImage:
+def decode_for_model(data: bytes, min_side: int = 224, budget: DecodeBudget | None = None) -> DecodedImage:
     """Decode ``data`` (a whole file) into a small RGB image for the model.
 
-    Raises ImageRejected for empty, truncated, corrupt, oversized or non-image input.
+    The decode first reserves its estimated peak memory in ``budget`` (by default the
+    process-wide DECODE_BUDGET), waiting while other decodes hold it.
+    Raises ImageRejected for empty, truncated, corrupt, oversized or non-image input,
+    and for one that needs more memory than the whole budget.
     """
     if min_side < 1:
         raise ValueError("min_side must be positive")
     if not data:
         raise ImageRejected("empty file")
     try:
-        return _decode(data, min_side)
+        return _decode(data, min_side, DECODE_BUDGET if budget is None else budget)
     except ImageRejected:
         raise
     except Exception as exc:  # PIL raises a zoo of types for bad data; none may escape
         raise ImageRejected(_reason_for(exc)) from exc
 
 
-def _decode(data: bytes, min_side: int) -> DecodedImage:
-    """Open, size-check, draft, load, convert, reduce and orient, in that order for speed."""
+def _decode(data: bytes, min_side: int, budget: DecodeBudget) -> DecodedImage:
+    """Open, size-check, draft, reserve, load, convert+reduce and orient, in that order."""
     with _open_image(data) as img:
         width, height = img.size
         _check_size(width, height)
         # JPEG: DCT scaling to the smallest 1/2, 1/4, 1/8 with both sides >= min_side (a
         # square request is rotation-proof).  HEIF: embedded thumbnail if big enough.
         img.draft("RGB", (min_side, min_side))
-        img.load()
-        exif = _read_exif(img)
-        rgb = _reduce(_to_rgb8(img), min_side)
-        if rgb is img:  # hand back a plain Image, not the decoder object and its state
-            rgb = img.copy()
-    orientation = _orientation(exif)
-    for method in _TRANSPOSE.get(orientation, ()):
-        rgb = rgb.transpose(method)
+        need = decode_peak_bytes(img, min_side, (width, height))
+        try:
+            with budget.reserve(need):
+                try:
+                    img.load()
+                    exif = _read_exif(img)
+                    rgb = _convert_reduced(img, min_side)
+                finally:
+                    img.close()  # the full-size pixels go before their bytes are given back
+                orientation = _orientation(exif)
+                for method in _TRANSPOSE.get(orientation, ()):
+                    rgb = rgb.transpose(method)
+        except OverBudget as exc:
+            raise ImageRejected(str(exc)) from None
     if orientation in _ROTATING_ORIENTATIONS:
         width, height = height, width
     return DecodedImage(image=rgb, width=width, height=height, taken_at=_taken_at(exif))
+
+
+def decode_peak_bytes(img: Image.Image, min_side: int, original: tuple[int, int] | None = None) -> int:
+    """The most memory decoding ``img`` will hold, from its header alone (after ``draft``).
+
+    ``original`` is the size before draft, for a progressive JPEG's coefficient buffer.
+    """
+    width, height = img.size
+    factor = _reduce_factor(img.size, min_side)
+    decoded = width * height * _bytes_per_pixel(img.mode) * _DECODER_COPIES.get(img.format or "", 1)
+    # The result (RGB is 4 bytes a pixel in PIL), twice: its copy while EXIF rotates it.
+    output = -(-width // factor) * -(-height // factor) * 4
+    tile_w, tile_h = _tile_size(img.size, factor)
+    scratch = 0 if _is_plain_rgb(img) else tile_w * tile_h * _BAND_BYTES_PER_PIXEL
+    buffers = _jpeg_coefficients(img, original) + _tiff_buffer(img)
+    return decoded + 2 * output + scratch + buffers + _DECODE_OVERHEAD
+
+
+def _bytes_per_pixel(mode: str) -> int:
+    """PIL stores 1, L and P in a byte, 16-bit modes in two, everything else in four."""
+    if mode in ("1", "L", "P"):
+        return 1
+    return 2 if mode.startswith(("I;16", "BGR;1")) else 4
+
+
+def _tiff_buffer(img: Image.Image) -> int:
+    """libtiff reads one whole strip or tile before unpacking it (a one-strip file: all of it)."""
+    if img.format != "TIFF":
+        return 0
+    width, height = img.size
+    try:
+        tags = img.tag_v2  # type: ignore[attr-defined]
+        bits = tags.get(258, (8,))
+        bits = bits if isinstance(bits, tuple) else (bits,)
+        pixel_bytes = max(_bytes_per_pixel(img.mode), -(-max(bits) * int(tags.get(277, 1)) // 8))
+        if 322 in tags and 323 in tags:  # tiled
+            return int(tags[322]) * int(tags[323]) * pixel_bytes
+        return min(height, int(tags.get(278, height))) * width * pixel_bytes
+    except Exception:  # odd tags: assume the worst, one strip of the whole image
+        return width * height * 8
+
+
+def _jpeg_coefficients(img: Image.Image, original: tuple[int, int] | None) -> int:
+    """libjpeg keeps every DCT coefficient of a progressive JPEG (2 bytes each, full size)."""
+    if img.format != "JPEG" or not (img.info.get("progressive") or img.info.get("progression")):
+        return 0
+    width, height = original or img.size
+    layers = getattr(img, "layer", None) or [("", 1, 1, 0)] * len(img.getbands())
+    h_max = max(layer[1] for layer in layers) or 1
+    v_max = max(layer[2] for layer in layers) or 1
+    return sum(2 * (width * layer[1] // h_max + 8) * (height * layer[2] // v_max + 8) for layer in layers)
 
 
 def _open_image(data: bytes) -> Image.Image:
@@ -209,11 +305,68 @@ def _reason_for(exc: BaseException) -> str:
     return f"corrupt image data ({type(exc).__name__})"
 
 
-def _to_rgb8(img: Image.Image) -> Image.Image:
-    """Convert any decoded mode to 8-bit RGB without clipping or black transparency."""
+def _convert_reduced(img: Image.Image, min_side: int) -> Image.Image:
+    """``_reduce(_to_rgb8(img))``, tile by tile, so no conversion copies the full image.
+
+    Tiles are whole multiples of the reduction factor, so the result is exactly that of
+    converting the whole image and then reducing it.
+    """
+    factor = _reduce_factor(img.size, min_side)
+    if _is_plain_rgb(img):  # nothing to convert: a plain Image, not the decoder object
+        return img.reduce(factor) if factor > 1 else img.copy()
+    value_range = _sample_range(img) if img.mode in ("I", "F") else None
+    width, height = img.size
+    out = Image.new("RGB", (-(-width // factor), -(-height // factor)))
+    for box in _tiles(img.size, factor):
+        part = _to_rgb8(img.crop(box), value_range)
+        out.paste(part.reduce(factor) if factor > 1 else part, (box[0] // factor, box[1] // factor))
+    return out
+
+
+def _is_plain_rgb(img: Image.Image) -> bool:
+    return img.mode == "RGB" and "transparency" not in img.info
+
+
+def _tile_size(size: tuple[int, int], factor: int) -> tuple[int, int]:
+    """(columns, rows) of a conversion tile: whole rows where they fit in _BAND_PIXELS,
+    else narrower; always whole reduction blocks, so at least factor x factor."""
+    width, height = size
+    block_rows = _BAND_PIXELS // max(1, width * factor)
+    if block_rows >= 1:
+        return width, min(height, block_rows * factor)
+    block_cols = max(1, _BAND_PIXELS // (factor * factor))
+    return min(width, block_cols * factor), min(height, factor)
+
+
+def _tiles(size: tuple[int, int], factor: int) -> Iterator[tuple[int, int, int, int]]:
+    width, height = size
+    cols, rows = _tile_size(size, factor)
+    for top in range(0, height, rows):
+        for left in range(0, width, cols):
+            yield left, top, min(width, left + cols), min(height, top + rows)
+
+
+def _sample_range(img: Image.Image) -> tuple[float, float]:
+    """(min, max) of an I or F image, tile by tile, NaN and infinities read as 0."""
+    low, high = float("inf"), float("-inf")
+    for box in _tiles(img.size, 1):
+        arr = _finite(np.asarray(img.crop(box)))
+        low, high = min(low, float(arr.min())), max(high, float(arr.max()))
+    return low, high
+
+
+def _finite(arr: np.ndarray) -> np.ndarray:
+    return np.nan_to_num(arr.astype(np.float64), nan=0.0, posinf=0.0, neginf=0.0)
+
+
+def _to_rgb8(img: Image.Image, value_range: tuple[float, float] | None = None) -> Image.Image:
+    """Convert any decoded mode to 8-bit RGB without clipping or black transparency.
+
+    ``value_range``: the (min, max) of the whole image when ``img`` is one tile of it.
+    """
     mode = img.mode
     if mode in _SIXTEEN_BIT_MODES or mode in ("I", "F"):
-        return _scale_to_8bit(img).convert("RGB")
+        return _scale_to_8bit(img, value_range).convert("RGB")
     if mode in _ALPHA_MODES or (mode in _KEYED_MODES and "transparency" in img.info):
         rgba = img.convert("RGBA")
         background = Image.new("RGBA", rgba.size, (*_GREY, 255))
@@ -223,34 +376,33 @@ def _to_rgb8(img: Image.Image) -> Image.Image:
     return img.convert("RGB")  # 1, L, P, CMYK, YCbCr, LAB, HSV, RGBX
 
 
-def _scale_to_8bit(img: Image.Image) -> Image.Image:
+def _scale_to_8bit(img: Image.Image, value_range: tuple[float, float] | None = None) -> Image.Image:
     """16-bit -> 8-bit by /257 (PIL's convert would clip to white); floats by their range."""
     arr = np.asarray(img)
-    if img.mode in _SIXTEEN_BIT_MODES or (img.mode == "I" and _fits_uint16(arr)):
+    if img.mode in _SIXTEEN_BIT_MODES:
         out = (arr.astype(np.uint32) + 128) // 257
     else:
-        arr = np.nan_to_num(arr.astype(np.float64), nan=0.0, posinf=0.0, neginf=0.0)
-        low, high = float(arr.min()), float(arr.max())
-        span = high - low if high > low else 1.0
-        out = np.rint((arr - low) * (255.0 / span))
+        low, high = value_range if value_range is not None else _sample_range(img)
+        if img.mode == "I" and _fits_uint16(low, high, arr.size):
+            out = (arr.astype(np.uint32) + 128) // 257
+        else:
+            span = high - low if high > low else 1.0
+            out = np.rint((_finite(arr) - low) * (255.0 / span))
     return Image.fromarray(np.ascontiguousarray(out, dtype=np.uint8))
 
 
-def _fits_uint16(arr: np.ndarray) -> bool:
+def _fits_uint16(low: float, high: float, size: int) -> bool:
     """Mode "I" usually holds 16-bit samples (PNG/TIFF); only then is /257 the right scale."""
-    return arr.size == 0 or (int(arr.min()) >= 0 and int(arr.max()) <= 0xFFFF)
+    return size == 0 or (low >= 0 and high <= 0xFFFF)
 
 
-def _reduce(img: Image.Image, min_side: int) -> Image.Image:
-    """Box-reduce by an integer factor so the short side lands in [min_side, 2*min_side).
+def _reduce_factor(size: tuple[int, int], min_side: int) -> int:
+    """The integer box-reduction that lands the short side in [min_side, 2*min_side).
 
     Box averaging is anti-aliased and very fast; the final bicubic resize to the exact
     model size is left to the model's preprocessing, as for DCT-scaled JPEGs.
     """
-    factor = min(img.size) // min_side
-    if factor < 2:
-        return img
-    return img.reduce(factor)
+    return max(1, min(size) // min_side)
 
 
 def _read_exif(img: Image.Image) -> Image.Exif | None:

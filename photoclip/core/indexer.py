@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 
 from .catalog import Catalog, EncodedPhoto
+from .decode_budget import DecodeBudget
 from .encoder import Encoder, ModelUnavailable
 from .imaging import ImageRejected, decode_for_model
 from .index_store import IndexStore
@@ -74,8 +75,12 @@ class Indexer:
         batch_size: int = 32, workers: int = 0, online_folders: set[int] | None = None,
         thumbnails: ThumbnailCache | None = None,
         on_indexed: Callable[[list[int]], None] | None = None,
+        decode_budget: DecodeBudget | None = None,
     ) -> None:
         self._catalog = catalog
+        # Every worker reserves its decode's peak bytes here first, so the pool's memory
+        # is bounded whatever the files and the number of workers (None: the process's).
+        self._decode_budget = decode_budget
         # Called with each batch's newly indexed photos once they are committed (the
         # library tags them there: a run cut short leaves no photo untagged).
         self._on_indexed = on_indexed
@@ -117,7 +122,7 @@ class Indexer:
     def _decode(self, photo: Photo, digest: str, data: bytes) -> Prepared:
         self._encoder.load()
         try:
-            decoded = decode_for_model(data, self._encoder.input_size)
+            decoded = decode_for_model(data, self._encoder.input_size, self._decode_budget)
             if self._thumbnails is not None:
                 self._save_thumbnail(digest, decoded)
             model_input = self._encoder.preprocess(decoded.image)
