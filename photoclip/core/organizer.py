@@ -179,8 +179,10 @@ class Organizer:
                 removed |= self._write_decisions(self.classifier(label_set), ids, vectors).removed_names
             for concept in self.concepts().values():
                 self.concept_book.write_tags(concept, ids, vectors)
-        except Exception:  # tagging is extra: the photos are indexed whatever happens here
-            log.exception("tagging new photos failed; `photoclip tag` retries")
+        except Exception as exc:  # tagging is extra: the photos are indexed whatever happens here
+            # One line for the user (a full disk is the usual cause); the trace with -v.
+            log.warning("tagging new photos failed (%s); `photoclip tag` retries", exc)
+            log.debug("tagging new photos failed", exc_info=True)
         self.sidecars.write(ids.tolist(), removed)
 
     # -- one photo's tags ------------------------------------------------------------
