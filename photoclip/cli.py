@@ -15,6 +15,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    import sqlite3
+
     from .core.library import Library
 
 MODEL_ENV = "PHOTOCLIP_MODEL"
@@ -158,6 +160,26 @@ def main(argv: Sequence[str] | None = None) -> int:
     except _expected_errors() as exc:
         print(f"photoclip: error: {exc}", file=sys.stderr)
         return EXIT_FAILURE
+    except _sqlite_error() as exc:  # a read that met a damaged page, a disk that filled
+        problem = _catalog_problem(exc)
+        if problem is None:
+            raise  # a bug: its traceback is the report
+        print(f"photoclip: error: {problem}", file=sys.stderr)
+        return EXIT_FAILURE
+
+
+def _sqlite_error() -> type[BaseException]:
+    import sqlite3
+
+    return sqlite3.Error
+
+
+def _catalog_problem(exc: sqlite3.Error) -> Exception | None:
+    from .core.catalog import catalog_problem
+    from .core.paths import app_paths
+
+    paths = app_paths()
+    return catalog_problem(exc, paths.catalog, paths.backups)
 
 
 def _configure_logging(verbose: int) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import os
 import shutil
@@ -35,6 +36,16 @@ def _tiny_model_key() -> str:
 
 def _trained_once(name: str, vision_transformer: bool = False) -> Path:
     target = CACHE / f"{name}-{_tiny_model_key()}"
+    if (target / "open_clip_model.safetensors").is_file():
+        return target
+    # Parallel test workers (pytest -n) must not train it twice into one folder.
+    CACHE.mkdir(parents=True, exist_ok=True)
+    with open(CACHE / f".{name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        return _train(target, vision_transformer)
+
+
+def _train(target: Path, vision_transformer: bool) -> Path:
     if not (target / "open_clip_model.safetensors").is_file():
         sys.path.insert(0, str(REPO))
         from tests.make_tiny_clip import VIT_MODEL_CFG, build_tiny_clip

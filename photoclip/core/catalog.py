@@ -9,6 +9,7 @@ typed dataclasses from ``models``.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sqlite3
 import threading
@@ -20,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .catalog_migrations import MIGRATIONS, SCHEMA_VERSION
+from .catalog_migrations import MIGRATIONS, SCHEMA_VERSION, apply_migrations, create_catalog
 from .catalog_moves import MovesAndTrash
 from .catalog_tags import TagsAlbumsConcepts
 from .models import Failure, Folder, Photo, PhotoState
@@ -42,6 +43,38 @@ NEWEST_SQL = (
 
 class CatalogError(Exception):
     """The catalog cannot be opened or used (newer schema, corrupt file...)."""
+
+
+class CatalogDamaged(CatalogError):
+    """The catalog file is not a whole SQLite database: PhotoClip stops and never writes it."""
+
+
+class CatalogFull(CatalogError):
+    """The disk filled while writing: the transaction was rolled back, nothing was lost."""
+
+
+# SQLite's primary result codes (exc.sqlite_errorcode & 0xFF, Python 3.11+); the
+# messages are the fallback where the code is missing.
+_DAMAGED = {11: "SQLITE_CORRUPT", 26: "SQLITE_NOTADB"}
+_FULL = 13
+_ENVIRONMENT = {3, 5, 6, 8, 10, 14}  # PERM, BUSY, LOCKED, READONLY, IOERR, CANTOPEN
+_ENVIRONMENT_WORDS = ("locked", "disk I/O error", "unable to open", "readonly")
+
+
+def catalog_problem(exc: sqlite3.Error, path: Path, backups: Path) -> CatalogError | None:
+    """The user's one line for a SQLite failure of the file or the disk; None for a bug."""
+    code = (getattr(exc, "sqlite_errorcode", None) or 0) & 0xFF
+    text = str(exc)
+    if code == _FULL or "disk is full" in text:
+        return CatalogFull(f"disk full while writing the catalog {path}: free space and run "
+                           "again; nothing was lost")
+    if code in _DAMAGED or "malformed" in text or "not a database" in text:
+        return CatalogDamaged(
+            f"the catalog at {path} is damaged ({text}): restore it from {backups} or move "
+            "it aside; PhotoClip will not overwrite it")
+    if code in _ENVIRONMENT or any(words in text for words in _ENVIRONMENT_WORDS):
+        return CatalogError(f"cannot use the catalog {path}: {text}")
+    return None
 
 
 def path_key(path: Path | str) -> bytes:
@@ -104,9 +137,24 @@ class Catalog(MovesAndTrash, TagsAlbumsConcepts):
         # process too (the indexer thread and a UI-triggered folder change).
         self._write_lock = threading.RLock()
         self._local = threading.local()
+        # Set by the first damage seen: no later write may touch the file.
+        self._damaged: CatalogDamaged | None = None
         path.parent.mkdir(parents=True, exist_ok=True)
+        if not os.path.lexists(path):
+            create_catalog(path, MIGRATIONS)
+        elif path.is_file() and path.stat().st_size == 0:
+            # create_catalog never leaves one: an empty file is a lost catalog, and
+            # SQLite would happily make a new one over it.
+            raise self._problem(sqlite3.DatabaseError("the file is empty: not a database"))
         self._writer = self._connect()
-        self._migrate()
+        try:
+            self._migrate()
+        except sqlite3.DatabaseError as exc:  # a damaged page under the schema
+            self._writer.close()
+            raise self._problem(exc) from exc
+        except BaseException:
+            self._writer.close()
+            raise
 
     # -- connections -------------------------------------------------------------
     def _connect(self) -> sqlite3.Connection:
@@ -120,8 +168,16 @@ class Catalog(MovesAndTrash, TagsAlbumsConcepts):
             db.execute("PRAGMA foreign_keys = ON")
             db.execute("PRAGMA synchronous = NORMAL")  # WAL + NORMAL survives app crashes
         except sqlite3.DatabaseError as exc:
-            raise CatalogError(f"cannot open catalog {self.path}: {exc}") from exc
+            raise self._problem(exc) from exc
         return db
+
+    def _problem(self, exc: sqlite3.Error) -> CatalogError:
+        problem = catalog_problem(exc, self.path, self._backups_dir)
+        if problem is None:
+            return CatalogError(f"cannot open catalog {self.path}: {exc}")
+        if isinstance(problem, CatalogDamaged):
+            self._damaged = problem
+        return problem
 
     def _reader(self) -> sqlite3.Connection:
         db = getattr(self._local, "db", None)
@@ -131,15 +187,27 @@ class Catalog(MovesAndTrash, TagsAlbumsConcepts):
 
     @contextmanager
     def _transaction(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction; a damaged file or a full disk becomes a CatalogError."""
         with self._write_lock:
+            if self._damaged is not None:
+                raise self._damaged
             db = self._writer
-            db.execute("BEGIN IMMEDIATE")
             try:
-                yield db
-            except BaseException:
-                db.execute("ROLLBACK")
-                raise
-            db.execute("COMMIT")
+                db.execute("BEGIN IMMEDIATE")
+                try:
+                    yield db
+                    db.execute("COMMIT")
+                except BaseException:
+                    # SQLite may have rolled back already (a full disk does): a ROLLBACK
+                    # then fails and would hide the error that matters.
+                    if db.in_transaction:
+                        with contextlib.suppress(sqlite3.Error):
+                            db.execute("ROLLBACK")
+                    raise
+            except sqlite3.DatabaseError as exc:
+                if catalog_problem(exc, self.path, self._backups_dir) is None:
+                    raise  # a constraint or a bug: the caller's to see
+                raise self._problem(exc) from exc
 
     def close(self) -> None:
         with self._write_lock:
@@ -155,29 +223,38 @@ class Catalog(MovesAndTrash, TagsAlbumsConcepts):
 
     def _migrate(self) -> None:
         version = self.schema_version()
+        self._refuse_newer(version)
+        if version == SCHEMA_VERSION:
+            return  # the usual open takes no write lock
+        with self._transaction() as db:
+            # Read again under the write lock: another process may have migrated while
+            # this one waited (reading it only before let both apply the same ALTER).
+            version = db.execute("PRAGMA user_version").fetchone()[0]
+            self._refuse_newer(version)
+            pending = [m for m in MIGRATIONS if m.version > version]
+            if pending and version > 0:
+                self._backup(f"before-v{pending[0].version}")
+            apply_migrations(db, pending)
+
+    @staticmethod
+    def _refuse_newer(version: int) -> None:
         if version > SCHEMA_VERSION:
             raise CatalogError(
                 f"the catalog was written by a newer PhotoClip (schema {version}, this "
                 f"version knows {SCHEMA_VERSION}); upgrade PhotoClip to open it"
             )
-        pending = [m for m in MIGRATIONS if m.version > version]
-        if pending and version > 0:
-            self._backup(f"before-v{pending[0].version}")
-        for migration in pending:
-            with self._transaction() as db:
-                migration.apply(db)
-                db.execute(
-                    "INSERT INTO migrations(version, name, applied_at) VALUES (?, ?, ?)",
-                    (migration.version, migration.name, time.time()),
-                )
-                db.execute(f"PRAGMA user_version = {migration.version}")
 
     def _backup(self, label: str) -> Path:
+        """Copy the catalog as it is now (called inside the migration's transaction,
+        before it writes: a separate connection reads the state being migrated)."""
         self._backups_dir.mkdir(parents=True, exist_ok=True)
         target = self._backups_dir / f"catalog-{label}-{time.strftime('%Y%m%d-%H%M%S')}.sqlite3"
-        with sqlite3.connect(target) as copy:
-            self._writer.backup(copy)
-        copy.close()
+        source = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_MS / 1000)
+        try:
+            with contextlib.closing(sqlite3.connect(target)) as copy:
+                source.backup(copy)
+        finally:
+            source.close()
         return target
 
     # -- meta --------------------------------------------------------------------
@@ -313,7 +390,7 @@ class Catalog(MovesAndTrash, TagsAlbumsConcepts):
                 row = db.execute(
                     "SELECT folder_id, path, size, mtime_ns FROM photos WHERE id = ?", (new_id,)
                 ).fetchone()
-                db.execute("DELETE FROM photos WHERE id = ?", (new_id,))
+                self._trash_rows(db, [new_id], now)  # renamed over a known photo: it keeps its tags
                 db.execute(  # a row restored from the trash leaves it
                     "UPDATE photos SET folder_id = ?, path = ?, size = ?, mtime_ns = ?, "
                     "deleted_at = NULL, trashed_path = NULL WHERE id = ?", (*row, old_id),

@@ -1,15 +1,22 @@
-"""Ordered, named schema migrations for the catalog.
+"""Ordered, named schema migrations for the catalog, and how a new catalog is made.
 
-Each migration takes the catalog from version N-1 to N inside one transaction.
-The catalog backs the database file up before running any of them on an
-existing library, and refuses a database newer than ``SCHEMA_VERSION``.
+Each migration takes the catalog from version N-1 to N. The pending ones run in
+one write transaction that reads the version itself, so two processes opening
+the same old catalog never both apply them. The catalog backs the database file
+up before running any of them on an existing library, and refuses a database
+newer than ``SCHEMA_VERSION``.
 """
 
 from __future__ import annotations
 
+import contextlib
+import os
 import sqlite3
-from collections.abc import Callable
+import threading
+import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 
 @dataclass(frozen=True)
@@ -135,3 +142,50 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(4, "auto tags' provenance, smart albums, concepts", _auto_tags_albums_concepts),
 )
 SCHEMA_VERSION = MIGRATIONS[-1].version
+
+
+def apply_migrations(db: sqlite3.Connection, pending: Sequence[Migration]) -> None:
+    """Run ``pending`` inside the caller's write transaction, recording each."""
+    for migration in pending:
+        migration.apply(db)
+        db.execute(
+            "INSERT INTO migrations(version, name, applied_at) VALUES (?, ?, ?)",
+            (migration.version, migration.name, time.time()),
+        )
+        db.execute(f"PRAGMA user_version = {migration.version}")
+
+
+def create_catalog(path: Path, migrations: Sequence[Migration] = MIGRATIONS) -> None:
+    """Make a new catalog at ``path`` whole or not at all.
+
+    Built beside it and linked into place, so the file at ``path`` is always a complete
+    catalog: an empty or half-made one is damage, never something PhotoClip left, and
+    is refused rather than silently made again over (the user's library may be in a
+    backup). ``os.link`` fails if another process linked its own first: that one wins.
+    """
+    fresh = path.with_name(f".{path.name}.new-{os.getpid()}-{threading.get_ident()}")
+    try:
+        db = sqlite3.connect(fresh, isolation_level=None)
+        try:
+            db.execute("PRAGMA journal_mode = WAL")
+            db.execute("BEGIN IMMEDIATE")
+            apply_migrations(db, migrations)
+            db.execute("COMMIT")
+        finally:
+            db.close()  # the last connection: checkpoints the WAL into the file
+        with contextlib.suppress(FileExistsError):
+            _link_or_move(fresh, path)
+    finally:
+        for leftover in (fresh, Path(f"{fresh}-wal"), Path(f"{fresh}-shm")):
+            leftover.unlink(missing_ok=True)
+
+
+def _link_or_move(source: Path, target: Path) -> None:
+    try:
+        os.link(source, target)
+    except FileExistsError:
+        raise
+    except OSError:  # a filesystem without hard links: a rename, if still nobody's there
+        if os.path.lexists(target):
+            raise FileExistsError(target) from None
+        os.replace(source, target)

@@ -2,12 +2,14 @@
 
 The OS releases the lock when the holding process dies (even on kill -9), so a
 stale lock from a crash is taken over automatically; the PID written inside is
-only there to tell the user who holds it.
+only there to tell the user who holds it. So its contents are never trusted:
+garbage, an empty or a huge file, a dead process's PID change nothing.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import sys
 from pathlib import Path
 from types import TracebackType
@@ -25,7 +27,8 @@ class WriterLock:
 
     def acquire(self) -> WriterLock:
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        handle = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        # O_NOFOLLOW: a link planted in its place must not get some other file truncated.
+        handle = os.open(self.path, os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0), 0o644)
         try:
             _lock_exclusive(handle)
         except OSError:
@@ -35,9 +38,8 @@ class WriterLock:
                 f"the library is in use by another PhotoClip process ({holder}); "
                 "wait for it to finish or close it"
             ) from None
-        os.ftruncate(handle, 0)
-        os.write(handle, f"pid {os.getpid()} ({self.purpose})\n".encode())
         self._handle = handle
+        _write_holder(handle, f"pid {os.getpid()} ({self.purpose})\n")
         return self
 
     def release(self) -> None:
@@ -62,12 +64,27 @@ class WriterLock:
         self.release()
 
 
-def _read_holder(handle: int) -> str:
+def _write_holder(handle: int, text: str) -> None:
+    # Only a note for the user: a full disk must not stop a run that holds the lock.
     try:
-        text = os.pread(handle, 200, 0).decode(errors="replace").strip()
+        os.ftruncate(handle, 0)
+        os.pwrite(handle, text.encode(errors="replace"), 0)
+    except OSError:
+        pass
+
+
+_HOLDER = re.compile(r"pid \d{1,10} \([\w .-]{1,40}\)")
+
+
+def _read_holder(handle: int) -> str:
+    """Who holds the lock, from what it wrote, if that reads as our own note (the file
+    may hold anything: its text goes into a one-line message)."""
+    try:
+        text = os.pread(handle, 200, 0).decode(errors="replace")
     except OSError:
         text = ""
-    return text or "unknown process"
+    found = _HOLDER.match(text.strip())
+    return found.group(0) if found else "unknown process"
 
 
 if sys.platform == "win32":  # pragma: no cover - exercised on Windows only

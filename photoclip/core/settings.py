@@ -7,6 +7,7 @@ a version; older files are upgraded step by step by the functions in
 
 from __future__ import annotations
 
+import math
 import sys
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, fields
@@ -59,42 +60,50 @@ class Settings:
     extra: dict[str, Any] = field(default_factory=dict, repr=False)  # unknown keys, kept
 
     def validate(self) -> None:
-        for name, kind, called in (
-            ("model", str, "a string"), ("device", str, "a string"),
-            ("precision", str, "a string"),
-            ("batch_size", int, "an integer"), ("decode_workers", int, "an integer"),
-            ("exclude", list, "a list"), ("trash_days", int, "an integer"),
-            ("polling_folders", list, "a list"), ("thumbnail_size", int, "an integer"),
-            ("label_sets", list, "a list"), ("album_min_photos", int, "an integer"),
-            ("event_gap_hours", (int, float), "a number"), ("read_keywords", bool, "true or false"),
-            ("xmp_sidecars", bool, "true or false"), ("xmp_sidecar_style", str, "a string"),
-        ):
+        """Check every field's type and bounds, so a bad value stops at load, not mid-index."""
+        for name, (kind, called) in _TYPES.items():
             value = getattr(self, name)
             if not isinstance(value, kind) or (isinstance(value, bool) and kind is not bool):
-                raise SettingsError(f"{name} must be {called}, not {value!r}")
-        if not all(isinstance(pattern, str) for pattern in self.exclude):
-            raise SettingsError("exclude must be a list of strings (glob patterns)")
-        if not all(isinstance(folder, str) for folder in self.polling_folders):
-            raise SettingsError("polling_folders must be a list of folder paths")
-        if not 64 <= self.thumbnail_size <= 512:
-            raise SettingsError("thumbnail_size must be between 64 and 512")
-        if self.trash_days < 0:
-            raise SettingsError("trash_days must be 0 or more")
+                raise SettingsError(f"{name} must be {called}, not {_shown(value)}")
+        for name, what in _STRING_LISTS.items():
+            if not all(isinstance(item, str) for item in getattr(self, name)):
+                raise SettingsError(f"{name} must be a list of strings ({what})")
+        for name, (low, high) in _BOUNDS.items():
+            if not low <= getattr(self, name) <= high:
+                raise SettingsError(
+                    f"{name} must be between {low} and {high}, not {getattr(self, name)}")
+        for name, allowed in _CHOICES.items():
+            if getattr(self, name) not in allowed:
+                raise SettingsError(
+                    f"{name} must be one of {', '.join(allowed)}, not {_shown(getattr(self, name))}")
         if not self.model.strip():
             raise SettingsError("model must name a CLIP model (e.g. ViT-B-32:laion2b_s34b_b79k)")
-        if self.device not in DEVICES:
-            raise SettingsError(f"device must be one of {', '.join(DEVICES)}, not {self.device!r}")
-        if self.precision not in PRECISIONS:
-            raise SettingsError(
-                f"precision must be one of {', '.join(PRECISIONS)}, not {self.precision!r}")
-        if not all(isinstance(name, str) for name in self.label_sets):
-            raise SettingsError("label_sets must be a list of label set names")
-        if self.album_min_photos < 1 or self.event_gap_hours <= 0:
-            raise SettingsError("album_min_photos and event_gap_hours must be positive")
-        if self.xmp_sidecar_style not in SIDECAR_STYLES:
-            raise SettingsError(f"xmp_sidecar_style must be one of {', '.join(SIDECAR_STYLES)}")
-        if self.batch_size < 1:
-            raise SettingsError("batch_size must be at least 1")
+        if not (math.isfinite(self.event_gap_hours) and self.event_gap_hours > 0):
+            raise SettingsError(f"event_gap_hours must be a positive number of hours, "
+                                f"not {self.event_gap_hours}")
+
+
+_TYPES: dict[str, tuple[type | tuple[type, ...], str]] = {
+    "model": (str, "a string"), "device": (str, "a string"), "precision": (str, "a string"),
+    "batch_size": (int, "an integer"), "decode_workers": (int, "an integer"),
+    "exclude": (list, "a list"), "trash_days": (int, "an integer"),
+    "polling_folders": (list, "a list"), "thumbnail_size": (int, "an integer"),
+    "label_sets": (list, "a list"), "album_min_photos": (int, "an integer"),
+    "event_gap_hours": ((int, float), "a number"), "read_keywords": (bool, "true or false"),
+    "xmp_sidecars": (bool, "true or false"), "xmp_sidecar_style": (str, "a string"),
+}
+_STRING_LISTS = {"exclude": "glob patterns", "polling_folders": "folder paths",
+                 "label_sets": "label set names"}
+# Upper bounds: what the settings dialog offers, or far beyond any real use; past them
+# a value is a typo that would fail late (a pool of a million decode threads).
+_BOUNDS = {"batch_size": (1, 1024), "decode_workers": (0, 256), "trash_days": (0, 36500),
+           "thumbnail_size": (64, 512), "album_min_photos": (1, 1_000_000)}
+_CHOICES = {"device": DEVICES, "precision": PRECISIONS, "xmp_sidecar_style": SIDECAR_STYLES}
+
+
+def _shown(value: object) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 def _upgrade_0_to_1(raw: dict[str, Any]) -> dict[str, Any]:
@@ -109,7 +118,9 @@ _UPGRADES: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {0: _upgrade_
 
 def upgrade(raw: dict[str, Any]) -> dict[str, Any]:
     """Bring a raw settings mapping to SETTINGS_VERSION."""
-    version = int(raw.get("version", 0))
+    version = raw.get("version", 0)
+    if not isinstance(version, int) or isinstance(version, bool) or version < 0:
+        raise SettingsError(f"version must be a whole number, not {_shown(version)}")
     if version > SETTINGS_VERSION:
         raise SettingsError(
             f"settings file is from a newer PhotoClip (version {version}); please upgrade"
@@ -122,14 +133,27 @@ def upgrade(raw: dict[str, Any]) -> dict[str, Any]:
 
 
 def load_settings(path: Path) -> Settings:
-    """Read settings; a missing file gives the defaults."""
+    """Read settings; a missing file gives the defaults, and so does an empty one (an
+    empty TOML document is valid: every key at its default).
+
+    A file that cannot be used raises SettingsError naming the file and the key: it is
+    the user's, so PhotoClip stops rather than guess, and never writes over it.
+    """
     if not path.exists():
         return Settings()
     try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+        return _parse(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-        raise SettingsError(f"cannot read settings {path}: {exc}") from exc
-    raw = upgrade(raw)
+        raise SettingsError(f"cannot read settings {path}: {exc}{_KEEP}") from exc
+    except SettingsError as exc:
+        raise SettingsError(f"settings {path}: {exc}{_KEEP}") from exc
+
+
+_KEEP = "; fix or remove the file (PhotoClip will not overwrite it)"
+
+
+def _parse(text: str) -> Settings:
+    raw = upgrade(tomllib.loads(text))
     known = {f.name for f in fields(Settings)} - {"extra"}
     values = {k: v for k, v in raw.items() if k in known}
     extra = {k: v for k, v in raw.items() if k not in known and k != "version"}
@@ -139,10 +163,15 @@ def load_settings(path: Path) -> Settings:
 
 
 def save_settings(settings: Settings, path: Path) -> None:
-    """Write settings atomically (temp file + rename) so a crash never leaves half a file."""
+    """Write settings atomically (temp file + rename) so a crash never leaves half a file.
+
+    Refuses to replace a file that does not load: whatever is in it (a newer version's
+    keys, a hand edit with a typo) is the user's until they fix or remove it.
+    """
     import tomli_w
 
     settings.validate()
+    load_settings(path)  # raises SettingsError for a file that must not be replaced
     data = {"version": SETTINGS_VERSION, **settings.extra}
     data.update({k: v for k, v in asdict(settings).items() if k != "extra"})
     write_text_atomically(path, tomli_w.dumps(data))

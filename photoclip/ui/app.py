@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import signal
+import sqlite3
 import sys
 from collections.abc import Sequence
 
@@ -10,10 +11,11 @@ from PySide6.QtCore import QTimer
 from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication, QMessageBox
 
-from ..core.library import Library
+from ..core.catalog import CatalogError, catalog_problem
+from ..core.library import Library, LibraryError
 from ..core.lock import LibraryLocked
 from ..core.paths import app_paths, resources_dir
-from ..core.settings import load_settings
+from ..core.settings import SettingsError, load_settings
 from ..core.worker import LibraryWorker
 from .bridge import WorkerBridge, start_worker
 from .main_window import MainWindow
@@ -40,15 +42,23 @@ def main(argv: Sequence[str] | None = None, model: str | None = None) -> int:
     instance = SingleInstance(paths.data_dir)
     if instance.hand_over():
         return 0
-    settings = load_settings(paths.settings)
-    settings.model = model or settings.model
-    library = Library(paths, settings)
+    try:
+        settings = load_settings(paths.settings)
+        settings.model = model or settings.model
+        library = Library(paths, settings)
+    except (SettingsError, CatalogError, LibraryError, ValueError, OSError) as exc:
+        return _cannot_start(exc)  # the user's files are left as they are
     try:
         window, _ = create_window(library)
-    except LibraryLocked as exc:
-        QMessageBox.critical(None, "PhotoClip", str(exc))
+    except (LibraryLocked, CatalogError) as exc:
         library.close()
-        return 1
+        return _cannot_start(exc)
+    except sqlite3.Error as exc:  # a damaged page met while filling the window
+        library.close()
+        problem = catalog_problem(exc, paths.catalog, paths.backups)
+        if problem is None:
+            raise
+        return _cannot_start(problem)
     instance.listen()
     instance.activated.connect(lambda: _bring_forward(window))
     app.aboutToQuit.connect(window.close)  # Ctrl+Q, SIGTERM, logout: the worker stops cleanly
@@ -58,6 +68,13 @@ def main(argv: Sequence[str] | None = None, model: str | None = None) -> int:
         return app.exec()
     finally:
         library.close()  # the one opened here; one reopened for a new model closes with the window
+
+
+def _cannot_start(problem: Exception) -> int:
+    """Say why in one line (and on stderr, for a terminal or a log) and exit non-zero."""
+    print(f"photoclip: error: {problem}", file=sys.stderr)
+    QMessageBox.critical(None, "PhotoClip", str(problem))
+    return 1
 
 
 def _quit_on_signals(app: QApplication) -> None:
