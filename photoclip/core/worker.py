@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from .apply_changes import ChangeApplier
+from .catalog import CatalogError
 from .change_queue import ChangeQueue
 from .encoder import ModelUnavailable
 from .library import Library
@@ -227,7 +228,10 @@ class LibraryWorker:
             except Exception as exc:  # keep watching: a bad cycle must not end live indexing
                 delay = ERROR_BACKOFF_S[min(failures, len(ERROR_BACKOFF_S) - 1)]
                 failures += 1
-                log.exception("live indexing failed")
+                if isinstance(exc, (CatalogError, OSError)):  # a full disk, a damaged catalog:
+                    log.debug("live indexing failed", exc_info=True)  # the message says it all
+                else:
+                    log.exception("live indexing failed")
                 self._message(f"live indexing hit an error; retrying in {delay:.0f} s: {exc}")
                 self._reconcile_due = True
                 self._stop.wait(delay)
