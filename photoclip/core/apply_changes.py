@@ -65,6 +65,7 @@ class _Run:
         self.pending: dict[int, dict[Path, tuple[int, int]]] = defaultdict(dict)
         self.gone: set[int] = set()
         self._available: dict[int, bool] = {}
+        self._retryable: set[bytes] | None = None
 
     def owner(self, path: Path, *, is_dir: bool = False) -> Folder | None:
         for folder in self.folders:
@@ -77,6 +78,12 @@ class _Run:
             self._available[folder.id] = folder_available(self.a.catalog, folder)
         return self._available[folder.id]
 
+    def retry(self, key: bytes) -> bool:
+        """Whether the photo at ``key`` failed for a reason of the moment (permissions)."""
+        if self._retryable is None:
+            self._retryable = self.a.catalog.retryable_failures()
+        return key in self._retryable
+
     def move(self, move: Move) -> None:
         catalog = self.a.catalog
         dest_folder = self.owner(move.dest, is_dir=move.is_dir)
@@ -84,7 +91,9 @@ class _Run:
         # next move takes the row further, and the file checks settle the rest.
         if move.is_dir:
             if dest_folder is not None:
-                self.result.moved += catalog.move_tree(move.src, move.dest, dest_folder.id)
+                moved, displaced = catalog.move_tree(move.src, move.dest, dest_folder.id)
+                self.displaced(displaced)
+                self.result.moved += moved
                 if move.dest.is_dir():
                     self.check_tree(move.dest)  # anything edited just before the move
             else:
@@ -92,11 +101,17 @@ class _Run:
             return
         record = catalog.file_record(move.src)
         if record is not None and dest_folder is not None:
-            displaced = catalog.move_file(record.id, move.dest, dest_folder.id)
-            self.a.index.remove(displaced)
+            self.displaced(catalog.move_file(record.id, move.dest, dest_folder.id))
             self.result.moved += 1
         else:
             self.check_file(move.src)
+
+    def displaced(self, photo_ids: list[int]) -> None:
+        """Rows a move landed on (already in the trash): out of search now, and never
+        applied to again later in this batch (their deletes happened before the move)."""
+        self.a.index.remove(photo_ids)
+        self.gone.difference_update(photo_ids)
+        self.result.trashed += len(photo_ids)
 
     def check_file(self, path: Path) -> None:
         folder = self.owner(path)
@@ -105,21 +120,29 @@ class _Run:
         try:
             st = os.stat(path)
         except (FileNotFoundError, NotADirectoryError):
-            record = self.a.catalog.file_record(path)
-            if record is not None and self.available(folder):
-                self.gone.add(record.id)
+            self.forget_if_available(path, folder)
             return
         except OSError:
             return  # unreachable is not gone: never trash what we merely can't see
-        if stat.S_ISREG(st.st_mode):
-            record = self.a.catalog.file_record(path)
-            if needs_work(record, st.st_size, st.st_mtime_ns, self.a.model_id, False):
-                self.pending[folder.id][path] = (st.st_size, st.st_mtime_ns)
+        if not stat.S_ISREG(st.st_mode):  # a folder (or something else) took the photo's name
+            self.forget_if_available(path, folder)
+            return
+        record = self.a.catalog.file_record(path)
+        if needs_work(record, st.st_size, st.st_mtime_ns, self.a.model_id, False,
+                      retry=self.retry(os.fsencode(path))):
+            self.pending[folder.id][path] = (st.st_size, st.st_mtime_ns)
+
+    def forget_if_available(self, path: Path, folder: Folder) -> None:
+        record = self.a.catalog.file_record(path)
+        if record is not None and self.available(folder):
+            self.gone.add(record.id)
 
     def check_tree(self, path: Path) -> None:
         folder = self.owner(path, is_dir=True)
         if folder is None:
             return
+        if self.a.catalog.file_record(path) is not None:
+            self.check_file(path)  # a photo of that name was there: replaced by this folder?
         records = dict(self.a.catalog.records_under(path))
         seen: set[bytes] = set()
         unreadable: list[bytes] = []
@@ -128,7 +151,7 @@ class _Run:
             for found in scan_folder(path, self.a.exclude, unreadable):
                 seen.add(found.key)
                 if not needs_work(records.get(found.key), found.size, found.mtime_ns,
-                                  self.a.model_id, False):
+                                  self.a.model_id, False, retry=self.retry(found.key)):
                     continue
                 if found.mtime_ns > recent_after:
                     self.result.recent.append(found.path)
@@ -149,6 +172,6 @@ class _Run:
         gone = sorted(self.gone)
         catalog.trash(gone)
         self.a.index.remove(gone)
-        self.result.trashed = len(gone)
+        self.result.trashed += len(gone)
         return self.result
 

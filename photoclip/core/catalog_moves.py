@@ -9,6 +9,7 @@ from the desktop trash, a folder moved out and back) takes the row back.
 
 from __future__ import annotations
 
+import math
 import os
 import sqlite3
 import time
@@ -23,11 +24,29 @@ if TYPE_CHECKING:
     from .catalog import FileRecord
 
 _SEP = os.sep.encode()
+# How the indexer words a failure to read a file (``indexer._read``): an OS error,
+# worth another try, unlike a file whose content cannot be decoded.
+READ_FAILURE_PREFIX = "cannot read file:"
+# The latest trash stamp given (meta): stamps never go backwards with the wall clock.
+TRASH_CLOCK_KEY = "trash_clock"
 
 
 def tombstone_key(photo_id: int) -> bytes:
     """A trashed row's path: never a real path (NUL can't appear in one), and unique."""
     return b"\0trash\0%d" % photo_id
+
+
+def _trash_stamp(db: sqlite3.Connection, now: float) -> float:
+    """When a row is trashed: ``now``, but never before an earlier stamp, so a clock
+    set back (until NTP fixes it) cannot make a fresh trash look old enough to purge."""
+    row = db.execute("SELECT value FROM meta WHERE key = ?", (TRASH_CLOCK_KEY,)).fetchone()
+    try:
+        seen = float(row[0]) if row else now
+    except ValueError:
+        seen = now
+    stamp = max(now, seen) if math.isfinite(seen) else now
+    db.execute("INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)", (TRASH_CLOCK_KEY, repr(stamp)))
+    return stamp
 
 
 def _under(prefix: bytes) -> tuple[bytes, bytes]:
@@ -47,13 +66,12 @@ class MovesAndTrash:
     # -- moves ---------------------------------------------------------------------
     def move_file(self, photo_id: int, dest: Path, folder_id: int) -> list[int]:
         """Give a row a new path in one transaction; returns the rows the move
-        displaced (a photo renamed over another one), now in the trash."""
+        displaced (a photo renamed over another one, or over a folder), now in the trash."""
         from .catalog import path_key
 
         key = path_key(dest)
         with self._transaction() as db:
-            displaced = [r[0] for r in db.execute(
-                "SELECT id FROM photos WHERE path = ? AND id != ?", (key, photo_id))]
+            displaced = [i for i in self._rows_at(db, key) if i != photo_id]
             self._trash_rows(db, displaced, time.time())
             db.execute("UPDATE photos SET path = ?, folder_id = ? WHERE id = ?",
                        (key, folder_id, photo_id))
@@ -61,8 +79,14 @@ class MovesAndTrash:
                 self._bump_epoch(db)
         return displaced
 
-    def move_tree(self, src: Path, dest: Path, folder_id: int) -> int:
-        """Re-root every row under folder ``src`` at ``dest`` in one transaction."""
+    def move_tree(self, src: Path, dest: Path, folder_id: int) -> tuple[int, list[int]]:
+        """Re-root every row under folder ``src`` at ``dest`` in one transaction.
+
+        Returns (rows moved, rows displaced). A folder renamed over another one
+        (``rm -rf B && mv A B``, its deletes not applied yet) displaces whatever
+        the catalog still has at ``dest``: those rows go to the trash with their
+        own content, so B's photos coming back take their rows (and tags) back,
+        and A's rows, with A's tags, are the ones at B's paths."""
         from .catalog import path_key
 
         old, new = path_key(src).rstrip(_SEP), path_key(dest).rstrip(_SEP)
@@ -71,11 +95,35 @@ class MovesAndTrash:
             rows = db.execute(
                 "SELECT id, path FROM photos WHERE path >= ? AND path < ?", (low, high)
             ).fetchall()
+            moving = {pid for pid, _ in rows}
+            displaced = [i for i in self._rows_at(db, new) if i not in moving]
+            self._trash_rows(db, displaced, time.time())
             db.executemany(
                 "UPDATE photos SET path = ?, folder_id = ? WHERE id = ?",
                 [(new + bytes(path)[len(old):], folder_id, pid) for pid, path in rows],
             )
-        return len(rows)
+            if displaced:
+                self._bump_epoch(db)
+        return len(rows), displaced
+
+    @staticmethod
+    def _rows_at(db: sqlite3.Connection, key: bytes) -> list[int]:
+        """Rows at path ``key`` itself or anywhere inside it, taken as a folder."""
+        low, high = _under(key)
+        return [r[0] for r in db.execute(
+            "SELECT id FROM photos WHERE path = ? OR (path >= ? AND path < ?)", (key, low, high))]
+
+    def retryable_failures(self) -> set[bytes]:
+        """Path keys of failed photos that failed for a reason of the moment: the file
+        could not be read (permissions, a drive's I/O error, a share's hiccup), not what
+        is in it. A plain ``index`` tries these again; a bad image waits for a change."""
+        from .catalog import LIVE
+
+        rows = self._reader().execute(
+            "SELECT path FROM photos WHERE state = 'failed' AND failure_reason LIKE ? "
+            f"AND {LIVE}", (READ_FAILURE_PREFIX + "%",),
+        )
+        return {bytes(r[0]) for r in rows}
 
     def file_record(self, path: Path) -> FileRecord | None:
         from .catalog import FileRecord, path_key
@@ -108,6 +156,7 @@ class MovesAndTrash:
 
     @staticmethod
     def _trash_rows(db: sqlite3.Connection, photo_ids: Iterable[int], now: float) -> None:
+        stamp: float | None = None
         for pid in photo_ids:
             row = db.execute("SELECT path, embedding IS NOT NULL FROM photos WHERE id = ?",
                              (pid,)).fetchone()
@@ -116,17 +165,27 @@ class MovesAndTrash:
             if not row[1]:  # nothing to restore (never encoded, or failed): just forget it
                 db.execute("DELETE FROM photos WHERE id = ?", (pid,))
                 continue
+            stamp = _trash_stamp(db, now) if stamp is None else stamp
             db.execute(
                 "UPDATE photos SET deleted_at = ?, trashed_path = ?, path = ? WHERE id = ?",
-                (now, row[0], tombstone_key(pid), pid),
+                (stamp, row[0], tombstone_key(pid), pid),
             )
 
-    def purge_trash(self, deleted_before: float) -> int:
-        """Forget for good the photos trashed before ``deleted_before`` (tags go too)."""
+    def purge_trash(self, deleted_before: float, now: float | None = None) -> int:
+        """Forget for good the photos trashed before ``deleted_before`` (tags go too).
+
+        Not fooled by a clock that jumps (a dead RTC battery boots at 2000 until NTP
+        fixes it, a wrong manual setting): stamps never go backwards (``_trash_stamp``),
+        so a photo trashed while the clock was behind is not "25 years old" once it is
+        fixed; and a stamp ahead of the clock now is never purged (it waits until the
+        clock passes it, grace period included). A wrong clock keeps photos longer;
+        it never forgets them sooner, except for a clock jumping forward at the purge
+        itself, which no stored time can tell from a long absence."""
+        now = time.time() if now is None else now
         with self._transaction() as db:
             return db.execute(
-                "DELETE FROM photos WHERE deleted_at IS NOT NULL AND deleted_at < ?",
-                (deleted_before,),
+                "DELETE FROM photos WHERE deleted_at IS NOT NULL AND deleted_at < ? "
+                "AND deleted_at <= ?", (deleted_before, now),
             ).rowcount
 
     def trash_count(self) -> int:

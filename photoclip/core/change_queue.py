@@ -57,6 +57,22 @@ class _Pending:
     stat: tuple[int, int] | None = None  # (size, mtime_ns) at the last look
 
 
+def _held_by(waiting: list[Move]) -> Callable[[Path], bool]:
+    """Whether a change at a path must wait for a move not yet due: it is at or under
+    that move's source or destination. ``rm -rf B && mv A B``: B's deletes are due
+    first, but looked at after the move happened on disk they would find A's files
+    and take them for edits of B's photos; applied with (after) the move, the move
+    displaces B's rows and the checks see A's rows at home."""
+    if not waiting:
+        return lambda path: False
+    exact = {move.src for move in waiting} | {move.dest for move in waiting}
+    folders = {p for move in waiting if move.is_dir for p in (move.src, move.dest)}
+
+    def held(path: Path) -> bool:
+        return path in exact or bool(folders and folders.intersection(path.parents))
+    return held
+
+
 def _stat(path: Path) -> tuple[int, int] | None:
     try:
         st = os.stat(path)
@@ -156,11 +172,12 @@ class ChangeQueue:
         with self._cond:
             while self._moves and self._moves[0][0] <= now and len(ready) < limit:
                 ready.moves.append(self._moves.pop(0)[1])
+            held = _held_by([move for _, move in self._moves])
             for path, due in list(self._folders.items()):
-                if due <= now and len(ready) < limit:
+                if due <= now and len(ready) < limit and not held(path):
                     del self._folders[path]
                     ready.folders.append(path)
-            candidates = [(p, e) for p, e in self._files.items() if e.due <= now]
+            candidates = [(p, e) for p, e in self._files.items() if e.due <= now and not held(p)]
         for path, entry in candidates:
             if len(ready) >= limit:
                 break

@@ -8,6 +8,7 @@ writer lock (``writing()``), so two processes never index at once.
 from __future__ import annotations
 
 import contextlib
+import logging
 import threading
 import time
 from collections.abc import Iterator
@@ -22,12 +23,14 @@ from .lock import LibraryLocked, WriterLock
 from .models import Failure, Folder, IndexProgress, IndexReport, Photo, PhotoState, SearchHit, Tag
 from .organizer import Organizer
 from .paths import AppPaths
-from .reconcile import ScanOutcome, missing_photos, scan_library
+from .reconcile import ScanOutcome, folder_available, missing_photos, scan_library
 from .scanner import file_is_gone, folder_online
 from .search import DEFAULT_TOP, Searcher
 from .settings import Settings
 from .thumbnails import ThumbnailCache
 from .vector_index import VectorIndex
+
+log = logging.getLogger(__name__)
 
 
 class LibraryError(Exception):
@@ -165,8 +168,11 @@ class Library:
                 offline_folders=[f.path for f in scan.offline],
                 cancelled=bool(cancel and cancel.is_set()),
             )
+            if not report.cancelled:
+                # A plain run takes out what left the library but still has a path (a
+                # folder now has its name, excluded since): search can't tell those.
+                report.forgotten = self.trash_missing(scan, deleted=full)
             if full and not report.cancelled:
-                report.forgotten = self.trash_missing(scan)
                 self.purge_trash()
                 report.index_rebuilt = self.index.rebuild() is not None
             self._record_device()
@@ -198,23 +204,43 @@ class Library:
             on_indexed=self.organizer.tag_new_photos,
         )
         done = indexer.run(todo, progress, cancel)
-        vanished = self.catalog.photos_by_ids(indexer.vanished).values()
-        gone = [p.id for p in vanished if file_is_gone(p.path)]
+        gone = self._vanished_for_good(indexer.vanished)
         self.catalog.trash(gone)  # keeps what can come back; a move is restored at its new path
         self.index.remove(gone)
         self._record_device()
         return done
 
-    def trash_missing(self, scan: ScanOutcome) -> int:
-        """Move photos whose files are gone to the trash (online folders only)."""
-        gone = missing_photos(self.catalog, scan)
+    def _vanished_for_good(self, photo_ids: list[int]) -> list[int]:
+        """Of the photos whose files were missing when read, those to trash: only in
+        folders still available now. A drive unplugged mid-run makes every file
+        vanish; its photos stay pending, their tags kept, until it returns."""
+        folders = {f.id: f for f in self.catalog.folders()}
+        available: dict[int, bool] = {}
+        gone = []
+        for photo in self.catalog.photos_by_ids(photo_ids).values():
+            folder = folders.get(photo.folder_id)
+            if folder is None or not file_is_gone(photo.path):
+                continue
+            if photo.folder_id not in available:  # once per folder, at the moment of trashing
+                available[photo.folder_id] = folder_available(self.catalog, folder)
+            if available[photo.folder_id]:
+                gone.append(photo.id)
+        return gone
+
+    def trash_missing(self, scan: ScanOutcome, *, deleted: bool = True) -> int:
+        """Move photos that left the library to the trash (folders available now only).
+        ``deleted`` False: only those whose path still exists (excluded, or no longer a
+        photo file), not those simply missing (a plain ``index`` never forgets those)."""
+        gone = missing_photos(self.catalog, scan, deleted=deleted)
         self.catalog.trash(gone)
         self.index.remove(gone)
         return len(gone)
 
     def purge_trash(self) -> int:
-        """Forget trashed photos older than the grace period (``trash_days``)."""
-        return self.catalog.purge_trash(time.time() - self.settings.trash_days * 86400)
+        """Forget trashed photos older than the grace period (``trash_days``); see
+        ``Catalog.purge_trash`` for a clock that jumps."""
+        now = time.time()
+        return self.catalog.purge_trash(now - self.settings.trash_days * 86400, now)
 
     # -- tags ----------------------------------------------------------------------
     def tag(self, path: Path, names: list[str], source: str = "user") -> None:
@@ -283,6 +309,8 @@ class Library:
                 self.index.save_rebuilt()
         except LibraryLocked:
             pass  # an indexer is running; it saves the index itself
+        except OSError as exc:  # a full disk: the answer stands, the next writer saves it
+            log.warning("could not save the rebuilt search index: %s", exc)
 
     def _require_vectors(self) -> None:
         """Say so up front rather than load a model to search nothing."""

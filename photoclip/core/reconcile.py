@@ -14,7 +14,14 @@ from pathlib import Path
 
 from .catalog import Catalog, FileRecord
 from .models import Folder, PhotoState
-from .scanner import file_is_gone, folder_identity, folder_is_empty, folder_online, scan_folder
+from .scanner import (
+    file_is_gone,
+    folder_identity,
+    folder_is_empty,
+    folder_online,
+    left_library,
+    scan_folder,
+)
 
 
 @dataclass
@@ -27,20 +34,23 @@ class ScanOutcome:
     seen: dict[int, set[bytes]] = field(default_factory=dict)  # folder id -> path keys
     unreadable: list[bytes] = field(default_factory=list)  # subfolders we could not list
     recent: list[Path] = field(default_factory=list)  # changed too recently to be complete
+    exclude: tuple[str, ...] = ()  # the patterns the scan skipped (what left the library)
 
     def under_unreadable(self, key: bytes) -> bool:
         return any(key.startswith(folder + os.sep.encode()) for folder in self.unreadable)
 
 
 def needs_work(record: FileRecord | None, size: int, mtime_ns: int, model_id: str,
-                full: bool) -> bool:
+                full: bool, *, retry: bool = False) -> bool:
+    """Whether a file must go (back) to the indexer. ``retry``: the record failed for a
+    reason of the moment (see ``Catalog.retryable_failures``), so a plain run tries again."""
     if record is None or record.size != size or record.mtime_ns != mtime_ns:
         return True
     if full:  # re-check every file: an edit that kept size and mtime is still caught by its hash
         return True
     if record.state is PhotoState.INDEXED:
         return record.model_id != model_id  # made by another model: re-encode
-    return False
+    return record.state is PhotoState.FAILED and retry
 
 
 def scan_library(
@@ -54,9 +64,10 @@ def scan_library(
     less than ``settle_s`` ago may still be being written: they are left out
     and listed in ``outcome.recent`` for the caller to look at once they settle.
     """
-    outcome = ScanOutcome()
-    recent_after = time.time_ns() - int(settle_s * 1e9) if settle_s else None
     patterns = tuple(exclude)
+    outcome = ScanOutcome(exclude=patterns)
+    retryable = catalog.retryable_failures()
+    recent_after = time.time_ns() - int(settle_s * 1e9) if settle_s else None
     for folder in folders:
         if not folder_online(folder.path):
             outcome.offline.append(folder)  # unplugged or share offline: touch nothing
@@ -71,7 +82,8 @@ def scan_library(
         queued: list[tuple[Path, int, int]] = []
         for found in found_files:
             record = records.get(found.key)
-            if needs_work(record, found.size, found.mtime_ns, model_id, full):
+            if needs_work(record, found.size, found.mtime_ns, model_id, full,
+                          retry=found.key in retryable):
                 if recent_after is not None and found.mtime_ns > recent_after:
                     outcome.recent.append(found.path)
                     continue
@@ -110,12 +122,27 @@ def folder_available(catalog: Catalog, folder: Folder) -> bool:
     return True
 
 
-def missing_photos(catalog: Catalog, outcome: ScanOutcome) -> list[int]:
-    """Photos of online folders whose files are gone (never those of offline folders)."""
+def missing_photos(catalog: Catalog, outcome: ScanOutcome, *, deleted: bool = True) -> list[int]:
+    """Photos of online folders that left the library: excluded or skipped by settings,
+    or no photo file at their path any more (``deleted``: also those whose path is
+    simply missing). Never those of a folder offline now: availability is checked
+    again here, at the moment of trashing, as a drive may go between scan and now."""
     gone: list[int] = []
     for folder in outcome.online:
+        if not folder_available(catalog, folder):
+            continue
         seen = outcome.seen.get(folder.id, set())
         for key, record in catalog.file_records(folder.id).items():
-            if key not in seen and not outcome.under_unreadable(key) and file_is_gone(key):
+            if left_library(folder.path, key, outcome.exclude):
+                gone.append(record.id)  # settings say so; whatever the disk says
+            elif key not in seen and not outcome.under_unreadable(key) and _no_photo_at(key, deleted):
                 gone.append(record.id)
     return gone
+
+
+def _no_photo_at(key: bytes, deleted: bool) -> bool:
+    """No photo file at ``key``; with ``deleted`` False only where something else now
+    is (a folder took the photo's name): a plain missing file waits for --reindex."""
+    if deleted:
+        return file_is_gone(key)
+    return os.path.lexists(key) and file_is_gone(key)

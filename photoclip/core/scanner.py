@@ -6,6 +6,7 @@ import fnmatch
 import hashlib
 import logging
 import os
+import stat
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -104,18 +105,31 @@ def folder_is_empty(folder: Path) -> bool:
 
 
 def file_is_gone(path: Path | bytes) -> bool:
-    """True only when the OS says the file does not exist.
+    """True when no photo file is at ``path`` any more: nothing there, or something
+    that is not a regular file (a folder now has the photo's name, a device, a socket).
 
     A file we merely cannot reach (permission denied, I/O error on a failing
     drive) is not gone, and must never be forgotten or treated as moved.
     """
     try:
-        os.lstat(path)
+        st = os.stat(path)  # follows symlinks, as the scan does: a link to a photo is one
     except (FileNotFoundError, NotADirectoryError):
-        return True
+        return True  # also a dangling symlink, and a path whose folder is now a file
     except OSError:
         return False
-    return False
+    return not stat.S_ISREG(st.st_mode)
+
+
+def left_library(root: Path, path: Path | bytes, exclude: Iterable[str] = ()) -> bool:
+    """Whether a photo at ``path`` left the library without its file going away: now
+    excluded by settings, inside a skipped (hidden, cache) folder, or outside ``root``."""
+    path = Path(os.fsdecode(path)) if isinstance(path, bytes) else path
+    return not (is_photo_name(path.name) and is_library_path(root, path, exclude))
+
+
+def is_gone(root: Path, path: Path | bytes, exclude: Iterable[str] = ()) -> bool:
+    """Out of the library for good: excluded or skipped, or no photo file there."""
+    return left_library(root, path, exclude) or file_is_gone(path)
 
 
 def scan_folder(
@@ -148,8 +162,8 @@ def scan_folder(
                     if not _skip_folder(name):
                         stack.append(entry.path)
                 elif is_photo_name(name) and entry.is_file():
-                    stat = entry.stat()
-                    yield ScannedFile(entry.path, stat.st_size, stat.st_mtime_ns)
+                    st = entry.stat()
+                    yield ScannedFile(entry.path, st.st_size, st.st_mtime_ns)
             except OSError as exc:  # vanished or unreadable while walking
                 log.warning("cannot stat %s: %s", os.fsdecode(entry.path), exc)
 

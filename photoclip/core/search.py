@@ -7,8 +7,10 @@ files are gone are dropped.
 
 from __future__ import annotations
 
-import os
-from collections.abc import Callable
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -20,8 +22,16 @@ from .imaging import ImageRejected, decode_for_model
 from .index_store import IndexStore
 from .models import SearchHit
 from .query import QueryError, QueryTerm, parse_query
+from .scanner import file_is_gone
 
 DEFAULT_TOP = 20
+# How long a search waits for its file checks: a hung network mount must not hang
+# search. A check that has not answered by then keeps its hit (unreachable is not gone).
+FILE_CHECK_S = 0.5
+FILE_CHECK_THREADS = 4  # per search; one hung path holds up only one of them
+# Threads still stuck in a hung stat() (they can't be killed); past this many, searches
+# skip the checks and keep every hit rather than pile up more.
+MAX_STUCK_CHECKS = 16
 
 
 class Searcher:
@@ -34,6 +44,7 @@ class Searcher:
         self._index = index
         # Personal concepts ("Rex"), looked up by name in text terms.
         self._concepts = concepts or dict
+        self._file_checks = FileChecks()
 
     # -- turning queries into vectors ---------------------------------------------
     def image_vector(self, path: Path) -> np.ndarray:
@@ -115,11 +126,68 @@ class Searcher:
         self, found: list[tuple[int, float]], skip: set[int], min_score: float | None
     ) -> list[SearchHit]:
         photos = self._catalog.photos_by_ids([i for i, _ in found if i not in skip])
-        hits = []
-        for photo_id, score in found:
-            photo = photos.get(photo_id)
-            if photo is None or (min_score is not None and score < min_score):
-                continue
-            if os.path.exists(photo.path):  # moved or deleted outside the app since indexing
-                hits.append(SearchHit(photo, float(score)))
-        return hits
+        wanted = [(photos[i], score) for i, score in found
+                  if i in photos and (min_score is None or score >= min_score)]
+        # Moved, deleted or replaced (by a folder of the same name) since it was indexed.
+        gone = self._file_checks.not_photo_files([photo.path for photo, _ in wanted])
+        return [SearchHit(photo, float(score)) for photo, score in wanted if photo.path not in gone]
+
+
+class FileChecks:
+    """Which paths hold no photo file any more (``scanner.file_is_gone``: missing, or a
+    folder now has the name), checked in a few short-lived daemon threads and waited
+    for ``deadline_s`` at most. A path whose check has not answered by then (a hung
+    network mount) counts as there: unreachable is not gone. Daemon threads rather
+    than a pool: a stat() stuck in the kernel can't be cancelled, and must neither
+    hold up later searches nor keep the process from exiting."""
+
+    def __init__(self, deadline_s: float = FILE_CHECK_S) -> None:
+        self.deadline_s = deadline_s
+        self.stuck = 0  # checks still running past their search's deadline
+        self._lock = threading.Lock()
+
+    def not_photo_files(self, paths: Sequence[Path]) -> set[Path]:
+        if not paths:
+            return set()
+        with self._lock:
+            if self.stuck >= MAX_STUCK_CHECKS:
+                return set()  # the mount is still hung: don't pile up more threads
+        run = _CheckRun(iter(list(paths)))
+        threads = [threading.Thread(target=self._work, args=(run,), name="file-check", daemon=True)
+                   for _ in range(min(FILE_CHECK_THREADS, len(paths)))]
+        for thread in threads:
+            thread.start()
+        deadline = time.monotonic() + self.deadline_s
+        for thread in threads:
+            thread.join(max(0.0, deadline - time.monotonic()))
+        with run.lock:
+            run.closed = True  # what the stragglers find from now on is ignored
+            with self._lock:
+                self.stuck += run.active
+            return set(run.gone)
+
+    def _work(self, run: _CheckRun) -> None:
+        while True:
+            with run.lock:
+                path = None if run.closed else next(run.todo, None)
+                if path is None:
+                    return
+                run.active += 1
+            gone = file_is_gone(path)
+            with run.lock:
+                run.active -= 1
+                if run.closed:  # counted as stuck when the search gave up on it
+                    with self._lock:
+                        self.stuck -= 1
+                    return
+                if gone:
+                    run.gone.add(path)
+
+
+@dataclass
+class _CheckRun:
+    todo: Iterator[Path]
+    gone: set[Path] = field(default_factory=set)
+    active: int = 0
+    closed: bool = False
+    lock: threading.Lock = field(default_factory=threading.Lock)

@@ -35,7 +35,7 @@ def test_move_tree_rewrites_paths_below_the_folder_only(catalog: Catalog, tmp_pa
     sibling = _indexed(catalog, folder.id, tmp_path / "trip 2" / "y.jpg", "hy")  # shares the prefix
     catalog.add_tags(inside[0], [Tag("sea")])
 
-    assert catalog.move_tree(tmp_path / "trip", tmp_path / "Trip 2026", folder.id) == 4
+    assert catalog.move_tree(tmp_path / "trip", tmp_path / "Trip 2026", folder.id) == (4, [])
 
     assert [catalog.photo_by_path(tmp_path / "Trip 2026" / f"{i}.jpg").id for i in range(3)] == inside
     assert catalog.photo_by_path(tmp_path / "Trip 2026" / "day 2" / "x.jpg").id == deeper

@@ -48,9 +48,8 @@ def filled(disk: Path, leave: int) -> Iterator[None]:
     """Fill ``disk`` until ``leave`` bytes are free; free it all again afterwards."""
     filler = disk / "filler"
     stats = os.statvfs(disk)
-    with open(filler, "wb") as f:
-        with contextlib.suppress(OSError):
-            f.write(b"\0" * max(0, stats.f_bavail * stats.f_frsize - leave))
+    with open(filler, "wb") as f, contextlib.suppress(OSError):
+        f.write(b"\0" * max(0, stats.f_bavail * stats.f_frsize - leave))
     try:
         yield
     finally:
