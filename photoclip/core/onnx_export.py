@@ -18,6 +18,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .fast_layers import PatchEmbedding, _is_patchify, _linear_from
+from .precision import INT8_FLAGS, cpu_flags
 
 
 class _FusedAttention(torch.autograd.Function):
@@ -259,7 +260,18 @@ def _quantize_dynamic(source: Path, target: Path, op_types: list[str],
     with _quiet_logging():
         quantize_dynamic(str(source), str(target), op_types_to_quantize=op_types,
                          nodes_to_quantize=nodes, weight_type=QuantType.QInt8,
-                         per_channel=True, extra_options={"MatMulConstBOnly": True})
+                         per_channel=True, reduce_range=weights_need_reduced_range(),
+                         extra_options={"MatMulConstBOnly": True})
+
+
+def weights_need_reduced_range() -> bool:
+    """7-bit weights where the CPU has no VNNI. Its AVX2 int8 kernel adds pairs of
+    u8 x s8 products into int16 (VPMADDUBSW), which saturates with full-range
+    weights: measured on an AVX2-only EPYC, the tiny test ViT's image tower agreed
+    with fp32 to cosine 0.982 (below the 0.999 bar: every photo fell back to PyTorch
+    int8) and with 7-bit weights passed every agreement check. VNNI adds in int32
+    and keeps the eighth bit (ONNX Runtime's advice for ``reduce_range``)."""
+    return not any(flag in cpu_flags() for flag in INT8_FLAGS)
 
 
 @contextlib.contextmanager

@@ -184,3 +184,14 @@ def test_a_failure_of_the_fp32_side_of_the_check_is_not_held_against_onnx(
         _load(tiny_vit_dir, tmp_path / "cache")
     assert _load(tiny_vit_dir, tmp_path / "cache").precision == "int8-onnx"
     assert "failed" not in _manifest(tmp_path / "cache")
+
+
+@pytest.mark.parametrize(("flags", "reduced"), [
+    ({"avx2", "fma"}, True), ({"avx2", "avx512f", "avx512_vnni"}, False), ({"avx_vnni"}, False),
+    (set(), True)])
+def test_weights_lose_a_bit_only_where_int8_products_can_saturate(
+        monkeypatch: pytest.MonkeyPatch, flags: set[str], reduced: bool) -> None:
+    from photoclip.core import onnx_export
+
+    monkeypatch.setattr(onnx_export, "cpu_flags", lambda: frozenset(flags))
+    assert onnx_export.weights_need_reduced_range() is reduced
