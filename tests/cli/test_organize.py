@@ -33,9 +33,11 @@ def test_tag_a_library_then_read_tags_albums_and_concepts(cli: Cli, tmp_path: Pa
 
     counts = {row["tag"]: row["count"] for row in cli.json("tags")}
     assert set(counts) <= {"circle", "square", "triangle"} and sum(counts.values()) >= 0.8 * len(truth)
-    photo = next(p for p, kind in truth.items() if kind == "red circle").resolve()
+    # A triangle: the tiny model tells those apart with p ~ 1 (circles are its weak class,
+    # often taken for squares; its accuracy is measured in tests/core).
+    photo = next(p for p, kind in truth.items() if kind == "red triangle").resolve()
     [tag] = cli.json("tags", "--photo", str(photo))
-    assert tag["tag"] in ("circle", "square", "triangle")  # right ~88% of the time: see tests/core
+    assert tag["tag"] == "triangle"
     assert tag["label_set"] == "shapes" and tag["source"] == "auto"
     assert 0.5 <= tag["score"] <= 1
 

@@ -1,10 +1,16 @@
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 from photoclip.core.encoder import ModelSpec
+
+REPO = Path(__file__).resolve().parents[2]
 
 
 @pytest.mark.parametrize(
@@ -46,10 +52,53 @@ def test_checkpoint_file_spec_is_absolute_and_fingerprinted(tmp_path: Path,
     assert spec.model_id.startswith(f"ViT-B-32:{tmp_path}/w.safetensors#")
 
 
-def test_random_models_are_the_same_in_every_process(monkeypatch: pytest.MonkeyPatch) -> None:
+# Builds random:ARCH in a fresh interpreter and prints the weights' digest. open_clip is
+# replaced by a stand-in that initialises a small torch module (importing the real one
+# costs seconds): what matters is that _build seeds torch's generator the same way in
+# every process. Each child first puts its own generator somewhere else (argv[1]), as a
+# caller that already drew random numbers would.
+_BUILD_IN_A_FRESH_PROCESS = """
+import hashlib, json, sys, types
+import torch
+
+def create_model_and_transforms(name, pretrained=None, **kwargs):
+    return torch.nn.Sequential(torch.nn.Linear(32, 16), torch.nn.Linear(16, 8)), None, None
+
+sys.modules["open_clip"] = types.SimpleNamespace(
+    create_model_and_transforms=create_model_and_transforms, get_tokenizer=lambda name: None)
+from photoclip.core.encoder import ModelSpec, _build
+
+torch.manual_seed(int(sys.argv[1]))
+model = _build(ModelSpec.parse("random:ViT-B-32"))[0]
+digest = hashlib.sha256()
+for name, tensor in sorted(model.state_dict().items()):
+    digest.update(name.encode() + tensor.numpy().tobytes())
+print(json.dumps({"hash": hash("random:ViT-B-32"), "digest": digest.hexdigest()}))
+"""
+
+
+def test_random_models_are_the_same_in_every_process() -> None:
     """random:ARCH (benchmarks) always builds the same weights, so runs compare and its
-    exported ONNX towers are found in the cache again; the caller's random state is
-    left as it was, and real models are not seeded."""
+    exported ONNX towers are found in the cache again, whatever the process's string
+    hash seed and whatever random numbers its caller drew before."""
+    children = [
+        subprocess.Popen([sys.executable, "-c", _BUILD_IN_A_FRESH_PROCESS, caller_seed],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=REPO,
+                         env={**os.environ, "PYTHONHASHSEED": hash_seed})
+        for hash_seed, caller_seed in (("1", "11"), ("2", "22"))
+    ]
+    results = []
+    for child in children:
+        out, err = child.communicate(timeout=120)
+        assert child.returncode == 0, err
+        results.append(json.loads(out))
+    first, second = results
+    assert first["hash"] != second["hash"]  # the processes really hash strings differently
+    assert first["digest"] == second["digest"]
+
+
+def test_random_models_leave_the_callers_random_state_and_real_models_are_not_seeded(
+        monkeypatch: pytest.MonkeyPatch) -> None:
     import open_clip
     import torch
 

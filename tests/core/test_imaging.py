@@ -261,17 +261,23 @@ def test_la_and_keyed_transparency_on_grey() -> None:
     assert decode_for_model(data).image.getpixel((0, 0)) == GREY
 
 
-def test_cmyk_colours_roughly_right(corpus: tuple[Path, dict[str, str]]) -> None:
+def test_cmyk_colours_exactly_right(corpus: tuple[Path, dict[str, str]]) -> None:
+    # Flat halves on 8x8-block boundaries keep only DC terms, which quality 75 quantizes
+    # exactly (8 * (0 - 128) and 8 * (255 - 128) are multiples of its step, 8): lossless here.
     image = load(corpus, "cmyk.jpg").image
-    assert close(image.getpixel((4, 16)), RED, 30)
-    assert close(image.getpixel((60, 16)), BLUE, 30)
+    assert image.getpixel((4, 16)) == RED
+    assert image.getpixel((60, 16)) == BLUE
 
 
-@pytest.mark.parametrize(("mode", "colour"), [("LAB", (136, 208, 195)), ("CMYK", (0, 0, 0, 0))])
-def test_other_colour_spaces_converted(mode: str, colour: tuple[int, ...]) -> None:
-    expected = RED if mode == "LAB" else WHITE
+# LAB (136, 208, 195) is L* 53.3, a* 80, b* 67; through CIELAB D50 (the ICC PCS) and the ICC
+# sRGB matrix by hand it is sRGB (250.7, -2.9 -> 0, 7.6). LittleCMS's 8-bit transform
+# interpolates a precalculated table: within 4 of that (lossless TIFF: nothing else moves).
+@pytest.mark.parametrize(("mode", "colour", "expected", "tolerance"), [
+    ("LAB", (136, 208, 195), (251, 0, 8), 4), ("CMYK", (0, 0, 0, 0), WHITE, 0)])
+def test_other_colour_spaces_converted(mode: str, colour: tuple[int, ...],
+                                       expected: tuple[int, int, int], tolerance: int) -> None:
     image = decode_for_model(encode(Image.new(mode, (4, 4), colour), "TIFF")).image
-    assert close(image.getpixel((0, 0)), expected, 30)
+    assert close(image.getpixel((0, 0)), expected, tolerance)
 
 
 @pytest.mark.parametrize("mode", ["1", "L", "P", "RGB"])
@@ -424,8 +430,10 @@ def test_heic_round_trip() -> None:
     decoded = decode_for_model(data, min_side=224)
     assert (decoded.width, decoded.height) == (640, 480)
     assert 224 <= min(decoded.image.size) <= 480
-    assert close(decoded.image.getpixel((10, 10)), RED, 40)
-    assert close(decoded.image.getpixel((decoded.image.width - 10, 10)), BLUE, 40)
+    # Lossy, but a flat area far from the edge only meets 8-bit YCbCr rounding (seen: 1);
+    # a limited/full range mix-up would be 16-20 off.
+    assert close(decoded.image.getpixel((10, 10)), RED, 3)
+    assert close(decoded.image.getpixel((decoded.image.width - 10, 10)), BLUE, 3)
 
 
 def test_concurrent_decoding_matches_serial(corpus: tuple[Path, dict[str, str]]) -> None:

@@ -332,6 +332,63 @@ def test_read_only_folder_raises_and_leaves_nothing(tmp_path: Path, monkeypatch:
         folder.chmod(0o755)
 
 
+# As root, then as nobody: exiv2 and every lazy import load on the warm-up write (the
+# interpreter's own files may be root's only), then the real write meets the mode bits.
+_WRITE_AS_NOBODY = """
+import json, os, sys
+from pathlib import Path
+from photoclip.core.xmp import XmpError, write_sidecar_tags
+
+write_sidecar_tags(Path(sys.argv[2]), ["warm-up"])
+try:
+    os.setgroups([])
+    os.setgid(65534)
+    os.setuid(65534)
+except OSError as exc:
+    print(json.dumps({"skip": f"cannot become nobody: {exc}"}))
+    raise SystemExit(0)
+photo = Path(sys.argv[1])
+try:
+    write_sidecar_tags(photo, ["x"])
+    error = None
+except XmpError as exc:
+    error = str(exc)
+print(json.dumps({"uid": os.getuid(), "error": error, "left": sorted(os.listdir(photo.parent))}))
+"""
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX permissions and users")
+def test_read_only_folder_refuses_an_unprivileged_writer(tmp_path: Path) -> None:
+    """The refusal above from the mode bits themselves, not a patched os.open: as root,
+    in a child process that becomes nobody (uid 65534) before it writes."""
+    import json
+    import shutil
+    import tempfile
+
+    if os.geteuid() != 0:
+        pytest.skip("not root: the test above already meets the mode bits unprivileged")
+    base = Path(tempfile.mkdtemp(prefix="photoclip-ro-"))  # tmp_path's parents are root's only
+    try:
+        folder = base / "ro"
+        photo = make_jpeg(folder / "d.jpg")
+        for path in (base, folder, photo):
+            os.chown(path, 65534, 65534)  # nobody's own folder: only its mode refuses the write
+        folder.chmod(0o555)
+        done = subprocess.run(
+            [sys.executable, "-c", _WRITE_AS_NOBODY, str(photo), str(make_jpeg(tmp_path / "warm.jpg"))],
+            capture_output=True, text=True, timeout=60)
+        assert done.returncode == 0, done.stderr
+        result = json.loads(done.stdout)
+        if "skip" in result:
+            pytest.skip(result["skip"])
+        assert result["uid"] == 65534
+        assert result["error"] is not None and "d.jpg.xmp" in result["error"]
+        assert "Permission denied" in result["error"]
+        assert result["left"] == ["d.jpg"]
+    finally:
+        shutil.rmtree(base)
+
+
 @pytest.mark.skipif(sys.platform == "win32", reason="POSIX permissions")
 def test_sidecar_permissions_follow_umask_and_are_kept(tmp_path: Path) -> None:
     photo = make_jpeg(tmp_path / "e.jpg")
