@@ -24,7 +24,7 @@ def _imports(path: Path) -> set[str]:
     return names
 
 
-@pytest.mark.parametrize("module", sorted((PACKAGE / "core").glob("*.py")), ids=lambda p: p.name)
+@pytest.mark.parametrize("module", sorted((PACKAGE / "core").rglob("*.py")), ids=lambda p: p.name)
 def test_core_never_imports_qt_or_the_ui(module: Path) -> None:
     bad = {n for n in _imports(module) if n.split(".")[0] in {"PySide6", "shiboken6"} or "ui" in n.split(".")}
     assert not bad, f"{module.name} imports {bad}"
