@@ -105,7 +105,9 @@ def watch(library: Library, args: argparse.Namespace) -> int:
                     ", ".join(folders) or "none yet; add some with photoclip add")
     with _stop_gracefully_on_signals(stop):
         while not stop.wait(0.5):
-            pass
+            if worker.status.state == "catalog damaged":  # said why; nothing left to watch for
+                worker.stop(timeout=10)
+                return 1
     worker_log.info("stopping")
     started = time.monotonic()
     clean = worker.stop(timeout=10)

@@ -190,7 +190,9 @@ class Catalog(MovesAndTrash, TagsAlbumsConcepts):
         """One write transaction; a damaged file or a full disk becomes a CatalogError."""
         with self._write_lock:
             if self._damaged is not None:
-                raise self._damaged
+                # A fresh one: raising the same object again adds to its traceback every
+                # time, which a long-running worker's retries would grow without end.
+                raise CatalogDamaged(str(self._damaged))
             db = self._writer
             try:
                 db.execute("BEGIN IMMEDIATE")
@@ -362,12 +364,15 @@ class Catalog(MovesAndTrash, TagsAlbumsConcepts):
         encoded: Sequence[EncodedPhoto] = (),
         failures: Sequence[tuple[int, str, str | None]] = (),
         moves: Sequence[tuple[int, int]] = (),
+        owed: Sequence[int] = (),
     ) -> None:
         """Write one batch in one transaction.
 
         ``failures`` are (photo_id, reason, content_hash); ``moves`` are
         (old_photo_id, pending_photo_id): the old row takes over the new path
-        and keeps its vector, the pending row is dropped.
+        and keeps its vector, the pending row is dropped. ``owed``: photos whose
+        auto tags are still to be written (``tags_owed``), marked in this same
+        transaction so no kill can leave them indexed but never tagged.
         """
         now = time.time()
         with self._transaction() as db:
@@ -395,6 +400,8 @@ class Catalog(MovesAndTrash, TagsAlbumsConcepts):
                     "UPDATE photos SET folder_id = ?, path = ?, size = ?, mtime_ns = ?, "
                     "deleted_at = NULL, trashed_path = NULL WHERE id = ?", (*row, old_id),
                 )
+            db.executemany("INSERT OR IGNORE INTO tags_owed(photo_id) VALUES (?)",
+                           [(pid,) for pid in owed])
             self._bump_epoch(db)
 
     # -- reading -----------------------------------------------------------------

@@ -135,11 +135,26 @@ def _auto_tags_albums_concepts(db: sqlite3.Connection) -> None:
     )
 
 
+def _tags_owed(db: sqlite3.Connection) -> None:
+    _run_statements(
+        db,
+        """
+        -- Photos indexed but not yet auto-tagged: marked in the transaction that indexes
+        -- a batch, unmarked once its tags are written. A kill or a failure in between
+        -- leaves the mark, and the next index tags them (nothing else would).
+        CREATE TABLE tags_owed (
+            photo_id INTEGER PRIMARY KEY REFERENCES photos(id) ON DELETE CASCADE
+        );
+        """
+    )
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "initial schema", _initial_schema),
     Migration(2, "trash for deleted photos, tags, folder identity", _trash_and_tags),
     Migration(3, "index for the library view, newest first", _newest_first_index),
     Migration(4, "auto tags' provenance, smart albums, concepts", _auto_tags_albums_concepts),
+    Migration(5, "photos still owed their auto tags", _tags_owed),
 )
 SCHEMA_VERSION = MIGRATIONS[-1].version
 

@@ -9,6 +9,7 @@ from the desktop trash, a folder moved out and back) takes the row back.
 
 from __future__ import annotations
 
+import logging
 import math
 import os
 import sqlite3
@@ -23,12 +24,22 @@ from .models import PhotoState
 if TYPE_CHECKING:
     from .catalog import FileRecord
 
+log = logging.getLogger(__name__)
+
 _SEP = os.sep.encode()
 # How the indexer words a failure to read a file (``indexer._read``): an OS error,
 # worth another try, unlike a file whose content cannot be decoded.
 READ_FAILURE_PREFIX = "cannot read file:"
 # The latest trash stamp given (meta): stamps never go backwards with the wall clock.
 TRASH_CLOCK_KEY = "trash_clock"
+# How far ahead of the clock that stamp may be and still be believed: a clock set back
+# by a little (a manual fix, NTP stepping a drifted one) keeps it; a stamp further ahead
+# was made while the clock was wrong (ahead), and kept would hold every later trash back.
+TRASH_CLOCK_SLACK_S = 86400.0
+# No clock reading before this is right (2024-01-01, before PhotoClip existed): one that
+# far back (a dead RTC battery boots at 2000 or 1970) keeps the stored stamp, however
+# far ahead it is, so trash made then is not "decades old" once NTP fixes the clock.
+PLAUSIBLE_SINCE = 1_704_067_200.0
 
 
 def tombstone_key(photo_id: int) -> bytes:
@@ -38,15 +49,27 @@ def tombstone_key(photo_id: int) -> bytes:
 
 def _trash_stamp(db: sqlite3.Connection, now: float) -> float:
     """When a row is trashed: ``now``, but never before an earlier stamp, so a clock
-    set back (until NTP fixes it) cannot make a fresh trash look old enough to purge."""
-    row = db.execute("SELECT value FROM meta WHERE key = ?", (TRASH_CLOCK_KEY,)).fetchone()
-    try:
-        seen = float(row[0]) if row else now
-    except ValueError:
-        seen = now
-    stamp = max(now, seen) if math.isfinite(seen) else now
+    set back (until NTP fixes it) cannot make a fresh trash look old enough to purge.
+    An earlier stamp more than ``TRASH_CLOCK_SLACK_S`` ahead of a plausible clock is
+    dropped (said once, as it is reset): trash made while the clock was ahead (2040)
+    would otherwise stamp every later trash 2040, and none of it be purged until then."""
+    seen = _stored_trash_clock(db)
+    stamp = now if seen is None else max(now, seen)
+    if seen is not None and seen > now + TRASH_CLOCK_SLACK_S and now >= PLAUSIBLE_SINCE:
+        log.warning("the trash clock was %.0f days ahead of the system clock; "
+                    "taking the system clock from now on", (seen - now) / 86400)
+        stamp = now
     db.execute("INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)", (TRASH_CLOCK_KEY, repr(stamp)))
     return stamp
+
+
+def _stored_trash_clock(db: sqlite3.Connection) -> float | None:
+    row = db.execute("SELECT value FROM meta WHERE key = ?", (TRASH_CLOCK_KEY,)).fetchone()
+    try:
+        seen = float(row[0]) if row else None
+    except (TypeError, ValueError):
+        return None
+    return seen if seen is not None and math.isfinite(seen) else None
 
 
 def _under(prefix: bytes) -> tuple[bytes, bytes]:
@@ -180,7 +203,10 @@ class MovesAndTrash:
         fixed; and a stamp ahead of the clock now is never purged (it waits until the
         clock passes it, grace period included). A wrong clock keeps photos longer;
         it never forgets them sooner, except for a clock jumping forward at the purge
-        itself, which no stored time can tell from a long absence."""
+        itself, which no stored time can tell from a long absence, and a clock set
+        back by more than a day to a plausible date (after ``PLAUSIBLE_SINCE``), which
+        can't be told from a stamp made while the clock was ahead: the clock is
+        believed there, so one wrong stamp never holds back every later trash."""
         now = time.time() if now is None else now
         with self._transaction() as db:
             return db.execute(

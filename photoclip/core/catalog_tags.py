@@ -184,6 +184,25 @@ class TagsAlbumsConcepts:
             "SELECT t.photo_id, t.name FROM tags t JOIN photos p ON p.id = t.photo_id "
             "WHERE t.source != 'rejected' AND p.state = 'indexed' AND p.deleted_at IS NULL")]
 
+    # -- tags still owed (see record_results) -----------------------------------------
+    def tags_owed(self, model_id: str) -> list[int]:
+        """Live indexed photos with a vector of ``model_id`` whose auto tags were never
+        written (a kill or a failure after their batch was committed). Other marks wait:
+        a photo pending again or re-encoded by another model is tagged when indexed."""
+        rows = self._reader().execute(  # CROSS JOIN: the (tiny) owed table drives, not photos
+            "SELECT o.photo_id FROM tags_owed o CROSS JOIN photos p ON p.id = o.photo_id "
+            "WHERE p.state = 'indexed' AND p.model_id = ? AND p.deleted_at IS NULL "
+            "ORDER BY o.photo_id", (model_id,))
+        return [r[0] for r in rows]
+
+    def settle_tags_owed(self, photo_ids: Sequence[int]) -> None:
+        """These photos' tags are written: no longer owed."""
+        with self._transaction() as db:
+            for start in range(0, len(photo_ids), CHUNK):
+                chunk = list(photo_ids[start:start + CHUNK])
+                db.execute(f"DELETE FROM tags_owed WHERE photo_id IN ({','.join('?' * len(chunk))})",
+                           chunk)
+
     # -- vectors for scoring ---------------------------------------------------------
     def vectors_of(self, photo_ids: Sequence[int], model_id: str) -> tuple[np.ndarray, np.ndarray]:
         """(ids, vectors) of the given indexed photos that have a vector of ``model_id``."""

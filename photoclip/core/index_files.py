@@ -5,7 +5,8 @@ level out of range is followed blindly by the next search (a segfault, or
 ``RuntimeError: cand error``), and a header may claim any allocation size.  The
 index is a cache, so a damaged file must be noticed here and rebuilt instead.
 
-Two layers, both run on every load:
+Two layers, both run on every load (once per file per process; a status line
+checks only the manifest, the size and the header, see check_index_file):
 
 * a SHA-256 of the whole file, recorded in the manifest when it was saved: a
   match means these are the bytes PhotoClip wrote (it also covers the vectors,
@@ -33,9 +34,12 @@ import mmap
 import os
 import re
 import struct
+import threading
+from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, TypeVar
 
 import numpy as np
 
@@ -52,6 +56,10 @@ _NO_ENTRY = 0xFFFFFFFF  # enterpoint_node of an empty index (-1 as unsigned)
 _MAX_LEVEL = 64  # an element reaches level l with odds M**-l: 2**-64 at the smallest M
 _MAX_M = 10_000  # hnswlib caps M at 10000
 _MAX_EF_CONSTRUCTION = 1 << 20
+_READ_ATTEMPTS = 3  # a save replacing the files under a reader, twice in a row, is rare enough
+
+Identity = tuple[int, int, int, int, int]  # st_dev, st_ino, st_size, st_mtime_ns, st_ctime_ns
+_T = TypeVar("_T")
 
 
 class IndexUnusable(Exception):
@@ -124,7 +132,10 @@ def read_checked_manifest(path: Path) -> dict[str, Any]:
         raise IndexUnusable(f"index manifest could not be read ({exc})") from None
     except (ValueError, RecursionError):  # UnicodeDecodeError is a ValueError
         raise IndexUnusable("index manifest is not valid JSON") from None
-    _check_manifest(meta)
+    try:
+        _check_manifest(meta)
+    except RecursionError:  # nested just under json's limit, then re-encoded a few frames deeper
+        raise IndexUnusable("index manifest is nested too deeply") from None
     return meta
 
 
@@ -173,6 +184,7 @@ def _manifest_digest(meta: dict[str, Any]) -> str:
 
 
 def read_header(f: BinaryIO) -> Header:
+    f.seek(0)
     raw = f.read(HEADER.size)
     if len(raw) != HEADER.size:
         raise IndexUnusable("index file is shorter than its header")
@@ -182,25 +194,31 @@ def read_header(f: BinaryIO) -> Header:
 
 
 def _check_header(h: Header) -> None:
-    """The header's fields against each other, as hnswlib derives them."""
-    problems = [
-        (h.offset_level0 != 0, "offsetLevel0 is not 0"),
-        (not 2 <= h.m <= _MAX_M or h.max_m != h.m or h.max_m0 != 2 * h.m, "M/maxM/maxM0 disagree"),
-        (h.offset_data != h.max_m0 * 4 + 4, "offsetData does not follow the level-0 links"),
-        (h.label_offset <= h.offset_data or (h.label_offset - h.offset_data) % 4, "bad vector size"),
-        (h.size_per_element != h.label_offset + 8, "size_data_per_element is inconsistent"),
-        (h.count > h.max_elements, "more elements than capacity"),
-        (not (math.isfinite(h.mult) and math.isclose(h.mult, 1 / math.log(h.m), rel_tol=1e-9)),
+    """The header's fields against each other, as hnswlib derives them.
+
+    In order, each check evaluated only once the ones before it passed: M must be
+    bounded before ``1/ln(M)`` is computed (M=1 divides by zero, M=0 is a math
+    domain error), and damage must always read as IndexUnusable, never as a crash.
+    """
+    checks: list[tuple[Callable[[], bool], str]] = [
+        (lambda: h.offset_level0 != 0, "offsetLevel0 is not 0"),
+        (lambda: not 2 <= h.m <= _MAX_M or h.max_m != h.m or h.max_m0 != 2 * h.m, "M/maxM/maxM0 disagree"),
+        (lambda: h.offset_data != h.max_m0 * 4 + 4, "offsetData does not follow the level-0 links"),
+        (lambda: h.label_offset <= h.offset_data or (h.label_offset - h.offset_data) % 4, "bad vector size"),
+        (lambda: h.size_per_element != h.label_offset + 8, "size_data_per_element is inconsistent"),
+        (lambda: h.count > h.max_elements, "more elements than capacity"),
+        (lambda: not (math.isfinite(h.mult) and math.isclose(h.mult, 1 / math.log(h.m), rel_tol=1e-9)),
          "mult is not 1/ln(M)"),
-        (not h.m <= h.ef_construction <= _MAX_EF_CONSTRUCTION, "ef_construction out of range"),
+        (lambda: not h.m <= h.ef_construction <= _MAX_EF_CONSTRUCTION, "ef_construction out of range"),
     ]
     if h.count == 0:
-        problems.append((h.max_level != -1 or h.entry_point != _NO_ENTRY, "empty index with an entry point"))
+        checks.append((lambda: h.max_level != -1 or h.entry_point != _NO_ENTRY,
+                       "empty index with an entry point"))
     else:
-        problems.append((not 0 <= h.max_level <= _MAX_LEVEL, f"max level {h.max_level} out of range"))
-        problems.append((h.entry_point >= h.count, f"entry point {h.entry_point} out of range"))
-    for bad, reason in problems:
-        if bad:
+        checks.append((lambda: not 0 <= h.max_level <= _MAX_LEVEL, f"max level {h.max_level} out of range"))
+        checks.append((lambda: h.entry_point >= h.count, f"entry point {h.entry_point} out of range"))
+    for bad, reason in checks:
+        if bad():
             raise IndexUnusable(f"index header: {reason}")
 
 
@@ -213,27 +231,54 @@ def file_checksum(f: BinaryIO) -> str:
     return f"{CHECKSUM_ALGORITHM}:{digest.hexdigest()}"
 
 
-def check_index_file(f: BinaryIO, *, size: int, checksum: str, dim: int, count: int,
-                     deleted: set[int]) -> Header:
-    """Raise IndexUnusable unless the open file is the one the manifest describes.
+def check_index_file(f: BinaryIO, meta: dict[str, Any], *, thorough: bool = True) -> Header:
+    """Raise IndexUnusable unless the open file is the one ``meta`` (a checked manifest) describes.
 
-    ``count`` and ``deleted`` are the manifest's live count and tombstones.
+    ``thorough=False`` checks the size and the header only: no read of the rest
+    of the file, for a status line. The thorough check hashes and walks the whole
+    file (~1.5 s per GB), so a file it passed is remembered for this process (by
+    its identity, see _identity) and not hashed again.
     """
     actual = os.fstat(f.fileno()).st_size
-    if actual != size:
-        raise IndexUnusable(f"index file is {actual} bytes, its manifest says {size}")
+    if actual != meta["index_bytes"]:
+        raise IndexUnusable(f"index file is {actual} bytes, its manifest says {meta['index_bytes']}")
     header = read_header(f)
-    if header.dim != dim or header.count != count + len(deleted):
+    deleted = set(meta["deleted_ids"])
+    if header.dim != meta["dim"] or header.count != meta["count"] + len(deleted):
         raise IndexUnusable("index header does not match its manifest")
+    if not thorough:
+        return header
+    key = (_identity(os.fstat(f.fileno())), meta["manifest_checksum"])
+    if key in _verified:
+        return header
     try:
         with mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as mm:
-            problem = _problem_in(mm, header, checksum, deleted)
+            problem = _problem_in(mm, header, meta["index_checksum"], deleted)
     except OSError:  # a filesystem that cannot map files: read it instead
         f.seek(0)
-        problem = _problem_in(f.read(), header, checksum, deleted)
+        problem = _problem_in(f.read(), header, meta["index_checksum"], deleted)
     if problem:
         raise IndexUnusable(problem)
+    _remember_verified(key)
     return header
+
+
+# Files (identity, manifest checksum) that passed the thorough check in this process.
+# A save writes a new file (a new inode), and writing in place changes mtime and ctime.
+_verified: OrderedDict[tuple[Identity, str], None] = OrderedDict()
+_VERIFIED_KEPT = 8
+_verified_lock = threading.Lock()
+
+
+def _remember_verified(key: tuple[Identity, str]) -> None:
+    with _verified_lock:
+        _verified[key] = None
+        while len(_verified) > _VERIFIED_KEPT:
+            _verified.popitem(last=False)
+
+
+def _identity(st: os.stat_result) -> Identity:
+    return st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns
 
 
 def _problem_in(mm: mmap.mmap | bytes, header: Header, checksum: str, deleted: set[int]) -> str | None:
@@ -318,3 +363,65 @@ def _check_links(ids: np.ndarray, counts: np.ndarray, max_links: int, n: int, wh
     if levels is not None and row_level is not None and (
             levels[neighbours] < np.broadcast_to(row_level[:, None], ids.shape)[used]).any():
         raise IndexUnusable(f"a {where} neighbour is missing from its level")
+
+
+# ---------------------------------------------------------------- reading while a save may land
+
+
+def inspect_saved(path: Path, *, thorough: bool = True) -> dict[str, Any]:
+    """The checked manifest beside ``path`` once its index file passes check_index_file."""
+    meta = read_checked_manifest(path)
+    try:
+        with open_index_file(path) as f:
+            check_index_file(f, meta, thorough=thorough)
+    except IndexUnusable:
+        raise
+    except Exception as exc:  # the OS, or a check tripping on damage: unusable all the same
+        raise IndexUnusable(f"index file could not be checked ({type(exc).__name__}: {exc})") from None
+    return meta
+
+
+def unless_replaced(attempt: Callable[[], _T], path: Path) -> _T:
+    """``attempt()``, again if a concurrent save replaced the files while it ran.
+
+    A reader does not hold the writer lock, so it may read the old manifest and
+    the new index file; that is a race, not damage, and must not be reported as such.
+    """
+    for _ in range(_READ_ATTEMPTS - 1):
+        before = _identities(path)
+        try:
+            return attempt()
+        except IndexUnusable as exc:
+            if not exc.damaged or _identities(path) == before:
+                raise
+    return attempt()
+
+
+def _identities(path: Path) -> tuple[Identity | None, ...]:
+    def identity(p: Path) -> Identity | None:
+        try:
+            return _identity(os.stat(p))
+        except OSError:
+            return None
+    return identity(path), identity(manifest_path(path))
+
+
+def open_index_file(path: Path) -> BinaryIO:
+    try:
+        return open(path, "rb")
+    except FileNotFoundError:
+        raise IndexUnusable("index file is missing (its manifest is there)") from None
+
+
+def path_by_descriptor(f: BinaryIO) -> str | None:
+    """A path by which hnswlib opens exactly the file ``f`` checked, even if a
+    concurrent save renames another over its name meanwhile (Linux only)."""
+    by_fd = f"/proc/self/fd/{f.fileno()}"
+    return by_fd if os.path.exists(by_fd) else None
+
+
+def still_same_file(f: BinaryIO, path: Path) -> None:
+    """Without /proc, notice that the file hnswlib read may not be the one checked."""
+    checked, now = os.fstat(f.fileno()), os.stat(path)
+    if (checked.st_dev, checked.st_ino) != (now.st_dev, now.st_ino):
+        raise IndexUnusable("index file was replaced while loading", damaged=False)

@@ -22,11 +22,13 @@ from typing import Any
 import numpy as np
 
 from .catalog import Catalog, EncodedPhoto
+from .catalog_moves import READ_FAILURE_PREFIX
 from .decode_budget import DecodeBudget
 from .encoder import Encoder, ModelUnavailable
 from .imaging import ImageRejected, decode_for_model
 from .index_store import IndexStore
 from .models import IndexProgress, Photo
+from .reconcile import folder_available
 from .scanner import content_hash, file_is_gone
 from .thumbnails import ThumbnailCache
 
@@ -37,6 +39,9 @@ INDEX_SAVE_INTERVAL_S = 60.0  # bounds the rebuild work after a crash
 # Bigger files are not photos (a renamed video or disk image): refuse them
 # rather than read gigabytes into memory in every decode worker at once.
 MAX_FILE_BYTES = 1 << 30
+# How long a folder's availability is believed before a move asks again: a drive can
+# go at any moment of a run, and a twin's file missing then is no move.
+FOLDER_CHECK_TTL_S = 1.0
 
 
 @dataclass
@@ -90,8 +95,10 @@ class Indexer:
         self._encoder = encoder
         self._index = index
         # A photo whose file is missing counts as moved only if its folder is
-        # online: in an unplugged drive every file looks missing.
+        # online: in an unplugged drive every file looks missing. Online at the
+        # scan's start, and available still when the move is decided (_folder_up).
         self._online_folders = online_folders
+        self._folder_checks: dict[int, tuple[bool, float]] = {}  # id -> (available, when)
         self.batch_size = max(1, batch_size)
         self.workers = workers or os.cpu_count() or 2
         self._claimed: set[int] = set()  # old rows already taken over by a move this run
@@ -248,8 +255,23 @@ class Indexer:
     def _moved_away(self, twin: Photo) -> bool:
         if twin.deleted_at is not None:
             return True  # in the trash: its file is gone by definition
-        online = self._online_folders is None or twin.folder_id in self._online_folders
-        return online and file_is_gone(twin.path)
+        if self._online_folders is not None and twin.folder_id not in self._online_folders:
+            return False
+        return file_is_gone(twin.path) and self._folder_up(twin.folder_id)
+
+    def _folder_up(self, folder_id: int) -> bool:
+        """Whether a folder is available now (``reconcile.folder_available``), asked
+        again after ``FOLDER_CHECK_TTL_S``: a drive unplugged mid-run makes its files
+        look moved away, and a copy elsewhere would take their rows and tags."""
+        now = time.monotonic()
+        cached = self._folder_checks.get(folder_id)
+        if cached is not None and now - cached[1] < FOLDER_CHECK_TTL_S:
+            return cached[0]
+        # Read afresh (a few rows): the identity folder_available compares may have moved on.
+        folder = next((f for f in self._catalog.folders() if f.id == folder_id), None)
+        available = folder is not None and folder_available(self._catalog, folder)
+        self._folder_checks[folder_id] = (available, now)
+        return available
 
     def _reread(self, photo: Photo, digest: str) -> Prepared:
         data = _read(photo)
@@ -276,11 +298,13 @@ class Indexer:
                              vector, self._encoder.model_id)
                 for p, vector in zip(batch.to_encode, vectors, strict=True)
             ]
-        self._catalog.record_results(encoded, batch.failures, batch.moves)
         verified = {e.photo_id for e in batch.verified}
         # New vectors (encoded, or a copy's reused) get tags; moves and unchanged files
-        # keep theirs.
+        # keep theirs. They are recorded as owed their tags in the batch's own
+        # transaction: tagging is a later step, and a kill or a failure before it is
+        # done leaves the mark for the next run (Library.index_pending) to finish.
         fresh = [e.photo_id for e in encoded if e.photo_id not in verified]
+        self._catalog.record_results(encoded, batch.failures, batch.moves, owed=fresh)
         encoded_ids = [e.photo_id for e in encoded] + [pid for pid, _ in batch.restored]
         if encoded_ids:
             vectors = [e.vector for e in encoded] + [v for _, v in batch.restored]
@@ -307,6 +331,6 @@ def _read(photo: Photo) -> bytes | str | None:
     except (FileNotFoundError, NotADirectoryError):
         return None
     except OSError as exc:
-        return f"cannot read file: {exc.strerror or exc}"
+        return f"{READ_FAILURE_PREFIX} {exc.strerror or exc}"  # retried by a plain index
     except MemoryError:
         return "not enough memory to read the file"

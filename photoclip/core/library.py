@@ -17,6 +17,7 @@ from pathlib import Path
 
 from .catalog import Catalog
 from .encoder import ClipEncoder, Encoder, ModelSpec
+from .index_files import IndexUnusable, read_checked_manifest
 from .index_store import IndexStore
 from .indexer import Indexer, ProgressCallback
 from .lock import LibraryLocked, WriterLock
@@ -194,8 +195,13 @@ class Library:
     ) -> IndexProgress:
         """Encode the pending photos of the ``online`` folders (the first ``limit``);
         ``thumbnails``: also make the app's grid thumbnails from the same decode.
-        Call while writing."""
+        Call while writing. First the tags still owed to photos already indexed (a run
+        killed or failing between a batch's commit and its tags)."""
         self.load_index_for_writing()
+        owed = self.catalog.tags_owed(self.encoder.model_id)  # usually none: one empty lookup
+        chunk = 4096  # photos (and their vectors) tagged at once: bounded memory
+        for start in range(0, len(owed), chunk):
+            self.organizer.tag_new_photos(owed[start:start + chunk])
         todo = self.catalog.pending_photos(online, limit)
         indexer = Indexer(
             self.catalog, self.encoder, self.index, batch_size=self.settings.batch_size,
@@ -267,8 +273,13 @@ class Library:
             self.index.get(dim)
 
     def _known_dim(self) -> int | None:
-        manifest = VectorIndex.read_manifest(self.paths.index)
-        if manifest and manifest.get("model_id") == self.encoder.model_id:
+        # Only the dimension is needed: the manifest's own checksum is enough
+        # (no hash of the index file); loading it checks the file fully, once.
+        try:
+            manifest = read_checked_manifest(self.paths.index)
+        except IndexUnusable:
+            manifest = {}
+        if manifest.get("model_id") == self.encoder.model_id:
             return int(manifest["dim"])
         return self.catalog.vector_dim(self.encoder.model_id)
 
@@ -327,7 +338,9 @@ class Library:
     # -- status --------------------------------------------------------------------
     def status(self) -> LibraryStatus:
         """Everything `photoclip status` shows; reads files only, never loads the model."""
-        manifest = VectorIndex.read_manifest(self.paths.index)
+        # The index's manifest, size and header, not a hash of the whole file (~1.5 s
+        # per GB): deeper damage is found, and rebuilt, by the next search or index.
+        manifest = VectorIndex.read_manifest(self.paths.index, thorough=False)
         fresh = (bool(manifest) and manifest.get("model_id") == self.encoder.model_id
                  and manifest.get("vector_epoch") == self.catalog.vector_epoch())
         return LibraryStatus(

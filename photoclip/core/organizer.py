@@ -163,16 +163,24 @@ class Organizer:
         run.removed_names = {name for _, name in removed}
         return run
 
-    def tag_new_photos(self, photo_ids: Sequence[int]) -> None:
+    def tag_new_photos(self, photo_ids: Sequence[int]) -> bool:
         """Keywords, enabled sets and concepts for photos just indexed (call while
-        writing). Never fails indexing: a problem is logged and the photos stay untagged."""
+        writing). Never fails indexing: a problem is logged and the photos stay untagged,
+        still owed their tags (``Catalog.tags_owed``) for the next index. True when done."""
         if not photo_ids:
-            return
+            return True
         if self._library.settings.read_keywords:
             self.sidecars.import_keywords(photo_ids)
         ids, vectors = self._catalog.vectors_of(list(photo_ids), self._library.encoder.model_id)
         if not len(ids):
-            return
+            return True  # nothing to tag with this model; a mark left waits for its vector
+        removed, tagged = self._auto_tag(ids, vectors)
+        self.sidecars.write(ids.tolist(), removed)  # a sidecar that can't be written waits
+        # Settled last: a kill before this point tags them (and writes sidecars) again.
+        return tagged and self._settle_owed(ids.tolist())
+
+    def _auto_tag(self, ids: np.ndarray, vectors: np.ndarray) -> tuple[set[str], bool]:
+        """The enabled sets' and the concepts' tags; (auto tags that went, all written)."""
         removed: set[str] = set()
         try:
             for label_set in self.enabled_label_sets():
@@ -181,9 +189,18 @@ class Organizer:
                 self.concept_book.write_tags(concept, ids, vectors)
         except Exception as exc:  # tagging is extra: the photos are indexed whatever happens here
             # One line for the user (a full disk is the usual cause); the trace with -v.
-            log.warning("tagging new photos failed (%s); `photoclip tag` retries", exc)
+            log.warning("tagging new photos failed (%s); the next index retries", exc)
             log.debug("tagging new photos failed", exc_info=True)
-        self.sidecars.write(ids.tolist(), removed)
+            return removed, False
+        return removed, True
+
+    def _settle_owed(self, photo_ids: list[int]) -> bool:
+        try:
+            self._catalog.settle_tags_owed(photo_ids)
+        except Exception as exc:  # the mark stays: the next index tags them once more
+            log.warning("tagging new photos: could not record it (%s)", exc)
+            return False
+        return True
 
     # -- one photo's tags ------------------------------------------------------------
     def photo_tags(self, path: Path) -> list[Tag]:

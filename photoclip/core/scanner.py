@@ -127,11 +127,6 @@ def left_library(root: Path, path: Path | bytes, exclude: Iterable[str] = ()) ->
     return not (is_photo_name(path.name) and is_library_path(root, path, exclude))
 
 
-def is_gone(root: Path, path: Path | bytes, exclude: Iterable[str] = ()) -> bool:
-    """Out of the library for good: excluded or skipped, or no photo file there."""
-    return left_library(root, path, exclude) or file_is_gone(path)
-
-
 def scan_folder(
     folder: Path, exclude: Iterable[str] = (), unreadable: list[bytes] | None = None
 ) -> Iterator[ScannedFile]:

@@ -12,7 +12,9 @@ from __future__ import annotations
 import io
 import logging
 import os
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 from PIL import Image
 
@@ -21,6 +23,7 @@ from .imaging import ImageRejected, decode_for_model
 from .models import Photo
 
 log = logging.getLogger(__name__)
+Decoded = TypeVar("Decoded")
 
 DEFAULT_SIZE = 256  # pixels on the long side; the UI asks for its cell size x the screen scale
 QUALITY = 85
@@ -44,19 +47,39 @@ class ThumbnailCache:
     def get(self, photo: Photo, size: int = DEFAULT_SIZE) -> Path | None:
         """The thumbnail's file, made if needed; None if the photo can't be read or decoded.
 
-        Slow (reads and decodes the photo): call it from a worker thread.
+        Slow (reads and decodes the photo; decodes a cached file to check it): call it
+        from a worker thread. A reader that decodes the file anyway calls load() instead.
         """
         if photo.content_hash is None:
             return None
         target = self.path_for(photo.content_hash, size)
         if _readable(target, size):
             return target
+        return self._make(photo, photo.content_hash, size)
+
+    def load(self, photo: Photo, size: int, decode: Callable[[Path], Decoded | None]) -> Decoded | None:
+        """The thumbnail as ``decode`` reads it (the grid's QImage; None if it cannot), made
+        if needed. The grid's hot path: the cached file gets only the cheap check (~25 us,
+        against ~1 ms for get()'s decode) and is decoded once, by the reader; one that
+        then fails to decode is made again from the photo."""
+        if photo.content_hash is None:
+            return None
+        target = self.path_for(photo.content_hash, size)
+        if _whole(target):
+            decoded = decode(target)
+            if decoded is not None:
+                return decoded
+            log.info("thumbnail %s damaged (it does not decode); made again", target)
+        made = self._make(photo, photo.content_hash, size)
+        return None if made is None else decode(made)
+
+    def _make(self, photo: Photo, content_hash: str, size: int) -> Path | None:
         try:
             decoded = decode_for_model(photo.path.read_bytes(), size)
         except (OSError, ImageRejected) as exc:
             log.debug("no thumbnail for %s: %s", photo.path, exc)
             return None
-        return self.save(photo.content_hash, decoded.image, size)
+        return self.save(content_hash, decoded.image, size)
 
     def save_from_decode(self, content_hash: str, image: Image.Image, original: tuple[int, int],
                          size: int = DEFAULT_SIZE) -> Path | None:

@@ -43,9 +43,9 @@ from __future__ import annotations
 import json
 import os
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, BinaryIO, TypeVar
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -55,9 +55,14 @@ from .index_files import (
     SPACE,
     IndexUnusable,
     check_index_file,
+    inspect_saved,
     manifest_path,
+    open_index_file,
+    path_by_descriptor,
     read_checked_manifest,
     seal_manifest,
+    still_same_file,
+    unless_replaced,
 )
 from .rwlock import ReadWriteLock
 
@@ -65,8 +70,6 @@ if TYPE_CHECKING:  # hnswlib is imported lazily so read_manifest stays cheap.
     import hnswlib
 
 Hit = tuple[int, float]
-_T = TypeVar("_T")
-_READ_ATTEMPTS = 3  # a save replacing the files under a reader, twice in a row, is rare enough
 
 _CONTIGUOUS_ERROR = "contiguous"
 
@@ -319,7 +322,7 @@ class VectorIndex:
         see index_files) before hnswlib sees it, and hnswlib then reads the very
         file that was checked (by descriptor where the OS allows).
         """
-        return _unless_replaced(lambda: cls._open_or_explain(Path(path), int(dim)), Path(path))
+        return unless_replaced(lambda: cls._open_or_explain(Path(path), int(dim)), Path(path))
 
     @classmethod
     def _open_or_explain(cls, path: Path, dim: int) -> tuple[VectorIndex, dict[str, Any]]:
@@ -339,14 +342,13 @@ class VectorIndex:
             raise IndexUnusable(f"index is {meta['dim']}-d, {dim}-d is wanted", damaged=False)
         deleted = set(meta["deleted_ids"])
         total = meta["count"] + len(deleted)
-        with _open_index_file(path) as f:
-            check_index_file(f, size=meta["index_bytes"], checksum=meta["index_checksum"],
-                             dim=dim, count=meta["count"], deleted=deleted)
+        with open_index_file(path) as f:
+            check_index_file(f, meta)
             raw = hnswlib.Index(space=SPACE, dim=dim)
-            by_fd = _path_by_descriptor(f)
+            by_fd = path_by_descriptor(f)
             raw.load_index(by_fd or str(path), max_elements=max(total, 1))
             if by_fd is None:
-                _still_same_file(f, path)
+                still_same_file(f, path)
         labels = set(raw.get_ids_list())
         if len(labels) != total or not deleted <= labels:
             raise IndexUnusable("index labels do not match its manifest")
@@ -366,30 +368,23 @@ class VectorIndex:
         raw.set_num_threads(os.cpu_count() or 1)
 
     @staticmethod
-    def read_manifest(path: Path) -> dict[str, Any] | None:
+    def read_manifest(path: Path, *, thorough: bool = True) -> dict[str, Any] | None:
         """The manifest saved next to ``path`` if it and the index file it describes
-        pass every check of ``open`` short of loading; else None. Never imports hnswlib."""
+        pass every check of ``open`` short of loading; else None. Never imports hnswlib.
+
+        ``thorough=False``: the manifest, the file's size and header only (no hash), cheap
+        for a status line; deeper damage is found, and rebuilt, by the next ``open``.
+        """
         try:
-            return VectorIndex.inspect(path)
+            return VectorIndex.inspect(path, thorough=thorough)
         except IndexUnusable:
             return None
 
     @staticmethod
-    def inspect(path: Path) -> dict[str, Any]:
+    def inspect(path: Path, *, thorough: bool = True) -> dict[str, Any]:
         """Like read_manifest, but raise IndexUnusable saying what is wrong."""
         path = Path(path)
-        return _unless_replaced(lambda: VectorIndex._inspect(path), path)
-
-    @staticmethod
-    def _inspect(path: Path) -> dict[str, Any]:
-        meta = read_checked_manifest(path)
-        try:
-            with _open_index_file(path) as f:
-                check_index_file(f, size=meta["index_bytes"], checksum=meta["index_checksum"],
-                                 dim=meta["dim"], count=meta["count"], deleted=set(meta["deleted_ids"]))
-        except OSError as exc:
-            raise IndexUnusable(f"index file could not be read ({exc})") from None
-        return meta
+        return unless_replaced(lambda: inspect_saved(path, thorough=thorough), path)
 
 
 # ---------------------------------------------------------------- helpers
@@ -423,50 +418,3 @@ def _prepare(ids: Iterable[int] | np.ndarray, vectors: np.ndarray, dim: int) -> 
 def _hits(labels: np.ndarray, dists: np.ndarray) -> list[Hit]:
     # hnswlib's cosine distance is 1 - cos; results are already best first.
     return [(int(lab), 1.0 - float(d)) for lab, d in zip(labels, dists, strict=True)]
-
-
-def _unless_replaced(attempt: Callable[[], _T], path: Path) -> _T:
-    """``attempt()``, again if a concurrent save replaced the files while it ran.
-
-    A reader does not hold the writer lock, so it may read the old manifest and
-    the new index file; that is a race, not damage, and must not be reported as such.
-    """
-    for _ in range(_READ_ATTEMPTS - 1):
-        before = _identities(path)
-        try:
-            return attempt()
-        except IndexUnusable as exc:
-            if not exc.damaged or _identities(path) == before:
-                raise
-    return attempt()
-
-
-def _identities(path: Path) -> tuple[tuple[int, int, int, int] | None, ...]:
-    def identity(p: Path) -> tuple[int, int, int, int] | None:
-        try:
-            st = os.stat(p)
-        except OSError:
-            return None
-        return st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns
-    return identity(path), identity(manifest_path(path))
-
-
-def _open_index_file(path: Path) -> BinaryIO:
-    try:
-        return open(path, "rb")
-    except FileNotFoundError:
-        raise IndexUnusable("index file is missing (its manifest is there)") from None
-
-
-def _path_by_descriptor(f: BinaryIO) -> str | None:
-    """A path by which hnswlib opens exactly the file ``f`` checked, even if a
-    concurrent save renames another over its name meanwhile (Linux only)."""
-    by_fd = f"/proc/self/fd/{f.fileno()}"
-    return by_fd if os.path.exists(by_fd) else None
-
-
-def _still_same_file(f: BinaryIO, path: Path) -> None:
-    """Without /proc, notice that the file hnswlib read may not be the one checked."""
-    checked, now = os.fstat(f.fileno()), os.stat(path)
-    if (checked.st_dev, checked.st_ino) != (now.st_dev, now.st_ino):
-        raise IndexUnusable("index file was replaced while loading", damaged=False)

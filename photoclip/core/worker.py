@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 import queue as queue_module
+import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -25,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from .apply_changes import ChangeApplier
-from .catalog import CatalogError
+from .catalog import CatalogDamaged, CatalogError, catalog_problem
 from .change_queue import ChangeQueue
 from .encoder import ModelUnavailable
 from .library import Library
@@ -47,7 +48,8 @@ PURGE_INTERVAL_S = 24 * 3600.0
 
 @dataclass(frozen=True)
 class WorkerStatus:
-    # starting, scanning, downloading model, indexing, idle, paused, no model, stopped
+    # starting, scanning, downloading model, indexing, idle, paused, no model,
+    # catalog damaged (live indexing has stopped for good), stopped
     state: str = "starting"
     queued: int = 0  # changes waiting to settle + photos waiting to be encoded
     done: int = 0  # photos looked at in this burst of work
@@ -114,6 +116,9 @@ class LibraryWorker:
         self._reconcile_due = True  # at start-up
         self._pending_due = True
         self._model_error: str | None = None
+        # Set once the catalog is found damaged: retrying cannot mend it, and every write
+        # is refused anyway (the user must restore or move the file, then start again).
+        self._damaged: CatalogDamaged | None = None
         self._last_activity = self._last_save = time.monotonic()
         self._saved = True
         self._idle_since: float | None = None
@@ -178,6 +183,9 @@ class LibraryWorker:
         if self._stop.is_set():
             future.set_exception(WorkerStopped("PhotoClip's indexer is stopping; try again"))
             return future
+        if self._damaged is not None:
+            future.set_exception(self._damage())
+            return future
         self._tasks.put((task, future, rescan))
         self.queue.wake()
         return future
@@ -202,6 +210,10 @@ class LibraryWorker:
         next_purge = 0.0
         failures = 0
         while not self._stop.is_set():
+            if self._damaged is not None:
+                self._fail_queued_tasks(self._damage)  # handed in just before it was found
+                self._stop.wait(0.5)
+                continue
             try:
                 if len(self.queue):
                     self._idle_since = None  # events to look at: not idle, even if not due yet
@@ -226,15 +238,37 @@ class LibraryWorker:
                 self._rest(next_health)
                 failures = 0
             except Exception as exc:  # keep watching: a bad cycle must not end live indexing
-                delay = ERROR_BACKOFF_S[min(failures, len(ERROR_BACKOFF_S) - 1)]
+                self._cycle_failed(self._as_catalog_problem(exc), failures)
                 failures += 1
-                if isinstance(exc, (CatalogError, OSError)):  # a full disk, a damaged catalog:
-                    log.debug("live indexing failed", exc_info=True)  # the message says it all
-                else:
-                    log.exception("live indexing failed")
-                self._message(f"live indexing hit an error; retrying in {delay:.0f} s: {exc}")
-                self._reconcile_due = True
-                self._stop.wait(delay)
+
+    def _as_catalog_problem(self, exc: Exception) -> Exception:
+        """A SQLite failure met on a read (writes map their own) as the catalog's one-line
+        problem, so a damaged page or a full disk reads the same from any query."""
+        if not isinstance(exc, sqlite3.DatabaseError):
+            return exc
+        problem = catalog_problem(exc, self.library.catalog.path, self.library.paths.backups)
+        return exc if problem is None else problem
+
+    def _cycle_failed(self, exc: Exception, failures: int) -> None:
+        if isinstance(exc, CatalogDamaged):
+            self._halt(exc)
+            return
+        delay = ERROR_BACKOFF_S[min(failures, len(ERROR_BACKOFF_S) - 1)]
+        if isinstance(exc, (CatalogError, OSError)):  # a full disk, a drive gone:
+            log.debug("live indexing failed", exc_info=True)  # the message says it all
+        else:
+            log.exception("live indexing failed")
+        self._message(f"live indexing hit an error; retrying in {delay:.0f} s: {exc}")
+        self._reconcile_due = True
+        self._stop.wait(delay)
+
+    def _halt(self, damage: CatalogDamaged) -> None:
+        """Stop live indexing for good, saying so once: no retry can mend a damaged file."""
+        log.debug("live indexing stopped", exc_info=damage)
+        self._damaged = damage
+        self.watcher.stop()  # its events could never be applied
+        self._message(f"live indexing stopped: {damage}")
+        self._publish(state="catalog damaged", current=None)
 
     def _queued_tasks(self) -> Iterator[tuple[Callable[[], Any], Future[Any], bool]]:
         """Tasks waiting in the queue, each marked running (cancelled ones skipped)."""
@@ -246,10 +280,14 @@ class LibraryWorker:
             if future.set_running_or_notify_cancel():
                 yield task, future, rescan
 
-    def _fail_queued_tasks(self) -> None:
+    def _fail_queued_tasks(self, error: Callable[[], Exception] | None = None) -> None:
         for _, future, _ in self._queued_tasks():
-            future.set_exception(WorkerStopped("PhotoClip's indexer stopped before doing "
-                                               "this; try again"))
+            # A fresh exception each: one raised again and again grows its traceback.
+            future.set_exception(error() if error else WorkerStopped(
+                "PhotoClip's indexer stopped before doing this; try again"))
+
+    def _damage(self) -> CatalogDamaged:
+        return CatalogDamaged(str(self._damaged))
 
     def _run_tasks(self) -> None:
         for task, future, rescan in self._queued_tasks():

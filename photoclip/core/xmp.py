@@ -284,6 +284,10 @@ def _updated_sidecar(
         img.clear_exif()
         img.clear_iptc()
         img.modify_xmp(_keyword_changes(xmp, tags, remove, hierarchy))
+        if not img.read_xmp():
+            # exiv2 writes nothing for an empty XMP and get_bytes() returns the old bytes, which
+            # would keep the keywords just removed. Nothing else is left in it to keep.
+            return _EMPTY_PACKET
         return img.get_bytes()
 
 

@@ -169,8 +169,10 @@ class ResultsModel(QAbstractListModel):
 
 
 def _load(thumbnails: ThumbnailCache, photo: Photo, size: int) -> QImage | None:
-    path: Path | None = thumbnails.get(photo, size)
-    if path is None:
-        return None
+    # Decoded once, here; a cached file Qt cannot read is made again by the cache.
+    return thumbnails.load(photo, size, _qimage)
+
+
+def _qimage(path: Path) -> QImage | None:
     image = QImage(str(path))
     return None if image.isNull() else image

@@ -309,23 +309,6 @@ def test_sidecars_lose_what_photoclip_no_longer_applies(colour_library) -> None:
     assert [p.name for p in coloured + examples if not in_step(p)] == []
 
 
-@pytest.mark.xfail(strict=True, reason="xmp.write_sidecar_tags: dropping a sidecar's last keyword "
-                   "leaves an empty XMP, which exiv2 does not write: the old bytes stay")
-def test_a_sidecar_loses_the_last_keyword_photoclip_gave(colour_library) -> None:
-    from photoclip.core.xmp import read_keywords
-
-    library, truth = colour_library
-    library.settings.xmp_sidecars = True
-    library.organizer.tag_library(_colours(library, NO_GREEN))  # green: the fallback, no tag
-    greens = sorted(p for p, c in truth.items() if c == "green")
-    red = min(p for p, c in truth.items() if c == "red")
-    library.organizer.add_concept("Christmas", [red, greens[0]])
-    assert all(read_keywords(p) == ["Christmas"] for p in greens)  # their only keyword
-    library.organizer.remove_concept("Christmas")
-    assert [library.tags(p) for p in greens[1:]] == [[], []]
-    assert [read_keywords(p) for p in greens[1:]] == [[], []]
-
-
 def test_photoclips_own_tags_read_back_from_a_sidecar_stay_photoclips(tmp_path: Path) -> None:
     photo = _picture(tmp_path / "photos" / "sea.jpg", "blue", 1).resolve()
     library = _library(tmp_path, xmp_sidecars=True)

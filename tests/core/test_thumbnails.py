@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from PIL import Image
 
 from photoclip.core.models import Photo, PhotoState
@@ -105,3 +106,44 @@ def test_a_thumbnail_that_cannot_be_written_does_not_fail_the_photo(tmp_path: Pa
         assert library.catalog.state_counts()[PhotoState.INDEXED] == 1
     finally:
         library.close()
+
+
+def _pil(path: Path) -> Image.Image | None:
+    """A reader like the grid's: the decoded picture, or None where it cannot decode."""
+    try:
+        with Image.open(path) as image:
+            image.load()
+            return image.copy()
+    except OSError:
+        return None
+
+
+def test_load_decodes_a_cached_thumbnail_once_by_its_reader(tmp_path: Path, monkeypatch) -> None:
+    from photoclip.core import thumbnails
+
+    source = tmp_path / "photo.jpg"
+    Image.new("RGB", (640, 480), (20, 120, 200)).save(source, "JPEG")
+    cache = ThumbnailCache(tmp_path / "thumbs")
+    made = cache.get(_photo(source), 128)
+    assert made is not None
+    monkeypatch.setattr(thumbnails, "_readable", lambda *a: pytest.fail("decoded to be checked"))
+    monkeypatch.setattr(thumbnails, "decode_for_model", lambda *a: pytest.fail("made again"))
+    read: list[Path] = []
+    image = cache.load(_photo(source), 128, lambda path: read.append(path) or _pil(path))
+    assert read == [made] and image is not None and image.size == (128, 96)
+
+
+def test_load_remakes_a_whole_looking_thumbnail_its_reader_cannot_decode(tmp_path: Path) -> None:
+    source = tmp_path / "photo.jpg"
+    Image.new("RGB", (640, 480), (20, 120, 200)).save(source, "JPEG")
+    cache = ThumbnailCache(tmp_path / "thumbs")
+    made = cache.get(_photo(source), 128)
+    assert made is not None
+    good = made.read_bytes()
+    made.write_bytes(b"\xff\xd8\xffnot a jpeg at all\xff\xd9")  # its markers whole, its inside not
+    image = cache.load(_photo(source), 128, _pil)
+    assert image is not None and image.size == (128, 96)
+    assert made.read_bytes() == good
+    source.unlink()  # damaged again, and nothing to remake it from: no picture, no exception
+    made.write_bytes(b"\xff\xd8\xffnot a jpeg at all\xff\xd9")
+    assert cache.load(_photo(made), 128, _pil) is None

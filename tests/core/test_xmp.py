@@ -172,6 +172,37 @@ def test_removing_a_lightroom_leaf_keeps_its_parent_path(tmp_path: Path) -> None
     assert read_keywords(photo) == ["Places", "France"]
 
 
+# Where xmp_sync.hierarchy files a concept's keyword in the keyword tree.
+CONCEPT_PATH = "PhotoClip|concepts|Christmas"
+
+
+def test_a_sidecar_loses_the_last_keyword_photoclip_gave(tmp_path: Path) -> None:
+    # exiv2 writes nothing for an empty XMP (get_bytes() gives back the old bytes): a concept
+    # removed from a photo whose only keyword it was stayed in the sidecar, read back on reindex.
+    photo = make_jpeg(tmp_path / "green-1.jpg")
+    sidecar = write_sidecar_tags(photo, ["Christmas"], hierarchy={"Christmas": CONCEPT_PATH})
+    assert read_keywords(photo) == ["Christmas"]
+
+    assert write_sidecar_tags(photo, [], remove=["Christmas"]) == sidecar
+
+    assert read_keywords(photo) == [] and xmp_values(sidecar) == {}
+    write_sidecar_tags(photo, ["beach"])  # the emptied sidecar is still one exiv2 recognises
+    assert read_keywords(photo) == ["beach"]
+
+
+def test_dropping_every_keyword_keeps_what_other_tools_wrote(tmp_path: Path) -> None:
+    photo = make_jpeg(tmp_path / "IMG_3.jpg")
+    sidecar = tmp_path / "IMG_3.jpg.xmp"
+    sidecar.write_text(DARKTABLE_SIDECAR, encoding="utf-8")
+    before = xmp_values(sidecar)
+
+    write_sidecar_tags(photo, [], remove=["Paris", "old"])
+
+    after = xmp_values(sidecar)
+    assert read_keywords(photo) == [] and not KEYWORD_KEYS & after.keys()
+    assert after == {k: v for k, v in before.items() if k not in KEYWORD_KEYS}
+
+
 def test_lightroom_style_sidecar_is_updated_not_duplicated(tmp_path: Path) -> None:
     photo = make_jpeg(tmp_path / "DSC_7.jpg")
     lightroom = write_sidecar_tags(photo, ["dog"], style="photo.xmp")

@@ -34,6 +34,7 @@ from tests.faults.user_state import UserState, read_user_state
 from tests.synthetic import CLASSES, draw_picture
 
 COMMANDS = ("index", "--reindex", "watch", "tag")
+KILL_WITHIN_S = {"index": 2.0, "--reindex": 2.0, "watch": 2.5, "tag": 0.4}
 
 
 @dataclass
@@ -97,7 +98,8 @@ class CrashLibrary:
 
     # -- one round -------------------------------------------------------------------
     def crash_round(self, command: str) -> RoundResult:
-        result = RoundResult(command, self.rng.uniform(0.0, 2.5))
+        # Within each command's usual run time, so most kills land mid-run.
+        result = RoundResult(command, self.rng.uniform(0.0, KILL_WITHIN_S[command]))
         self.add_photos(self.rng.randint(6, 16))
         if command == "--reindex":
             self.edit_photos(3)

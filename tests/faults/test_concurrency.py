@@ -63,7 +63,7 @@ def test_writers_are_refused_and_readers_answered_while_watch_runs(cli: Cli, tmp
     finally:
         watch.kill()
     assert watch.returncode == 0, log
-    assert answered > 4
+    assert answered >= 4  # at least one search per new photo (a loaded machine may take 1 s each)
     status = cli.json("status")
     assert status["index_size"] == 8
     hits = cli.json("search", "a photo", "--top", "50")

@@ -16,11 +16,13 @@ pytestmark = [pytest.mark.model, pytest.mark.slow]
 
 def test_kill_nine_at_random_moments_loses_nothing(tmp_path: Path, tiny_model_spec: str) -> None:
     library = CrashLibrary(tmp_path, tiny_model_spec, seed=20261203)
+    at_start = len(library._committed_contents())
     results = [library.crash_round(command) for command in COMMANDS]
     problems = [(r.command, r.problems) for r in results if r.problems]
     assert problems == []
     summary = summarise(results)
     assert summary["photos_lost"] == summary["duplicated"] == 0
     assert summary["reencoded_after_commit"] == summary["user_tags_lost"] == 0
-    # Each round really ran and committed: the library grew through all of them.
-    assert all(r.committed > 0 for r in results)
+    # The rounds really ran: at least one kill came mid-run, and new photos were committed.
+    assert summary["killed_mid_run"] >= 1, summary
+    assert len(library._committed_contents()) > at_start

@@ -24,6 +24,7 @@ import shutil
 import struct
 import subprocess
 import sys
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -44,7 +45,7 @@ REPO = Path(__file__).resolve().parents[2]
 QUERY = "red circle"
 HEADER = struct.Struct("<6QiI3QdQ")  # hnswlib 0.8.0 saveIndex, see index_files
 # Byte offsets of header fields.
-COUNT_AT, MAX_LEVEL_AT, ENTRY_AT = 16, 48, 52
+COUNT_AT, MAX_LEVEL_AT, ENTRY_AT, M_AT, MULT_AT = 16, 48, 52, 72, 80
 
 
 # -- the layout of an index file, read independently ---------------------------------------
@@ -109,6 +110,12 @@ def _huge_count(d: bytearray, lay: Layout) -> None:
     _put(d, COUNT_AT, "<Q", 1 << 40)
 
 
+def _header_field(at: int, fmt: str, value: float) -> Callable[[bytearray, Layout], None]:
+    def damage(d: bytearray, lay: Layout) -> None:
+        struct.pack_into(fmt, d, at, value)
+    return damage
+
+
 def _level0_neighbour_out_of_range(d: bytearray, lay: Layout) -> None:
     at = lay.record_at(lay.entry)
     _put(d, at, "<H", max(1, struct.unpack_from("<H", d, at)[0]))
@@ -166,6 +173,10 @@ SAME_SIZE: dict[str, Callable[[bytearray, Layout], None]] = {
     "entry-point-not-on-top-level": _entry_not_on_top,
     "huge-max-level": _huge_max_level,
     "huge-element-count": _huge_count,
+    "m-zero": _header_field(M_AT, "<Q", 0),  # 1/ln(M): a math domain error
+    "m-one": _header_field(M_AT, "<Q", 1),  # 1/ln(M): a division by zero
+    "mult-nan": _header_field(MULT_AT, "<d", float("nan")),
+    "mult-huge": _header_field(MULT_AT, "<d", 1e308),
     "level0-neighbour-out-of-range": _level0_neighbour_out_of_range,
     "level0-list-too-long": _level0_list_too_long,
     "label-duplicated": _label_duplicated,
@@ -182,6 +193,9 @@ SHORTER: dict[str, Callable[[bytes], bytes]] = {
     "header-only": lambda data: data[: HEADER.size],
     "last-byte-missing": lambda data: data[:-1],
 }
+# Damage a status line sees: it checks the manifest, the file's size and header, no more.
+HEADER_CASES = {"entry-point-out-of-range", "huge-max-level", "huge-element-count",
+                "m-zero", "m-one", "mult-nan", "mult-huge"}
 # Structurally fine: with a recomputed checksum, hnswlib may load them (and must not crash).
 CHECKSUM_ONLY = {"vector-bytes-flipped", "random-flips-1", "random-flips-2", "random-flips-3"}
 
@@ -318,13 +332,19 @@ def _warnings(caplog: pytest.LogCaptureFixture) -> list[str]:
             if r.levelno >= logging.WARNING and r.name.startswith("photoclip")]
 
 
-def _recovers(copy: Copy, caplog: pytest.LogCaptureFixture, *, via_index: bool = False) -> list[str]:
-    """Search (or index, then search) the damaged library; returns the warnings it gave."""
+def _recovers(copy: Copy, caplog: pytest.LogCaptureFixture, *, via_index: bool = False,
+              status_sees_it: bool = True) -> list[str]:
+    """Search (or index, then search) the damaged library; returns the warnings it gave.
+
+    ``status_sees_it``: the damage is in the manifest, the file's size or header,
+    which status checks (it does not hash the whole file).
+    """
     pristine = copy.pristine
     caplog.set_level(logging.INFO, logger="photoclip")
     with copy.open() as library:
-        status = library.status()
-        assert status.index_size is None  # never reported as fine while damaged
+        status = library.status()  # never a crash
+        if status_sees_it:
+            assert status.index_size is None  # never reported as fine while damaged
         if via_index:
             library.index_photos()
         assert _hits(library) == pristine.hits
@@ -348,16 +368,16 @@ DAMAGE_CASES = sorted(set(SAME_SIZE) | set(SHORTER))
 def test_damaged_index_file_is_rebuilt_once(case: str, pristine: Pristine, copy: Copy,
                                             caplog: pytest.LogCaptureFixture) -> None:
     copy.index.write_bytes(damaged_index(pristine.index_bytes, case))
-    (warning,) = _recovers(copy, caplog)
+    (warning,) = _recovers(copy, caplog, status_sees_it=case in SHORTER or case in HEADER_CASES)
     assert "search index" in warning and "rebuilding" in warning
 
 
-@pytest.mark.parametrize("case", ["entry-point-out-of-range", "level0-neighbour-out-of-range"])
+@pytest.mark.parametrize("case", ["entry-point-out-of-range", "level0-neighbour-out-of-range", "m-one"])
 def test_damaged_index_is_rebuilt_by_index_and_reindex(
         case: str, pristine: Pristine, copy: Copy,
         caplog: pytest.LogCaptureFixture) -> None:
     copy.index.write_bytes(damaged_index(pristine.index_bytes, case))
-    (warning,) = _recovers(copy, caplog, via_index=True)
+    (warning,) = _recovers(copy, caplog, via_index=True, status_sees_it=case in HEADER_CASES)
     assert "unusable" in warning
     copy.index.write_bytes(damaged_index(pristine.index_bytes, case))
     reseal(copy.index)  # now only the structural checks stand between hnswlib and the damage
@@ -424,12 +444,14 @@ def test_leftover_temp_files_are_ignored_then_removed(
 
 
 # -- the command line: one line, no traceback -----------------------------------------------
-def test_cli_search_and_status_on_a_damaged_index(pristine: Pristine, tmp_path: Path) -> None:
+@pytest.mark.parametrize("case", ["entry-point-out-of-range", "m-zero"])
+def test_cli_search_and_status_on_a_damaged_index(case: str, pristine: Pristine, tmp_path: Path) -> None:
     cli = Cli(tmp_path / "home", pristine.settings.model)
     shutil.copytree(pristine.home, cli.home)
     index = app_paths({"PHOTOCLIP_HOME": str(cli.home)}).index
-    index.write_bytes(damaged_index(pristine.index_bytes, "entry-point-out-of-range"))
-    assert "search index: none yet" in cli.run("status").stdout
+    index.write_bytes(damaged_index(pristine.index_bytes, case))
+    status = cli.run("status")
+    assert "search index: none yet" in status.stdout and "Traceback" not in status.stderr
     done = cli.run("search", QUERY)
     assert "Traceback" not in done.stderr
     (line,) = done.stderr.splitlines()
@@ -528,3 +550,65 @@ def test_a_save_landing_mid_load_is_read_again_not_reported_damaged(
     monkeypatch.setattr(vector_index, "read_checked_manifest", manifest_then_a_save)
     loaded, meta = VectorIndex.open(path, 8)
     assert len(calls) == 2 and meta["n"] == 60 and len(loaded) == 60
+
+
+# -- the checks themselves ------------------------------------------------------------------
+def _saved(tmp_path: Path) -> Path:
+    path = tmp_path / "v.hnsw"
+    VectorIndex.build(8, np.arange(1, 51), np.random.default_rng(4).standard_normal((50, 8))).save(path, {})
+    return path
+
+
+@pytest.mark.parametrize("case", sorted(HEADER_CASES))
+def test_a_damaged_header_is_refused_not_a_crash(case: str, tmp_path: Path) -> None:
+    path = _saved(tmp_path)
+    path.write_bytes(damaged_index(path.read_bytes(), case))
+    reseal(path)
+    with pytest.raises(IndexUnusable, match="index header"):
+        VectorIndex.inspect(path, thorough=False)
+
+
+def test_any_error_while_checking_reads_as_damage(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from photoclip.core import index_files
+
+    path = _saved(tmp_path)
+
+    def tripped(f: Any) -> None:  # a check that has not foreseen some damage
+        raise ZeroDivisionError("float division by zero")
+
+    monkeypatch.setattr(index_files, "read_header", tripped)
+    assert VectorIndex.read_manifest(path) is None
+    with pytest.raises(IndexUnusable, match="ZeroDivisionError"):
+        VectorIndex.inspect(path, thorough=False)
+
+
+def test_the_index_file_is_hashed_once_per_process(copy: Copy, monkeypatch: pytest.MonkeyPatch) -> None:
+    from photoclip.core import index_files
+
+    real, hashed = index_files._problem_in, []
+
+    def counted(*args: Any) -> str | None:
+        hashed.append(args[2])
+        return real(*args)
+
+    monkeypatch.setattr(index_files, "_problem_in", counted)
+    with copy.open() as library:
+        assert library.status().index_size == 24 and hashed == []  # manifest, size, header only
+        library.load_index_for_writing()  # the dimension from the manifest, then one full check
+        assert len(hashed) == 1 and not library.index.rebuilt
+    with copy.open() as library:
+        assert _hits(library) == copy.pristine.hits
+        assert len(hashed) == 1  # the same file, already checked in this process
+
+
+def test_a_file_changed_in_place_after_its_check_is_checked_again(tmp_path: Path) -> None:
+    path = _saved(tmp_path)
+    VectorIndex.open(path, 8)  # checked, and remembered as checked
+    before = path.stat()
+    time.sleep(0.05)  # past the file system's timestamp tick
+    damaged = damaged_index(path.read_bytes(), "vector-bytes-flipped")
+    with open(path, "r+b") as f:  # the same inode and size
+        f.write(damaged)
+    os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))  # even the same mtime
+    with pytest.raises(IndexUnusable, match="checksum"):
+        VectorIndex.open(path, 8)

@@ -1,10 +1,14 @@
-"""`kill -9` between a batch's catalog commit and its tags (two steps in ``indexer._flush``).
+"""`kill -9` or a failure between a batch's catalog commit and its tags (two steps in
+``indexer._flush``).
 
 A child process indexes with the tiny model; its tagging hook (``on_indexed``, which the
 library points at ``Organizer.tag_new_photos``) kills the process on its first call: the
 first batch is committed, its tags are not written. `photoclip index` run again must not
 leave those photos untagged for good: afterwards every indexed photo carries the auto tags
-a full run of the enabled set gives it.
+a full run of the enabled set gives it. The batch's commit records its photos as owed
+their tags (``tags_owed``); the next index tags them first. The same for a tagging that
+fails once (fake encoder: fast), inside the tagger (logged, the index goes on) or out of it
+(the index stops).
 """
 
 from __future__ import annotations
@@ -19,8 +23,11 @@ from pathlib import Path
 
 import pytest
 
+from photoclip.core.library import Library
 from photoclip.core.paths import app_paths
+from photoclip.core.settings import Settings
 from tests.cli.conftest import Cli
+from tests.fakes import FakeEncoder
 from tests.synthetic import CLASSES, draw_picture
 
 COLOURS = """name = "colours"
@@ -62,10 +69,6 @@ def _auto_tags(catalog: Path) -> dict[str, set[str]]:
     return found
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "product bug: nothing records that a committed batch still needs its tags, so "
-    "`photoclip index` after a kill between indexer._flush's record_results and "
-    "on_indexed never tags those photos (only a manual `photoclip tag` does)"))
 def test_photos_committed_before_a_kill_get_their_tags(cli: Cli, tmp_path: Path) -> None:
     folder = tmp_path / "photos"
     folder.mkdir()
@@ -94,3 +97,61 @@ def test_photos_committed_before_a_kill_get_their_tags(cli: Cli, tmp_path: Path)
     reference = _auto_tags(paths.catalog)
     assert len(reference) == 8 and all(reference[p] for p in killed)  # all have a colour tag
     assert recovered == reference
+
+
+def _fake_library(tmp_path: Path) -> tuple[Library, dict[str, str]]:
+    """A library of 12 one-colour pictures, the colours set enabled, nothing indexed yet;
+    and each picture's colour by path (what the fake encoder tags it with)."""
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    truth = {}
+    for i in range(12):
+        colour = ("red", "green", "blue", "yellow")[i % 4]
+        path = folder / f"{colour}-{i}.jpg"
+        draw_picture(colour, "circle", random.Random(i), (64, 64)).save(path, quality=90)
+        truth[str(path.resolve())] = colour
+    paths = app_paths({"PHOTOCLIP_HOME": str(tmp_path / "home")})
+    paths.label_sets.mkdir(parents=True)
+    (paths.label_sets / "colours.toml").write_text(COLOURS)
+    settings = Settings(batch_size=4, decode_workers=1, label_sets=["colours"])
+    library = Library(paths, settings, encoder=FakeEncoder())  # type: ignore[arg-type]
+    library.add_folder(folder)
+    return library, truth
+
+
+class _FailsOnce:
+    """Raises on its first call, then does what it wraps."""
+
+    def __init__(self, wrapped: object) -> None:
+        self._wrapped = wrapped
+        self.calls = 0
+
+    def __call__(self, *args: object) -> object:
+        self.calls += 1
+        if self.calls == 1:
+            raise OSError(28, "No space left on device")
+        return self._wrapped(*args)  # type: ignore[operator]
+
+
+@pytest.mark.parametrize("where", ["inside the tagger", "the whole tagging step"])
+def test_photos_whose_tagging_failed_once_are_tagged_by_the_next_index(tmp_path: Path,
+                                                                        where: str) -> None:
+    library, truth = _fake_library(tmp_path)
+    organizer = library.organizer
+    with library:
+        if where == "inside the tagger":  # logged; indexing goes on, later batches tagged
+            organizer.classifier = _FailsOnce(organizer.classifier)  # type: ignore[method-assign]
+            library.index_photos()
+        else:  # out of tag_new_photos: the index stops after its first batch
+            organizer.tag_new_photos = _FailsOnce(organizer.tag_new_photos)  # type: ignore[method-assign]
+            with pytest.raises(OSError, match="No space"):
+                library.index_photos()
+        untagged = {p for p, tags in _auto_tags(library.paths.catalog).items() if not tags}
+        assert untagged and library.catalog.tags_owed(library.encoder.model_id)
+        library.index_photos()
+        assert _auto_tags(library.paths.catalog) == {p: {c} for p, c in truth.items()}
+        assert library.catalog.tags_owed(library.encoder.model_id) == []
+        calls: list[list[int]] = []
+        organizer.tag_new_photos = calls.append  # type: ignore[assignment,method-assign]
+        library.index_photos()  # nothing owed, nothing pending: no tagging at all
+        assert calls == []

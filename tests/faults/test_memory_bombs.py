@@ -194,12 +194,18 @@ def test_budget_lets_a_large_decode_wait_its_turn_first_come_first_served() -> N
             order.append(name)
             time.sleep(0.01)
 
+    def queued(count: int) -> None:  # not a sleep: under load a thread may start late
+        deadline = time.monotonic() + 10
+        while len(budget._waiting) < count:
+            assert time.monotonic() < deadline, f"{count} reservations never queued"
+            time.sleep(0.001)
+
     big = threading.Thread(target=take, args=("big", 60))
     big.start()
-    time.sleep(0.05)
+    queued(1)
     small = threading.Thread(target=take, args=("small", 10))  # would fit now, but queues
     small.start()
-    time.sleep(0.05)
+    queued(2)
     assert order == []
     first.__exit__(None, None, None)
     big.join(5)
