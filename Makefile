@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.photoclip-installed
 
-.PHONY: run test lint bench tiny-model clean validators
+.PHONY: run test lint bench soak tiny-model clean validators
 
 run: $(STAMP)
 	$(BIN)/photoclip $(ARGS)
@@ -18,6 +18,10 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run_all.py
+
+# kill -9 rounds of index, --reindex, watch and tag, many times (minutes; not in CI).
+soak: $(STAMP)
+	$(BIN)/python tests/soak/crash_soak.py --trials 60 --seed 1
 
 tiny-model: $(STAMP)
 	$(BIN)/python tests/make_tiny_clip.py tests/.cache/tiny-clip-manual
