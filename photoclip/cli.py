@@ -175,11 +175,15 @@ def _sqlite_error() -> type[BaseException]:
 
 
 def _catalog_problem(exc: sqlite3.Error) -> Exception | None:
-    from .core.catalog import catalog_problem
+    from .core.catalog import CatalogDamaged, catalog_problem
+    from .core.catalog_damage import remember_damage
     from .core.paths import app_paths
 
     paths = app_paths()
-    return catalog_problem(exc, paths.catalog, paths.backups)
+    problem = catalog_problem(exc, paths.catalog, paths.backups)
+    if isinstance(problem, CatalogDamaged):  # met by a read: later commands refuse it too
+        remember_damage(paths.catalog, str(problem))
+    return problem
 
 
 def _configure_logging(verbose: int) -> None:

@@ -21,6 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .catalog_damage import known_damage, remember_damage
 from .catalog_migrations import MIGRATIONS, SCHEMA_VERSION, apply_migrations, create_catalog
 from .catalog_moves import MovesAndTrash
 from .catalog_tags import TagsAlbumsConcepts
@@ -68,7 +69,10 @@ def catalog_problem(exc: sqlite3.Error, path: Path, backups: Path) -> CatalogErr
     if code == _FULL or "disk is full" in text:
         return CatalogFull(f"disk full while writing the catalog {path}: free space and run "
                            "again; nothing was lost")
-    if code in _DAMAGED or "malformed" in text or "not a database" in text:
+    undecodable = text.startswith("Could not decode to UTF-8")  # PhotoClip writes UTF-8 only:
+    if undecodable:  # a row's bytes changed under it; the garbled value itself is noise
+        text = text.split(" with text", 1)[0]
+    if code in _DAMAGED or undecodable or "malformed" in text or "not a database" in text:
         return CatalogDamaged(
             f"the catalog at {path} is damaged ({text}): restore it from {backups} or move "
             "it aside; PhotoClip will not overwrite it")
@@ -145,13 +149,17 @@ class Catalog(MovesAndTrash, TagsAlbumsConcepts):
         elif path.is_file() and path.stat().st_size == 0:
             # create_catalog never leaves one: an empty file is a lost catalog, and
             # SQLite would happily make a new one over it.
-            raise self._problem(sqlite3.DatabaseError("the file is empty: not a database"))
+            raise self._noted(self._problem(sqlite3.DatabaseError("the file is empty: not a database")))
+        noted = known_damage(path)
+        if noted is not None:  # met by an earlier process: refused until the file is replaced
+            self._damaged = CatalogDamaged(noted)
+            raise CatalogDamaged(noted)
         self._writer = self._connect()
         try:
             self._migrate()
         except sqlite3.DatabaseError as exc:  # a damaged page under the schema
             self._writer.close()
-            raise self._problem(exc) from exc
+            raise self._noted(self._problem(exc)) from exc
         except BaseException:
             self._writer.close()
             raise
@@ -211,6 +219,17 @@ class Catalog(MovesAndTrash, TagsAlbumsConcepts):
                     raise  # a constraint or a bug: the caller's to see
                 raise self._problem(exc) from exc
 
+    def _noted(self, problem: CatalogError) -> CatalogError:
+        """A catalog refused at open: noted for later processes (nothing is open to close)."""
+        if isinstance(problem, CatalogDamaged):
+            remember_damage(self.path, str(problem))
+        return problem
+
+    def note_damage(self, problem: CatalogDamaged) -> None:
+        """Damage met outside a write (a read, by the caller): no later write, here or in
+        another process, may touch the file (noted when this catalog closes)."""
+        self._damaged = problem
+
     def close(self) -> None:
         with self._write_lock:
             self._writer.close()
@@ -218,6 +237,8 @@ class Catalog(MovesAndTrash, TagsAlbumsConcepts):
         if reader is not None:
             reader.close()
             self._local.db = None
+        if self._damaged is not None:  # after the last checkpoint: the file as it stays
+            remember_damage(self.path, str(self._damaged))
 
     # -- schema ------------------------------------------------------------------
     def schema_version(self) -> int:

@@ -76,6 +76,9 @@ PERSISTED_FILES: tuple[PersistedFile, ...] = (
                   "image and text towers exported and quantized for ONNX Runtime"),
     PersistedFile("ONNX manifests", Kind.CACHE, "json", lambda p: p.models_cache / "onnx",
                   "*/manifest.json", "what each exported tower was made from and how it was checked"),
+    PersistedFile("catalog damage note", Kind.RUNTIME, "json", lambda p: p.data_dir,
+                  "catalog.sqlite3.damaged", "which catalog file was found damaged: refused until "
+                  "it is replaced (catalog_damage); an unreadable note is ignored"),
     PersistedFile("writer lock", Kind.RUNTIME, "lock", lambda p: p.data_dir, "writer.lock",
                   "an OS lock held by the one writing process; the pid inside is informational"),
 )

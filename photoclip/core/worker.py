@@ -266,6 +266,7 @@ class LibraryWorker:
         """Stop live indexing for good, saying so once: no retry can mend a damaged file."""
         log.debug("live indexing stopped", exc_info=damage)
         self._damaged = damage
+        self.library.catalog.note_damage(damage)  # later processes refuse the file too
         self.watcher.stop()  # its events could never be applied
         self._message(f"live indexing stopped: {damage}")
         self._publish(state="catalog damaged", current=None)

@@ -19,8 +19,10 @@ import pytest
 from photoclip.core.catalog import Catalog
 from photoclip.core.catalog_migrations import MIGRATIONS, SCHEMA_VERSION
 from photoclip.core.lock import LibraryLocked, WriterLock
+from photoclip.core.paths import app_paths
 from photoclip.core.settings import Settings, SettingsError, load_settings, save_settings
 from tests.cli.conftest import Cli
+from tests.live.conftest import write_picture
 from tests.synthetic import make_library
 
 REPO = Path(__file__).resolve().parents[2]
@@ -341,3 +343,49 @@ def test_the_app_says_why_it_cannot_start_and_leaves_the_file(
     assert len(shown) == 1 and "\n" not in shown[0] and str(damaged) in shown[0]
     assert "Traceback" not in capsys.readouterr().err
     assert damaged.read_bytes() == (b"version = [1]\n" if broken == "settings" else b"\0" * 4096)
+
+
+def test_a_row_whose_text_is_no_longer_utf8_is_damage_in_one_line(tmp_path: Path) -> None:
+    """Bytes flipped inside a text value: SQLite reads the row and Python cannot decode it."""
+    from photoclip.core.catalog import CatalogDamaged, catalog_problem
+
+    exc = sqlite3.OperationalError("Could not decode to UTF-8 column 'model_id' with text "
+                                   "'local-dir:/x\udcff\udcfe/tiny'")
+    problem = catalog_problem(exc, tmp_path / "catalog.sqlite3", tmp_path / "backups")
+    assert isinstance(problem, CatalogDamaged)
+    assert "with text" not in str(problem) and "\n" not in str(problem)
+
+
+def test_damage_met_by_one_command_is_refused_by_the_next_until_the_file_is_replaced(
+        cli: Cli, tmp_path: Path) -> None:
+    """SQLite has no page checksums: a command reading other rows would write to a file
+    an earlier one was told is damaged. The note beside it makes every later open refuse
+    that same file, and a restored file is used again."""
+    from photoclip.core.catalog_damage import damage_note
+
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    for i in range(3):
+        write_picture(photos / f"p{i}.png", i)
+    cli.run("add", str(photos))
+    cli.run("index")
+    cli.run("tags", "--photo", str(photos / "p0.png"), "--add", "mine")
+    catalog = app_paths({"PHOTOCLIP_HOME": str(cli.home)}).catalog
+    good = catalog.read_bytes()
+    with sqlite3.connect(catalog) as db:  # a text value made not UTF-8, as a flipped byte does
+        db.execute("UPDATE tags SET name = CAST(X'ff' || name AS TEXT)")
+    digest = catalog.read_bytes()
+    first = cli.run("tags", "--json", check=False)  # the one command that reads the tags
+    assert first.returncode == 1 and "damaged" in first.stderr and damage_note(catalog).exists()
+    # Each of these reads only rows that are whole, and would have carried on.
+    for args in (("search", "a photo"), ("tags", "--photo", str(photos / "p1.png"), "--add", "x"),
+                 ("index",), ("status",)):
+        again = cli.run(*args, check=False)
+        lines = again.stderr.strip().splitlines()
+        assert again.returncode == 1 and len(lines) == 1 and "damaged" in lines[0], again.stderr
+    assert catalog.read_bytes() == digest  # nothing written to it
+    catalog.write_bytes(good)  # the user restores it: another file, the note is history
+    assert cli.run("search", "a photo").returncode == 0
+    assert not damage_note(catalog).exists()
+    damage_note(catalog).write_text("{not json")  # an unreadable note is ignored
+    assert cli.run("search", "a photo").returncode == 0
