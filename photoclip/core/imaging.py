@@ -2,10 +2,11 @@
 
 Photo libraries contain everything: CMYK scans, 16-bit PNG exports, transparent
 screenshots, animated GIFs, truncated downloads, mislabelled PDFs, and the odd
-decompression bomb.  :func:`decode_for_model` turns the raw bytes of one file
-into a small 8-bit RGB image that the model preprocessing can consume, or raises
-:class:`ImageRejected` with a short human reason.  It never raises anything else
-for bad input, so one broken file can never stop an indexing run.
+decompression bomb.  :func:`decode_for_model` turns one file (its raw bytes, or
+the file itself, open for reading) into a small 8-bit RGB image that the model
+preprocessing can consume, or raises :class:`ImageRejected` with a short human
+reason.  It never raises anything else for bad input, so one broken file can never
+stop an indexing run.
 
 Speed matters as much as safety: the model only needs ~224 px, so JPEGs are
 decoded with DCT scaling (``draft``) and everything else is box-reduced right
@@ -27,6 +28,7 @@ from __future__ import annotations
 
 import importlib.util
 import io
+import os
 import re
 import struct
 import threading
@@ -34,6 +36,7 @@ import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
+from typing import BinaryIO
 
 import numpy as np
 from PIL import Image, UnidentifiedImageError, features
@@ -101,6 +104,16 @@ _BAND_PIXELS = 1 << 18  # conversions run on tiles this big: a few MB of scratch
 # copy, nan_to_num's copy, two arithmetic temporaries, the 8-bit and RGB results).
 _BAND_BYTES_PER_PIXEL = 64
 _DECODE_OVERHEAD = 8 << 20  # decoder state, row buffers, EXIF: small, but not nothing
+# Decoding from an open file reads it a block at a time, except these, which read the whole
+# file into memory when opened (WebP, pillow-heif, Pillow's AVIF): its size joins the estimate.
+_WHOLE_FILE_FORMATS = frozenset({"WEBP", "HEIF", "AVIF"})
+# Such a file bigger than this is opened twice: once for its header, then (its bytes let go
+# while the reservation waits) again under the reservation.  Below it, the bytes held while
+# waiting are a few MB a worker, not worth a second parse of every WebP and HEIC photo.
+_REOPEN_ABOVE_BYTES = 16 << 20
+
+ImageSource = bytes | bytearray | memoryview | BinaryIO
+"""A whole file's bytes, or a file open for binary reading (decoded from where it stands)."""
 
 # Pillow allocates pixels in blocks (16 MB by default).  glibc keeps freed blocks that
 # size in the freeing thread's arena, for that thread only, so decode threads taking turns
@@ -169,51 +182,99 @@ def _formats() -> tuple[str, ...]:
     return _open_formats
 
 
-def decode_for_model(data: bytes, min_side: int = 224, budget: DecodeBudget | None = None) -> DecodedImage:
-    """Decode ``data`` (a whole file) into a small RGB image for the model.
+def decode_for_model(
+    source: ImageSource, min_side: int = 224, budget: DecodeBudget | None = None
+) -> DecodedImage:
+    """Decode ``source`` (a whole file's bytes, or a file open for reading) into a small
+    RGB image for the model.
 
     The decode first reserves its estimated peak memory in ``budget`` (by default the
-    process-wide DECODE_BUDGET), waiting while other decodes hold it.
+    process-wide DECODE_BUDGET), waiting while other decodes hold it.  A file is read from
+    where it stands, a block at a time, so its bytes are never all held (where a decoder
+    must hold them, the estimate counts them); the caller keeps it open and closes it.
     Raises ImageRejected for empty, truncated, corrupt, oversized or non-image input,
     and for one that needs more memory than the whole budget.
     """
     if min_side < 1:
         raise ValueError("min_side must be positive")
-    if not data:
+    file_size = None if isinstance(source, (bytes, bytearray, memoryview)) else _remaining(source)
+    if not (len(source) if file_size is None else file_size):  # type: ignore[arg-type]
         raise ImageRejected("empty file")
     try:
-        return _decode(data, min_side, DECODE_BUDGET if budget is None else budget)
+        return _decode(source, min_side, DECODE_BUDGET if budget is None else budget, file_size)
     except ImageRejected:
         raise
     except Exception as exc:  # PIL raises a zoo of types for bad data; none may escape
         raise ImageRejected(_reason_for(exc)) from exc
 
 
-def _decode(data: bytes, min_side: int, budget: DecodeBudget) -> DecodedImage:
+def _remaining(file: BinaryIO) -> int:
+    """Bytes from the file's position to its end (OSError is the caller's: a read failure)."""
+    start = file.tell()
+    try:
+        return os.fstat(file.fileno()).st_size - start
+    except (AttributeError, io.UnsupportedOperation):  # a file-like object with no descriptor
+        end = file.seek(0, io.SEEK_END)
+        file.seek(start)
+        return end - start
+
+
+def _decode(source: ImageSource, min_side: int, budget: DecodeBudget, file_size: int | None) -> DecodedImage:
     """Open, size-check, draft, reserve, load, convert+reduce and orient, in that order."""
-    with _open_image(data) as img:
+    start = None if file_size is None else source.tell()  # type: ignore[union-attr]
+    img = _open_image(source)
+    try:
         width, height = img.size
         _check_size(width, height)
         # JPEG: DCT scaling to the smallest 1/2, 1/4, 1/8 with both sides >= min_side (a
         # square request is rotation-proof).  HEIF: embedded thumbnail if big enough.
         img.draft("RGB", (min_side, min_side))
-        need = decode_peak_bytes(img, min_side, (width, height))
-        try:
-            with budget.reserve(need):
-                try:
-                    img.load()
-                    exif = _read_exif(img)
-                    rgb = _convert_reduced(img, min_side)
-                finally:
-                    img.close()  # the full-size pixels go before their bytes are given back
-                orientation = _orientation(exif)
-                for method in _TRANSPOSE.get(orientation, ()):
-                    rgb = rgb.transpose(method)
-        except OverBudget as exc:
-            raise ImageRejected(str(exc)) from None
+        need = decode_peak_bytes(img, min_side, (width, height)) + _file_bytes_held(img, file_size)
+        reopen = (file_size is not None and img.format in _WHOLE_FILE_FORMATS
+                  and file_size > _REOPEN_ABOVE_BYTES)
+        if reopen:  # its bytes go while the reservation waits; it is read again under it
+            img.close()
+        with budget.reserve(need):
+            if reopen:
+                source.seek(start)  # type: ignore[union-attr]
+                img = _open_image(source)
+                img.draft("RGB", (min_side, min_side))
+            try:
+                img.load()
+                exif = _read_exif(img)
+                rgb = _convert_reduced(img, min_side)
+            finally:
+                img.close()  # the full-size pixels go before their bytes are given back
+            orientation = _orientation(exif)
+            for method in _TRANSPOSE.get(orientation, ()):
+                rgb = rgb.transpose(method)
+    except OverBudget as exc:
+        raise ImageRejected(str(exc)) from None
+    finally:
+        img.close()
     if orientation in _ROTATING_ORIENTATIONS:
         width, height = height, width
     return DecodedImage(image=rgb, width=width, height=height, taken_at=_taken_at(exif))
+
+
+def _file_bytes_held(img: Image.Image, file_size: int | None) -> int:
+    """Bytes of a file being decoded from disk that the decoder holds at once: all of them
+    for WebP and HEIF, one raw (compressed) strip or tile for TIFF (libtiff reads or maps
+    each whole: a one-strip file is all of it), a block for the rest.  From bytes: none
+    beyond those the caller already holds."""
+    if file_size is None:
+        return 0
+    if img.format in _WHOLE_FILE_FORMATS:
+        return file_size
+    if img.format != "TIFF":
+        return 0
+    try:
+        tags = img.tag_v2  # type: ignore[attr-defined]
+        counts = tags.get(325, tags.get(279, (file_size,)))  # TileByteCounts, StripByteCounts
+        counts = counts if isinstance(counts, tuple) else (counts,)
+        return min(file_size, max(int(count) for count in counts))
+    except Exception:  # odd tags: assume the worst, the whole file in one strip
+        return file_size
 
 
 def decode_peak_bytes(img: Image.Image, min_side: int, original: tuple[int, int] | None = None) -> int:
@@ -267,13 +328,30 @@ def _jpeg_coefficients(img: Image.Image, original: tuple[int, int] | None) -> in
     return sum(2 * (width * layer[1] // h_max + 8) * (height * layer[2] // v_max + 8) for layer in layers)
 
 
-def _open_image(data: bytes) -> Image.Image:
-    """Identify by content among whitelisted formats, with bomb warnings made errors."""
+def _open_image(source: ImageSource) -> Image.Image:
+    """Identify by content among whitelisted formats, with bomb warnings made errors.
+
+    A file is left open for the caller to close."""
     formats = _formats()
+    fp = io.BytesIO(source) if isinstance(source, (bytes, bytearray, memoryview)) else _Lent(source)
     with _open_lock, warnings.catch_warnings():
         warnings.simplefilter("ignore")  # e.g. "possible formats" chatter; we never print
         warnings.simplefilter("error", Image.DecompressionBombWarning)
-        return Image.open(io.BytesIO(data), formats=formats)
+        return Image.open(fp, formats=formats)
+
+
+class _Lent:
+    """The caller's file as lent to PIL, which closes the file of an image it closes:
+    closing this leaves the file open (and everything else goes to the file)."""
+
+    def __init__(self, file: BinaryIO) -> None:
+        self._file = file
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self._file, name)
+
+    def close(self) -> None:
+        pass
 
 
 def _check_size(width: int, height: int) -> None:

@@ -9,6 +9,7 @@ pending. The indexer only reads photo files; it never writes next to them.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 import threading
@@ -17,7 +18,7 @@ from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, BinaryIO
 
 import numpy as np
 
@@ -29,7 +30,7 @@ from .imaging import ImageRejected, decode_for_model
 from .index_store import IndexStore
 from .models import IndexProgress, Photo
 from .reconcile import folder_available
-from .scanner import content_hash, file_is_gone
+from .scanner import file_is_gone
 from .thumbnails import ThumbnailCache
 
 log = logging.getLogger(__name__)
@@ -42,6 +43,9 @@ MAX_FILE_BYTES = 1 << 30
 # How long a folder's availability is believed before a move asks again: a drive can
 # go at any moment of a run, and a twin's file missing then is no move.
 FOLDER_CHECK_TTL_S = 1.0
+# A file changing while it is read is read again this many times in all, then left failed
+# for the next plain index to retry (it is being written: its scan will come round again).
+READ_ATTEMPTS = 3
 
 
 @dataclass
@@ -108,34 +112,73 @@ class Indexer:
         self._last_save = time.monotonic()
 
     # -- decode workers ------------------------------------------------------------
+    # A worker never holds a file's bytes: it hashes them as they stream past and decodes
+    # from the file itself, so the only memory a photo costs is its decode's, and that is
+    # reserved in the decode budget first (a 674 MB TIFF read whole beside a 784 MB decode
+    # went 45% over a 1 GiB budget).  One open serves both, so an ordinary photo costs no
+    # more than reading it into memory did.  The hash must be of the content decoded: the
+    # file's identity (size, mtime, ctime of the open file) is the same before the hash and
+    # after the decode, else it is read again.  A file replaced by a rename meanwhile does
+    # not matter: the open file is still the one hashed.
     def prepare(self, photo: Photo) -> Prepared:
-        """Read once, hash, and decode only if no stored vector can be reused."""
+        """Hash, and decode only if no stored vector can be reused."""
         if photo.size > MAX_FILE_BYTES:
-            return Prepared(photo, error=f"file too large for a photo ({photo.size >> 20} MB)")
-        data = _read(photo)
-        if data is None:
-            return Prepared(photo, vanished=True)
-        if isinstance(data, str):
-            return Prepared(photo, error=data)
-        digest = content_hash(data)
-        model_id = self._encoder.model_id
-        if photo.content_hash == digest and photo.model_id == model_id:
-            return Prepared(photo, digest, unchanged=True)
-        twins = [p for p in self._catalog.photos_with_hash(digest, model_id) if p.id != photo.id]
-        if twins:
-            return Prepared(photo, digest, twins=twins)
-        return self._decode(photo, digest, data)
+            return Prepared(photo, error=_too_large(photo.size))
+        return self._read(photo, reuse=True)
 
-    def _decode(self, photo: Photo, digest: str, data: bytes) -> Prepared:
+    def _reread(self, photo: Photo, digest: str) -> Prepared:
+        """Decode now (its twins lost their vectors); hashed again with it, so the vector
+        is of the content its hash names even if the file changed since ``digest``."""
+        return self._read(photo, reuse=False)
+
+    def _read(self, photo: Photo, *, reuse: bool) -> Prepared:
+        for _ in range(READ_ATTEMPTS):
+            try:
+                with open(photo.path, "rb") as file:
+                    prepared = self._from_file(photo, file, reuse)
+            except (FileNotFoundError, NotADirectoryError):
+                return Prepared(photo, vanished=True)
+            except OSError as exc:
+                return Prepared(photo, error=_read_failure(exc))  # retried by a plain index
+            except MemoryError:
+                return Prepared(photo, error="not enough memory to read the file")
+            if prepared is not None:
+                return prepared
+        return Prepared(photo, error=f"{READ_FAILURE_PREFIX} it kept changing while it was read")
+
+    def _from_file(self, photo: Photo, file: BinaryIO, reuse: bool) -> Prepared | None:
+        """What ``file`` is, or None if it changed while it was read."""
+        before = _identity(file)
+        if before[0] > MAX_FILE_BYTES:
+            return Prepared(photo, error=_too_large(before[0]))
+        digest = hash_file(file)
+        if reuse:
+            if _identity(file) != before:
+                return None
+            model_id = self._encoder.model_id
+            if photo.content_hash == digest and photo.model_id == model_id:
+                return Prepared(photo, digest, unchanged=True)
+            twins = [p for p in self._catalog.photos_with_hash(digest, model_id) if p.id != photo.id]
+            if twins:
+                return Prepared(photo, digest, twins=twins)
+        file.seek(0)
+        prepared = self._decode(photo, digest, file)
+        if _identity(file) != before:
+            return None
+        if prepared.error is not None:
+            _check_still_readable(photo, file)  # a drive gone mid-decode is no corrupt photo
+        return prepared
+
+    def _decode(self, photo: Photo, digest: str, file: BinaryIO) -> Prepared:
         self._encoder.load()
         try:
-            decoded = decode_for_model(data, self._encoder.input_size, self._decode_budget)
+            decoded = decode_for_model(file, self._encoder.input_size, self._decode_budget)
             if self._thumbnails is not None:
                 self._save_thumbnail(digest, decoded)
             model_input = self._encoder.preprocess(decoded.image)
         except ImageRejected as exc:
             return Prepared(photo, digest, error=str(exc))
-        except ModelUnavailable:
+        except (ModelUnavailable, OSError):  # OSError: reading the file, not decoding it
             raise
         except Exception as exc:  # a decoder bug must not stop the batch
             log.exception("unexpected error decoding %s", photo.path)
@@ -273,14 +316,6 @@ class Indexer:
         self._folder_checks[folder_id] = (available, now)
         return available
 
-    def _reread(self, photo: Photo, digest: str) -> Prepared:
-        data = _read(photo)
-        if data is None:
-            return Prepared(photo, digest, vanished=True)
-        if isinstance(data, str):
-            return Prepared(photo, digest, error=data)
-        return self._decode(photo, digest, data)
-
     def _encoded(self, prepared: Prepared, vector: np.ndarray, source: Photo) -> EncodedPhoto:
         return EncodedPhoto(
             prepared.photo.id, prepared.content_hash or "", source.width or 0,
@@ -324,13 +359,27 @@ class Indexer:
             self._last_save = time.monotonic()
 
 
-def _read(photo: Photo) -> bytes | str | None:
-    """The file's bytes, the reason they could not be read, or None if it is gone."""
-    try:
-        return photo.path.read_bytes()
-    except (FileNotFoundError, NotADirectoryError):
-        return None
-    except OSError as exc:
-        return f"{READ_FAILURE_PREFIX} {exc.strerror or exc}"  # retried by a plain index
-    except MemoryError:
-        return "not enough memory to read the file"
+def hash_file(file: BinaryIO) -> str:
+    """``scanner.content_hash`` of the rest of ``file``, streamed (a block held at a time)."""
+    return hashlib.file_digest(file, lambda: hashlib.blake2b(digest_size=16)).hexdigest()
+
+
+def _identity(file: BinaryIO) -> tuple[int, int, int]:
+    """(size, mtime, ctime) of an open file: a write to it changes them."""
+    st = os.fstat(file.fileno())
+    return st.st_size, st.st_mtime_ns, st.st_ctime_ns
+
+
+def _check_still_readable(photo: Photo, file: BinaryIO) -> None:
+    """Raise the OSError of a file that can no longer be read (its decode's failure is
+    then a read failure, or a vanished photo), else nothing."""
+    os.stat(photo.path)
+    os.pread(file.fileno(), 1, 0)
+
+
+def _too_large(size: int) -> str:
+    return f"file too large for a photo ({size >> 20} MB)"
+
+
+def _read_failure(exc: OSError) -> str:
+    return f"{READ_FAILURE_PREFIX} {exc.strerror or exc}"

@@ -361,3 +361,119 @@ def test_a_decode_gives_its_memory_back_to_the_system(tmp_path: Path) -> None:
                           capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr[-2000:]
     assert int(done.stdout) < 200 * MB  # one image and the interpreter, not three images
+
+
+# -- the bytes of a file being read count too ------------------------------------------
+def noise_png(path: Path, width: int, height: int) -> None:
+    """An RGB PNG of noise in stored (uncompressed) deflate blocks: the file is as big as its
+    pixels.  Written a few MB at a time, in several IDAT chunks."""
+    rng = np.random.default_rng(11)
+    deflate = zlib.compressobj(0)
+    rows_at_once = max(1, (8 * MB) // (3 * width))
+    with path.open("wb") as out:
+        header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+        out.write(b"\x89PNG\r\n\x1a\n" + _chunk(b"IHDR", header))
+        for top in range(0, height, rows_at_once):
+            rows = rng.integers(0, 256, (min(rows_at_once, height - top), 1 + 3 * width), dtype=np.uint8)
+            rows[:, 0] = 0  # filter type 0
+            out.write(_chunk(b"IDAT", deflate.compress(rows.tobytes())))
+        out.write(_chunk(b"IDAT", deflate.flush()) + _chunk(b"IEND", b""))
+
+
+def noise_tiff(path: Path, width: int, height: int) -> None:
+    """A one-strip RGB TIFF of noise in stored deflate blocks (a poorly compressed scan)."""
+    rng = np.random.default_rng(12)
+    deflate = zlib.compressobj(0)
+    with path.open("wb") as out:
+        out.write(b"II*\x00\x00\x00\x00\x00")  # the IFD's offset is filled in at the end
+        rows_at_once = max(1, (8 * MB) // (3 * width))
+        for top in range(0, height, rows_at_once):
+            out.write(deflate.compress(rng.integers(0, 256, (min(rows_at_once, height - top), 3 * width),
+                                                    dtype=np.uint8).tobytes()))
+        out.write(deflate.flush())
+        strip_bytes = out.tell() - 8
+        out.write(b"\x00" * (out.tell() & 1))
+        ifd_at = out.tell()
+        entries = [(256, 4, 1, width), (257, 4, 1, height), (258, 3, 1, 8), (259, 3, 1, 8), (262, 3, 1, 2),
+                   (273, 4, 1, 8), (277, 3, 1, 3), (278, 4, 1, height), (279, 4, 1, strip_bytes),
+                   (284, 3, 1, 1)]
+        out.write(struct.pack("<H", len(entries)))
+        for tag, kind, n, value in entries:
+            out.write(struct.pack("<HHIHH", tag, kind, n, value, 0) if kind == 3
+                      else struct.pack("<HHII", tag, kind, n, value))
+        out.write(struct.pack("<I", 0))
+        out.seek(4)
+        out.write(struct.pack("<I", ifd_at))
+
+
+def test_noise_files_are_what_they_claim(tmp_path: Path) -> None:
+    png, tif = tmp_path / "n.png", tmp_path / "n.tif"
+    noise_png(png, 700, 500)
+    noise_tiff(tif, 700, 500)
+    for path in (png, tif):
+        assert path.stat().st_size > 700 * 500 * 3
+        with Image.open(path) as img:
+            img.load()
+            assert (img.mode, img.size) == ("RGB", (700, 500)) and len(np.unique(np.asarray(img))) > 200
+
+
+def test_a_file_decoded_from_disk_counts_the_bytes_its_decoder_holds(tmp_path: Path) -> None:
+    """libtiff holds a whole raw strip (a one-strip file: all of it), WebP the whole file."""
+    tif = tmp_path / "n.tif"
+    noise_tiff(tif, 3000, 2000)  # an 18 MB strip
+    from_file, from_bytes = DecodeBudget(256 * MB), DecodeBudget(256 * MB)
+    with tif.open("rb") as file:
+        decode_for_model(file, 224, from_file)
+        assert not file.closed  # the caller's to close
+    decode_for_model(tif.read_bytes(), 224, from_bytes)  # from bytes, the caller holds them
+    assert from_file.peak >= from_bytes.peak + tif.stat().st_size - MB
+
+
+def test_a_file_that_changes_while_it_is_read_is_read_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Its hash must be of the content decoded: a write mid-decode means a second read."""
+    from photoclip.core import indexer as indexer_module
+    from photoclip.core.scanner import content_hash
+
+    folder = tmp_path / "photos"
+    make_library(folder, per_class=1, seed=4)
+    library = Library(app_paths({"PHOTOCLIP_HOME": str(tmp_path / "home")}),
+                      Settings(batch_size=8, decode_workers=1), encoder=FakeEncoder())
+    decode = indexer_module.decode_for_model
+    calls: list[Path] = []
+
+    def decode_then_touch(file, *args):  # the first decode sees its file rewritten
+        result = decode(file, *args)
+        if not calls:
+            path = Path(file.name)
+            path.write_bytes(path.read_bytes() + b"\x00")
+        calls.append(Path(file.name))
+        return result
+
+    monkeypatch.setattr(indexer_module, "decode_for_model", decode_then_touch)
+    with library, library.writing("index"):
+        library.add_folder(folder)
+        library.load_index_for_writing()
+        scan = library.scan()
+        pending = library.catalog.pending_photos({f.id for f in scan.online}, None)
+        done = Indexer(library.catalog, library.encoder, library.index, workers=1).run(pending)
+        touched = next(p for p in pending if p.path == calls[0])
+        stored = library.catalog.photo(touched.id)
+    assert calls[0] == calls[1] and len(calls) == len(pending) + 1  # read again, once
+    assert done.encoded == len(pending) and stored is not None
+    assert stored.content_hash == content_hash(calls[0].read_bytes())  # the content decoded
+
+
+def test_peak_memory_counts_the_bytes_of_files_being_read(tmp_path: Path) -> None:
+    """A large, poorly compressed file read whole (its bytes outside the budget) beside a
+    large decode went over the budget by the file's size (674 MB TIFF + 784 MB decode:
+    1.45 GB against 1 GiB)."""
+    budget_mb = 200
+    ordinary, bombed = ordinary_and_bombed(tmp_path, {"a.png": png_rgba_bomb(5000, 5000)})  # 100 MB
+    noise_png(bombed / "noise.png", 8000, 5000)  # a 120 MB file, 160 MB of pixels
+    noise_tiff(bombed / "noise.tif", 4000, 3000)  # 36 MB, one strip
+    calm = index_in_child(tmp_path, ordinary, budget_mb)
+    run = index_in_child(tmp_path, bombed, budget_mb)
+    assert run["encoded"] == calm["encoded"] + 3 and not run["failures"]
+    assert run["peak"] - calm["peak"] < (budget_mb + 40) * MB, (calm["peak"] >> 20, run["peak"] >> 20)
