@@ -54,10 +54,10 @@ class Searcher:
             stored = self._catalog.vector(photo.id, self._encoder.model_id)
             if stored is not None:
                 return stored
-        data = path.read_bytes()
         self._encoder.load()
         try:
-            decoded = decode_for_model(data, self._encoder.input_size)
+            with open(path, "rb") as source:  # decoded from the file: its bytes never all held
+                decoded = decode_for_model(source, self._encoder.input_size)
         except ImageRejected as exc:
             raise QueryError(f"cannot use {path} as a query image: {exc}") from None
         return self._encoder.encode_images([self._encoder.preprocess(decoded.image)])[0]

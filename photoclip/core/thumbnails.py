@@ -75,7 +75,8 @@ class ThumbnailCache:
 
     def _make(self, photo: Photo, content_hash: str, size: int) -> Path | None:
         try:
-            decoded = decode_for_model(photo.path.read_bytes(), size)
+            with open(photo.path, "rb") as source:  # decoded from the file, under the budget
+                decoded = decode_for_model(source, size)
         except (OSError, ImageRejected) as exc:
             log.debug("no thumbnail for %s: %s", photo.path, exc)
             return None
