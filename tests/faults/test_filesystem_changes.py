@@ -444,16 +444,19 @@ def test_unreadable_for_a_moment_is_retried_by_a_plain_index(
 ) -> None:
     locked = picture(photos / "locked.png", 1)
     (photos / "broken.png").write_bytes(b"not a picture at all")
-    real = Path.read_bytes
+    import builtins
 
-    def read_bytes(self: Path) -> bytes:
-        if self == locked:
-            raise PermissionError(13, "Permission denied", str(self))
-        return real(self)
+    from photoclip.core import indexer as indexer_module
 
-    monkeypatch.setattr(Path, "read_bytes", read_bytes)
+    def opening(file: object, *args: object, **kwargs: object) -> object:
+        # As root, chmod refuses nobody: the indexer's open is refused instead.
+        if Path(str(file)) == locked:
+            raise PermissionError(13, "Permission denied", str(file))
+        return builtins.open(file, *args, **kwargs)  # type: ignore[call-overload]
+
+    monkeypatch.setattr(indexer_module, "open", opening, raising=False)
     assert library.index_photos().failed == 2
-    monkeypatch.setattr(Path, "read_bytes", real)  # the permissions are fixed; nothing else changed
+    monkeypatch.delattr(indexer_module, "open")  # the permissions are fixed; nothing else changed
     report = library.index_photos()
     assert report.encoded == 1 and report.failed == 0  # the broken one is not re-read
     assert [f.path for f in library.status().failures] == [photos / "broken.png"]
