@@ -38,9 +38,7 @@ def known_damage(catalog: Path) -> str | None:
     note = damage_note(catalog)
     try:
         record = json.loads(note.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        return None
-    except (OSError, ValueError):
+    except (OSError, ValueError):  # none (the usual case), or unreadable: not trusted
         return None
     if not isinstance(record, dict) or not isinstance(record.get("problem"), str):
         return None

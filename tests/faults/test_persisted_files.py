@@ -188,7 +188,7 @@ BY_FORMAT: dict[str, tuple[Damage, ...]] = {
 FEW = {"onnx": ("zero-length", "flipped-middle"), "json-onnx": ("wrong-types", "truncated")}
 NOT_READ = {"catalog backups": "read only by a person restoring one; PhotoClip never opens them",
             "catalog journal": "SQLite's own, checksummed frames; a clean close leaves none",
-            "catalog damage note": "only beside a damaged catalog; its own damage is tested in "
+            "catalog damage note": "only beside a damaged catalog; 7 damaged or stale notes in "
                                    "test_sources_of_truth.py"}
 
 

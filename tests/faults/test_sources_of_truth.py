@@ -389,3 +389,17 @@ def test_damage_met_by_one_command_is_refused_by_the_next_until_the_file_is_repl
     assert not damage_note(catalog).exists()
     damage_note(catalog).write_text("{not json")  # an unreadable note is ignored
     assert cli.run("search", "a photo").returncode == 0
+
+
+@pytest.mark.parametrize("note", [
+    b"", b'{"file": [1, 2', b"\xff\xfe garbage", b"[1, 2, 3]", b'{"file": "x", "problem": 3}',
+    b'{"problem": "damaged"}', b'{"file": [0, 0, 0, 0], "problem": "damaged"}'])
+def test_a_damaged_or_stale_damage_note_is_ignored(tmp_path: Path, note: bytes) -> None:
+    """The note's own damage (or a note about another file) never refuses a good catalog."""
+    from photoclip.core.catalog_damage import damage_note, known_damage
+
+    catalog = tmp_path / "catalog.sqlite3"
+    Catalog(catalog).close()
+    damage_note(catalog).write_bytes(note)
+    assert known_damage(catalog) is None
+    Catalog(catalog).close()  # opens
