@@ -88,7 +88,7 @@ class GpuSampler:
 
 def load_encoder(device: str, variant: str) -> Any:
     """fp16 is what precision auto runs on a GPU (on the CPU, auto picks its own)."""
-    from photoclip.core.encoder import ClipEncoder, ModelSpec
+    from photoclip.core.clip.encoder import ClipEncoder, ModelSpec
 
     requested = "auto" if variant == "fp16" else variant
     return ClipEncoder(ModelSpec.parse(MODEL), device, requested).load()
@@ -144,7 +144,7 @@ def index_once(encoder: Any, folder: Path, batch: int, workers: int) -> dict[str
 
 def model_only(encoder: Any, folder: Path, batch: int) -> float:
     """Images/s of the encoder alone on preprocessed inputs (decoded beforehand)."""
-    from photoclip.core.imaging import decode_for_model
+    from photoclip.core.files.imaging import decode_for_model
 
     photos = sorted(folder.iterdir())[: min(batch, 64)]
     inputs = [encoder.preprocess(decode_for_model(p.read_bytes(), encoder.input_size).image)
@@ -219,7 +219,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 
 def _cpu_fp32_vectors(folder: Path, names: list[str], batch: int, count: int = 64) -> np.ndarray:
     """fp32 on the CPU for the first ``count`` photos (in ``names`` order)."""
-    from photoclip.core.imaging import decode_for_model
+    from photoclip.core.files.imaging import decode_for_model
 
     encoder = load_encoder("cpu", "fp32")
     inputs = [encoder.preprocess(decode_for_model((folder / n).read_bytes(),

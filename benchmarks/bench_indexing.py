@@ -50,8 +50,8 @@ from _common import (
 )
 from PIL import Image, ImageChops, ImageDraw
 
-from photoclip.core.encoder import ClipEncoder, ModelSpec
-from photoclip.core.imaging import decode_for_model
+from photoclip.core.clip.encoder import ClipEncoder, ModelSpec
+from photoclip.core.files.imaging import decode_for_model
 from photoclip.core.library import Library
 from photoclip.core.paths import app_paths
 from photoclip.core.settings import Settings

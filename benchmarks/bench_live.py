@@ -44,10 +44,10 @@ from bench_indexing import ensure_photos
 from PIL import Image, ImageDraw
 
 from photoclip.core.library import Library
+from photoclip.core.live.worker import LibraryWorker
 from photoclip.core.models import PhotoState
 from photoclip.core.paths import app_paths
 from photoclip.core.settings import Settings
-from photoclip.core.worker import LibraryWorker
 
 MODEL = "random:ViT-B-32"
 LATENCY_TARGET_P95_S = 2.0

@@ -58,8 +58,8 @@ QUERIES = [
 
 def _encoder(variant: str, cache: Path, ort_threads: int) -> Any:
 
-    from photoclip.core import onnx_cache, onnx_visual
-    from photoclip.core.encoder import ClipEncoder, ModelSpec
+    from photoclip.core.clip import onnx_cache, onnx_visual
+    from photoclip.core.clip.encoder import ClipEncoder, ModelSpec
 
     onnx_visual.THREADS = ort_threads
     onnx_cache.SESSION_CONFIG.update(
@@ -84,7 +84,7 @@ def export_once(cache: Path, ort_threads: int) -> dict[str, Any]:
 
 def model_only(encoder: Any, folder: Path, batch: int, repeats: int = 3) -> float:
     """Images/s of the encoder alone on one batch of the photos, decoded beforehand."""
-    from photoclip.core.imaging import decode_for_model
+    from photoclip.core.files.imaging import decode_for_model
 
     photos = sorted(folder.iterdir())[:batch]
     inputs = [encoder.preprocess(decode_for_model(p.read_bytes(), encoder.input_size).image)
@@ -319,7 +319,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _flags() -> frozenset[str]:
-    from photoclip.core.precision import cpu_flags
+    from photoclip.core.clip.precision import cpu_flags
 
     return cpu_flags()
 

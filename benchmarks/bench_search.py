@@ -45,13 +45,13 @@ from _common import (
     ru_maxrss_mib,
     write_results,
 )
+from photoclip.core.catalog.store.store import Catalog, EncodedPhoto
+from photoclip.core.search.searcher.vector_index import VectorIndex
 
-from photoclip.core.catalog import Catalog, EncodedPhoto
-from photoclip.core.encoder import ClipEncoder, ModelSpec
+from photoclip.core.clip.encoder import ClipEncoder, ModelSpec
 from photoclip.core.library import Library
 from photoclip.core.paths import app_paths
 from photoclip.core.settings import Settings
-from photoclip.core.vector_index import VectorIndex
 
 MODEL = "random:ViT-B-32"
 DIM = 512
@@ -185,7 +185,7 @@ def first_load(cache: Path) -> float:
     this one's): precision auto exports the ONNX towers into ``cache`` here. Seconds."""
     started = time.perf_counter()
     subprocess.run([sys.executable, "-c", "import sys; from pathlib import Path; "
-                    "from photoclip.core.encoder import ClipEncoder, ModelSpec; "
+                    "from photoclip.core.clip.encoder import ClipEncoder, ModelSpec; "
                     "ClipEncoder(ModelSpec.parse(sys.argv[1]), 'cpu', "
                     "cache_dir=Path(sys.argv[2])).load()", MODEL, str(cache)],
                    check=True, capture_output=True)

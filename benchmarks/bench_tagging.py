@@ -32,11 +32,11 @@ import numpy as np
 from _common import environment, loadavg, markdown_table, write_results
 from bench_search import fill_catalog, load_model, placeholder_files
 
-from photoclip.core.labelsets import available_label_sets
 from photoclip.core.library import Library
+from photoclip.core.organize.labelsets import available_label_sets
+from photoclip.core.organize.tagging import build_classifier
 from photoclip.core.paths import app_paths
 from photoclip.core.settings import DEFAULT_LABEL_SETS, Settings
-from photoclip.core.tagging import build_classifier
 
 MODEL = "random:ViT-B-32"
 
@@ -67,7 +67,7 @@ def open_library(work: Path, encoder: Any) -> Library:
 
 def separable_classifiers(library: Library, dim: int, seed: int = 7) -> dict[str, np.ndarray]:
     """Replace each built-in set's class vectors by random unit ones (see the docstring)."""
-    from photoclip.core.tagging import Classifier
+    from photoclip.core.organize.tagging import Classifier
 
     rng = np.random.default_rng(seed)
     organizer, labels = library.organizer, {}
@@ -117,7 +117,7 @@ def measure_library(library: Library, size: int, photos_per_s: float) -> dict[st
     with library.writing("bench"):
         _, batch_s = timed(lambda: [organizer.tag_new_photos(b) for b in batches])
     # A smart album of about 1% of the library (a random model scores everything alike).
-    from photoclip.core.query import parse_query
+    from photoclip.core.search.searcher.query import parse_query
 
     query = "a photo of a sunny beach"
     scores = library.catalog.all_vectors(MODEL)[1] @ library.searcher.query_vector(

@@ -120,11 +120,11 @@ def open_library(args: argparse.Namespace) -> Library:
 
 def _expected_errors() -> tuple[type[BaseException], ...]:
     """Failures that get a one-line message, not a traceback."""
-    from .core.catalog import CatalogError
-    from .core.encoder import ModelUnavailable
+    from .core.catalog.store import CatalogError
+    from .core.clip.encoder import ModelUnavailable
     from .core.library import LibraryError
     from .core.lock import LibraryLocked
-    from .core.query import QueryError
+    from .core.search.query import QueryError
     from .core.settings import SettingsError
 
     return (CatalogError, ModelUnavailable, LibraryError, LibraryLocked, QueryError,
@@ -175,8 +175,8 @@ def _sqlite_error() -> type[BaseException]:
 
 
 def _catalog_problem(exc: sqlite3.Error) -> Exception | None:
-    from .core.catalog import CatalogDamaged, catalog_problem
-    from .core.catalog_damage import remember_damage
+    from .core.catalog.damage import remember_damage
+    from .core.catalog.store import CatalogDamaged, catalog_problem
     from .core.paths import app_paths
 
     paths = app_paths()

@@ -11,9 +11,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from .cli_output import ProgressBar, hit_record, print_json, status_record
+from .core.clip.precision import describe_precision
 from .core.library import Library
 from .core.models import PhotoState, SearchHit
-from .core.precision import describe_precision
 
 
 def add(library: Library, args: argparse.Namespace) -> int:
@@ -89,12 +89,12 @@ def watch(library: Library, args: argparse.Namespace) -> int:
     import logging
     import time
 
-    from .core.worker import LibraryWorker
+    from .core.live.worker import LibraryWorker
 
     # Say what gets indexed, with times: this runs unattended and its log is the record.
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("%(asctime)s photoclip: %(message)s", "%H:%M:%S"))
-    worker_log = logging.getLogger("photoclip.core.worker")
+    worker_log = logging.getLogger("photoclip.core.live.worker")
     worker_log.addHandler(handler)
     worker_log.propagate = False
     worker_log.setLevel(logging.INFO)

@@ -56,7 +56,7 @@ def test_wheel_carries_the_app_and_its_entry_point_starts(tmp_path: Path) -> Non
                     "--no-build-isolation", "-w", str(tmp_path / "dist"), str(REPO)], check=True)
     (wheel,) = (tmp_path / "dist").glob("photoclip-*.whl")
     names = set(zipfile.ZipFile(wheel).namelist())
-    for needed in ("photoclip/ui/main_window.py", "photoclip/core/worker.py",
+    for needed in ("photoclip/ui/main_window.py", "photoclip/core/live/worker.py",
                    "photoclip/resources/icons/photoclip.svg",
                    "photoclip/resources/icons/hicolor/512x512/apps/photoclip.png",
                    "photoclip/resources/io.github.photoclip.PhotoClip.desktop"):

@@ -22,16 +22,16 @@ from typing import Any, BinaryIO
 
 import numpy as np
 
-from .catalog import Catalog, EncodedPhoto
-from .catalog_moves import READ_FAILURE_PREFIX
-from .decode_budget import DecodeBudget
-from .encoder import Encoder, ModelUnavailable
-from .imaging import ImageRejected, decode_for_model
-from .index_store import IndexStore
+from .catalog.moves import READ_FAILURE_PREFIX
+from .catalog.store import Catalog, EncodedPhoto
+from .clip.encoder import Encoder, ModelUnavailable
+from .files.decode_budget import DecodeBudget
+from .files.imaging import ImageRejected, decode_for_model
+from .files.scanner import file_is_gone
+from .files.thumbnails import ThumbnailCache
+from .live.reconcile import folder_available
 from .models import IndexProgress, Photo
-from .reconcile import folder_available
-from .scanner import file_is_gone
-from .thumbnails import ThumbnailCache
+from .search.index_store import IndexStore
 
 log = logging.getLogger(__name__)
 

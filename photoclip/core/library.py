@@ -15,21 +15,21 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .catalog import Catalog
-from .encoder import ClipEncoder, Encoder, ModelSpec
-from .index_files import IndexUnusable, read_checked_manifest
-from .index_store import IndexStore
+from .catalog.store import Catalog
+from .clip.encoder import ClipEncoder, Encoder, ModelSpec
+from .files.scanner import file_is_gone, folder_online
+from .files.thumbnails import ThumbnailCache
 from .indexer import Indexer, ProgressCallback
+from .live.reconcile import ScanOutcome, folder_available, missing_photos, scan_library
 from .lock import LibraryLocked, WriterLock
 from .models import Failure, Folder, IndexProgress, IndexReport, Photo, PhotoState, SearchHit, Tag
-from .organizer import Organizer
+from .organize.organizer import Organizer
 from .paths import AppPaths
-from .reconcile import ScanOutcome, folder_available, missing_photos, scan_library
-from .scanner import file_is_gone, folder_online
-from .search import DEFAULT_TOP, Searcher
+from .search.index_files import IndexUnusable, read_checked_manifest
+from .search.index_store import IndexStore
+from .search.searcher import DEFAULT_TOP, Searcher
+from .search.vector_index import VectorIndex
 from .settings import Settings
-from .thumbnails import ThumbnailCache
-from .vector_index import VectorIndex
 
 log = logging.getLogger(__name__)
 

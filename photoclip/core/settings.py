@@ -14,8 +14,8 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from .atomic import write_text_atomically
-from .precision import PRECISIONS
+from .clip.precision import PRECISIONS
+from .files.atomic import write_text_atomically
 
 if sys.version_info >= (3, 11):
     import tomllib

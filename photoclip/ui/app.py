@@ -11,12 +11,12 @@ from PySide6.QtCore import QTimer
 from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication, QMessageBox
 
-from ..core.catalog import CatalogError, catalog_problem
+from ..core.catalog.store import CatalogError, catalog_problem
 from ..core.library import Library, LibraryError
+from ..core.live.worker import LibraryWorker
 from ..core.lock import LibraryLocked
 from ..core.paths import app_paths, resources_dir
 from ..core.settings import SettingsError, load_settings
-from ..core.worker import LibraryWorker
 from .bridge import WorkerBridge, start_worker
 from .main_window import MainWindow
 from .single_instance import SingleInstance

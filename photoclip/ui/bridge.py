@@ -5,7 +5,7 @@ from __future__ import annotations
 from PySide6.QtCore import QObject, Signal
 
 from ..core.library import Library
-from ..core.worker import LibraryWorker, WorkerStatus
+from ..core.live.worker import LibraryWorker, WorkerStatus
 
 
 class WorkerBridge(QObject):

@@ -27,9 +27,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ..core.labelsets import LabelSet
 from ..core.library import Library
-from ..core.organizer import TagRun
+from ..core.organize.labelsets import LabelSet
+from ..core.organize.organizer import TagRun
 from .tasks import LibraryTasks
 
 SET_ROLE = Qt.ItemDataRole.UserRole + 1

@@ -34,12 +34,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from ..core.files.thumbnails import ThumbnailCache
 from ..core.library import Library, LibraryError
+from ..core.live.worker import LibraryWorker, WorkerStatus
 from ..core.models import Failure, PhotoState
-from ..core.query import QueryError
+from ..core.search.query import QueryError
 from ..core.settings import Settings
-from ..core.thumbnails import ThumbnailCache
-from ..core.worker import LibraryWorker, WorkerStatus
 from .bridge import WorkerBridge
 from .browse import Browse
 from .grid_delegate import GridDelegate

@@ -18,9 +18,9 @@ from PySide6.QtCore import QObject
 from PySide6.QtGui import QAction, QIcon, QKeySequence
 from PySide6.QtWidgets import QInputDialog, QLineEdit, QMenu, QMessageBox, QStyle
 
-from ..core.concepts import MIN_EXAMPLES
 from ..core.library import Library
 from ..core.models import Album, Photo
+from ..core.organize.concepts import MIN_EXAMPLES
 from .label_sets_dialog import LabelSetsDialog
 from .results_model import PAGE, SCORE_ROLE
 from .smart_album_dialog import SmartAlbumDialog

@@ -11,8 +11,8 @@ from PySide6.QtCore import Qt, QUrl
 from PySide6.QtGui import QDesktopServices, QGuiApplication, QImage, QKeyEvent, QPixmap
 from PySide6.QtWidgets import QDialog, QHBoxLayout, QLabel, QPushButton, QVBoxLayout
 
+from ..core.files.thumbnails import ThumbnailCache
 from ..core.models import Photo, Tag
-from ..core.thumbnails import ThumbnailCache
 from .tag_chips import TagChips
 from .tasks import TaskRunner
 

@@ -19,8 +19,8 @@ from typing import Any
 from PySide6.QtCore import QAbstractListModel, QModelIndex, QPersistentModelIndex, Qt
 from PySide6.QtGui import QColor, QIcon, QImage, QPixmap
 
+from ..core.files.thumbnails import ThumbnailCache
 from ..core.models import Photo
-from ..core.thumbnails import ThumbnailCache
 from .tasks import TaskRunner
 
 PHOTO_ROLE = Qt.ItemDataRole.UserRole + 1

@@ -18,7 +18,7 @@ from PySide6.QtCore import QObject, Signal
 
 if TYPE_CHECKING:
     from ..core.library import Library
-    from ..core.worker import LibraryWorker
+    from ..core.live.worker import LibraryWorker
 
 log = logging.getLogger(__name__)
 

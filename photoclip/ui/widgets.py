@@ -16,8 +16,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ..core.imaging import SUPPORTED_EXTENSIONS
-from ..core.worker import WorkerStatus
+from ..core.files.imaging import SUPPORTED_EXTENSIONS
+from ..core.live.worker import WorkerStatus
 
 
 def describe(status: WorkerStatus) -> str:

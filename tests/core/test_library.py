@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from photoclip.core.encoder import encode_halving_on_oom
+from photoclip.core.clip.encoder import encode_halving_on_oom
 from photoclip.core.library import Library, LibraryError
 from photoclip.core.lock import LibraryLocked
 from photoclip.core.models import PhotoState
@@ -282,8 +282,8 @@ def test_unreadable_subfolders_are_not_forgotten(library: Library, photos: Path,
             raise PermissionError(13, "Permission denied")
         return real_scandir(path)
 
-    monkeypatch.setattr("photoclip.core.scanner.os.scandir", scandir)
-    monkeypatch.setattr("photoclip.core.reconcile.file_is_gone", lambda key: True)
+    monkeypatch.setattr("photoclip.core.files.scanner.os.scandir", scandir)
+    monkeypatch.setattr("photoclip.core.live.reconcile.file_is_gone", lambda key: True)
     report = library.index_photos(full=True)
     assert report.forgotten == 0
     assert library.catalog.state_counts()[PhotoState.INDEXED] == 24
@@ -353,7 +353,7 @@ def test_similar_by_another_spelling_of_the_path_excludes_the_photo(library: Lib
 
 
 def test_a_corrupt_query_image_is_a_query_error(library: Library, tmp_path: Path) -> None:
-    from photoclip.core.query import QueryError
+    from photoclip.core.search.searcher.query import QueryError
 
     library.index_photos()
     bad = tmp_path / "notes.jpg"

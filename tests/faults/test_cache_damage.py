@@ -23,14 +23,15 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from photoclip.core import atomic, tagging
-from photoclip.core.labelsets import parse_label_set
+from photoclip.core.files import atomic
+from photoclip.core.files.thumbnails import ThumbnailCache
 from photoclip.core.library import Library
 from photoclip.core.models import Photo, PhotoState
-from photoclip.core.organizer import Organizer
+from photoclip.core.organize import tagging
+from photoclip.core.organize.labelsets import parse_label_set
+from photoclip.core.organize.organizer import Organizer
 from photoclip.core.paths import app_paths
 from photoclip.core.settings import Settings
-from photoclip.core.thumbnails import ThumbnailCache
 from tests.synthetic import draw_picture, make_library
 
 KEYS = ("labels", "competitors", "logit_scale")  # what a class-vector entry holds
@@ -349,8 +350,8 @@ def test_a_damaged_onnx_cache_is_rebuilt_not_held_against_the_model(
     """One round (each costs an export of both towers): the image tower's manifest a
     list and its model file emptied, the text tower's manifest of the wrong types."""
     pytest.importorskip("onnxruntime")
-    from photoclip.core import onnx_text, onnx_visual
-    from photoclip.core.encoder import ClipEncoder, ModelSpec
+    from photoclip.core.clip import onnx_text, onnx_visual
+    from photoclip.core.clip.encoder import ClipEncoder, ModelSpec
 
     for tower in (onnx_visual, onnx_text):  # about the cache: pass on CPUs without VNNI too
         monkeypatch.setattr(tower, "AGREEMENT", 0.9)
@@ -376,7 +377,7 @@ def test_a_damaged_onnx_cache_is_rebuilt_not_held_against_the_model(
 
 
 def test_a_full_disk_keeps_the_old_onnx_manifest_and_no_partial_file(tmp_path: Path, full_disk) -> None:
-    from photoclip.core.onnx_cache import MANIFEST, CacheEntry
+    from photoclip.core.clip.onnx_cache import MANIFEST, CacheEntry
 
     entry = CacheEntry(tmp_path / "entry", "visual-int8.onnx", "random:x", "visual")
     entry.folder.mkdir()

@@ -21,17 +21,17 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from photoclip.core.catalog.store.store import Catalog, EncodedPhoto
+from photoclip.core.search.searcher.searcher import FileChecks
 
-import photoclip.core.search as search_module
-from photoclip.core.apply_changes import ChangeApplier
-from photoclip.core.catalog import Catalog, EncodedPhoto
-from photoclip.core.change_queue import ChangeQueue, Move, ReadyChanges
+import photoclip.core.search.searcher as search_module
 from photoclip.core.library import Library
+from photoclip.core.live.apply_changes import ChangeApplier
+from photoclip.core.live.change_queue import ChangeQueue, Move, ReadyChanges
+from photoclip.core.live.worker import LibraryWorker
 from photoclip.core.models import PhotoState, Tag
 from photoclip.core.paths import app_paths
-from photoclip.core.search import FileChecks
 from photoclip.core.settings import Settings
-from photoclip.core.worker import LibraryWorker
 from tests.fakes import FakeEncoder
 from tests.synthetic import CLASSES, draw_picture
 
@@ -399,9 +399,9 @@ def test_drive_unplugged_while_scanning_forgets_nothing(
         photos.rename(tmp_path / "unplugged")  # right after the last folder was listed
         return contextlib.nullcontext(listed)
 
-    monkeypatch.setattr("photoclip.core.scanner.os.scandir", scandir)
+    monkeypatch.setattr("photoclip.core.files.scanner.os.scandir", scandir)
     library.index_photos(full=True)
-    monkeypatch.setattr("photoclip.core.scanner.os.scandir", real)
+    monkeypatch.setattr("photoclip.core.files.scanner.os.scandir", real)
     assert library.catalog.trash_count() == 0
     (tmp_path / "unplugged").rename(photos)
     _nothing_lost(library, files)
@@ -567,7 +567,7 @@ def test_a_trash_made_while_the_clock_was_ahead_holds_back_no_later_one(
     folder = catalog.add_folder(tmp_path)
     day, real_now = 86400.0, 1_750_000_000.0
     ahead = _trashed(catalog, folder.id, tmp_path / "a.png", 2_200_000_000.0)  # 2039
-    with caplog.at_level("WARNING", logger="photoclip.core.catalog_moves"):
+    with caplog.at_level("WARNING", logger="photoclip.core.catalog.moves"):
         later = [_trashed(catalog, folder.id, tmp_path / f"{name}.png", real_now + i)
                  for i, name in enumerate("bc")]
     assert [_deleted_at(catalog, i) for i in later] == [real_now, real_now + 1]

@@ -7,7 +7,7 @@ same hits as an undamaged index, one warning with the reason, the rebuild saved
 (the next session loads it cleanly, without a second warning).
 
 The damage is generated from the file's own layout (hnswlib's saveIndex, read
-here independently of photoclip.core.index_files): header fields, level-0 link
+here independently of photoclip.core.search.index_files): header fields, level-0 link
 lists and labels, upper-level link lists, vectors, and seeded random flips.
 Cases that could crash hnswlib run in a child process, so a regression fails the
 test instead of killing pytest.
@@ -32,12 +32,12 @@ from typing import Any
 
 import numpy as np
 import pytest
+from photoclip.core.search.searcher.index_files import IndexUnusable
+from photoclip.core.search.searcher.vector_index import VectorIndex
 
-from photoclip.core.index_files import IndexUnusable
 from photoclip.core.library import Library
 from photoclip.core.paths import app_paths
 from photoclip.core.settings import Settings
-from photoclip.core.vector_index import VectorIndex
 from tests.cli.conftest import Cli
 from tests.synthetic import make_library
 
@@ -467,8 +467,8 @@ CHILD = r"""
 import json, sys
 from pathlib import Path
 import numpy as np
-from photoclip.core.index_files import IndexUnusable
-from photoclip.core.vector_index import VectorIndex
+from photoclip.core.search.index_files import IndexUnusable
+from photoclip.core.search.vector_index import VectorIndex
 queries = np.random.default_rng(0).standard_normal((50, 8)).astype(np.float32)
 for case, path in json.loads(sys.argv[1]).items():
     print(json.dumps({"case": case, "outcome": "crashed"}), flush=True)  # unless a line follows
@@ -532,7 +532,7 @@ def test_structural_checks_stop_what_hnswlib_would_trip_on(
 # -- a reader racing a save is not "damage" --------------------------------------------------
 def test_a_save_landing_mid_load_is_read_again_not_reported_damaged(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from photoclip.core import vector_index
+    from photoclip.core.search.searcher import vector_index
 
     path = tmp_path / "v.hnsw"
     rng = np.random.default_rng(2)
@@ -569,7 +569,7 @@ def test_a_damaged_header_is_refused_not_a_crash(case: str, tmp_path: Path) -> N
 
 
 def test_any_error_while_checking_reads_as_damage(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from photoclip.core import index_files
+    from photoclip.core.search.searcher import index_files
 
     path = _saved(tmp_path)
 
@@ -583,7 +583,7 @@ def test_any_error_while_checking_reads_as_damage(tmp_path: Path, monkeypatch: p
 
 
 def test_the_index_file_is_hashed_once_per_process(copy: Copy, monkeypatch: pytest.MonkeyPatch) -> None:
-    from photoclip.core import index_files
+    from photoclip.core.search.searcher import index_files
 
     real, hashed = index_files._problem_in, []
 

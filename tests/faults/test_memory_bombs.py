@@ -24,9 +24,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from photoclip.core import imaging
-from photoclip.core.decode_budget import DecodeBudget, OverBudget, default_budget_bytes
-from photoclip.core.imaging import ImageRejected, decode_for_model
+from photoclip.core.files import imaging
+from photoclip.core.files.decode_budget import DecodeBudget, OverBudget, default_budget_bytes
+from photoclip.core.files.imaging import ImageRejected, decode_for_model
 from photoclip.core.indexer import Indexer
 from photoclip.core.library import Library
 from photoclip.core.paths import app_paths
@@ -331,7 +331,7 @@ def test_peak_memory_with_realistic_196_mp_bombs(tmp_path: Path) -> None:
 _TURNS = """
 import sys, threading
 from pathlib import Path
-from photoclip.core.imaging import decode_for_model
+from photoclip.core.files.imaging import decode_for_model
 finish = threading.Event()
 def decode_then_stay(data, done):
     decode_for_model(data, 224)
@@ -434,7 +434,7 @@ def test_a_file_that_changes_while_it_is_read_is_read_again(
 ) -> None:
     """Its hash must be of the content decoded: a write mid-decode means a second read."""
     from photoclip.core import indexer as indexer_module
-    from photoclip.core.scanner import content_hash
+    from photoclip.core.files.scanner import content_hash
 
     folder = tmp_path / "photos"
     make_library(folder, per_class=1, seed=4)

@@ -267,8 +267,9 @@ def _warnings(stderr: str, home: Path) -> set[str]:
 
 
 def _make_thumbnails(home: Path) -> None:
-    from photoclip.core.catalog import Catalog
-    from photoclip.core.thumbnails import ThumbnailCache
+    from photoclip.core.catalog.store.store import Catalog
+
+    from photoclip.core.files.thumbnails import ThumbnailCache
 
     paths = _paths(home)
     catalog = Catalog(paths.catalog)
@@ -282,10 +283,10 @@ def _make_thumbnails(home: Path) -> None:
 
 def _thumbnails_readable(home: Path) -> None:
     """The grid's reader: every thumbnail it is handed opens as an image."""
+    from photoclip.core.catalog.store.store import Catalog
     from PIL import Image
 
-    from photoclip.core.catalog import Catalog
-    from photoclip.core.thumbnails import ThumbnailCache
+    from photoclip.core.files.thumbnails import ThumbnailCache
 
     paths = _paths(home)
     catalog = Catalog(paths.catalog)

@@ -16,11 +16,11 @@ from pathlib import Path
 import pyexiv2
 import pytest
 
+from photoclip.core.files.xmp import FolderPhotos, existing_sidecar, read_keywords, write_sidecar_tags
 from photoclip.core.library import Library
 from photoclip.core.models import PhotoState
 from photoclip.core.paths import app_paths
 from photoclip.core.settings import Settings
-from photoclip.core.xmp import FolderPhotos, existing_sidecar, read_keywords, write_sidecar_tags
 from tests.synthetic import draw_picture
 
 STYLES = ("photo.jpg.xmp", "photo.xmp")

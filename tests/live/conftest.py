@@ -10,11 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from photoclip.core.encoder import ClipEncoder, ModelSpec
+from photoclip.core.clip.encoder import ClipEncoder, ModelSpec
 from photoclip.core.library import Library
+from photoclip.core.live.worker import LibraryWorker
 from photoclip.core.paths import app_paths
 from photoclip.core.settings import Settings
-from photoclip.core.worker import LibraryWorker
 from tests.fakes import CountingEncoder
 from tests.synthetic import CLASSES, draw_picture
 

@@ -13,13 +13,13 @@ import traceback
 from pathlib import Path
 
 import pytest
+from photoclip.core.catalog.store.store import Catalog, CatalogDamaged
 
-from photoclip.core import worker as worker_module
-from photoclip.core.catalog import Catalog, CatalogDamaged
 from photoclip.core.library import Library
+from photoclip.core.live import worker as worker_module
+from photoclip.core.live.worker import LibraryWorker
 from photoclip.core.paths import app_paths
 from photoclip.core.settings import Settings
-from photoclip.core.worker import LibraryWorker
 from tests.fakes import FakeEncoder
 from tests.live.conftest import wait_until
 from tests.synthetic import draw_picture

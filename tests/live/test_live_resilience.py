@@ -14,8 +14,8 @@ import pytest
 from watchdog.observers.inotify import InotifyObserver
 from watchdog.observers.polling import PollingObserver
 
-from photoclip.core.change_queue import ChangeQueue
 from photoclip.core.library import Library
+from photoclip.core.live.change_queue import ChangeQueue
 from photoclip.core.lock import LibraryLocked, WriterLock
 from photoclip.core.paths import app_paths
 from photoclip.core.settings import Settings

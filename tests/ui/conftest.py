@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from PySide6.QtCore import Qt
 
-from photoclip.core.encoder import ClipEncoder, ModelSpec
+from photoclip.core.clip.encoder import ClipEncoder, ModelSpec
 from photoclip.core.library import Library
 from photoclip.core.models import PhotoState
 from photoclip.core.paths import app_paths

@@ -6,7 +6,7 @@ from PySide6.QtGui import QColor, QPalette
 from PySide6.QtWidgets import QApplication, QDialogButtonBox, QLabel, QWidget
 
 from photoclip.core.models import Album, Tag
-from photoclip.core.organizer import TagRun
+from photoclip.core.organize.organizer import TagRun
 from photoclip.ui.browse import album_browse, tag_browse
 from photoclip.ui.flow_layout import FlowLayout
 from photoclip.ui.label_sets_dialog import describe_runs

@@ -221,7 +221,7 @@ def test_settings_that_need_no_reopen_keep_the_library(qtbot, window: MainWindow
 
 def test_a_failed_download_leaves_the_way_to_a_model_file(qtbot, window: MainWindow,
                                                           library: Library) -> None:
-    from photoclip.core.worker import WorkerStatus
+    from photoclip.core.live.worker import WorkerStatus
 
     window.show_status(WorkerStatus(state="downloading model", downloaded=1, download_size=9))
     window.show_message("photos can't be indexed: the download failed")

@@ -1,0 +1,420 @@
+"""HNSW nearest-neighbour index over CLIP image embeddings.
+
+The SQLite catalog is the source of truth; this index is a *cache* that can
+always be rebuilt from the catalog's vectors.  Therefore every failure mode on
+load (missing, truncated, corrupt, stale, wrong dimension) yields ``None``
+(``load``) or ``IndexUnusable`` with the reason (``open``), and the caller
+rebuilds.  hnswlib trusts its file (a bad neighbour id or entry point crashes
+the next search), so index_files checks it before hnswlib reads it.
+
+hnswlib 0.8.0 behaviours this module relies on (checked by experiment; the
+ones we depend on are exercised by tests/core/test_vector_index.py):
+
+* ``add_items`` with an existing label replaces that label's vector in place
+  (the element count does not change).
+* ``add_items`` with a label that was ``mark_deleted`` un-deletes it
+  automatically; calling ``unmark_deleted`` afterwards raises "not deleted".
+* ``get_current_count`` and ``get_ids_list`` include deleted labels, and there
+  is no API to list deleted labels, so we track them ourselves and persist
+  them in the manifest.
+* ``mark_deleted`` raises for unknown or already-deleted labels.
+* ``ef`` is *not* stored in the index file: a loaded index comes back with
+  ef=10, so we always ``set_ef`` after loading.
+* ``load_index`` with the wrong ``dim`` silently "succeeds" and would return
+  garbage, so we check the dimension from the file header ourselves.
+* ``knn_query`` raises "Cannot return the results in a contiguous 2D array"
+  whenever it finds fewer than ``k`` live elements (k > live count, or live
+  elements unreachable from the entry point in a disconnected graph, e.g.
+  after heavy deletion).  Raising ``ef`` does not help there: with fewer
+  than k results the search already exhausts the reachable component.
+  So we clip k to the live count and, if it still fails, search for the
+  largest k that works.
+* ``allow_replace_deleted`` is not used: with it, re-adding a deleted label
+  raises ("Can't use addPoint to update deleted elements..."), and
+  ``replace_deleted=True`` recycles an arbitrary deleted slot without saying
+  whose, while upserting a live label that way leaves its old vector
+  searchable under the same label.  Deleted slots are instead kept as
+  tombstones (reused when the same id comes back); a rebuild from the
+  catalog compacts them (see ``tombstones``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+from collections.abc import Iterable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from ..files.atomic import fsync_dir, fsync_file, temp_sibling, write_temp_text
+from .index_files import (
+    FORMAT_VERSION,
+    SPACE,
+    IndexUnusable,
+    check_index_file,
+    inspect_saved,
+    manifest_path,
+    open_index_file,
+    path_by_descriptor,
+    read_checked_manifest,
+    seal_manifest,
+    still_same_file,
+    unless_replaced,
+)
+from .rwlock import ReadWriteLock
+
+if TYPE_CHECKING:  # hnswlib is imported lazily so read_manifest stays cheap.
+    import hnswlib
+
+Hit = tuple[int, float]
+
+_CONTIGUOUS_ERROR = "contiguous"
+
+
+class VectorIndex:
+    """Cosine-similarity HNSW index keyed by catalog photo id.
+
+    Locking: hnswlib's add_items/resize/mark_deleted are not safe to run
+    concurrently with knn_query (they mutate link lists and the label map
+    that queries read without locks), while knn_query itself is safe for
+    concurrent readers.  So every hnswlib call happens under ``_lock``:
+    queries (and save, which only reads) under read(), mutations under
+    write().  knn_query and add_items release the GIL, so readers really
+    do run in parallel.
+    """
+
+    # Parameters chosen with benchmarks/bench_vector_index.py on clustered
+    # 512-d unit vectors (1000 centres, cos-to-centre ~0.8, photo-like), 2 cores:
+    # M=16: recall@10 0.984 (10k) / 1.000 (100k) at ef=64.  M=24 bought only
+    #   +0.005 recall for ~1.7x build CPU and more link memory; M=12 (with
+    #   ef_construction 64) fell to 0.961 at ef=32, too little margin for
+    #   real embeddings, which are messier than the synthetic set.
+    # EF_CONSTRUCTION=100: ef_construction=200 cost ~1.8x build CPU for no
+    #   measurable recall gain; 100k builds in ~86 CPU-s (~45 s on 2 cores).
+    # EF_SEARCH=64: >= 0.98 recall@10 at ~0.4-0.5 ms p50 per query; ef=32 is
+    #   already >= 0.97.  hnswlib searches with max(ef, k), so large k works.
+    M = 16
+    EF_CONSTRUCTION = 100
+    EF_SEARCH = 64
+    # Grow capacity geometrically so N single-id adds cost O(log N) resizes
+    # (each resize reallocates and copies the whole level-0 array).
+    GROWTH = 1.5
+    MIN_CAPACITY = 1024
+
+    def __init__(self, dim: int, capacity: int = 1024) -> None:
+        import hnswlib
+
+        if dim <= 0:
+            raise ValueError(f"dim must be positive, got {dim}")
+        self.dim = int(dim)
+        self._lock = ReadWriteLock()
+        # Serialises save() calls so two saves can't interleave their
+        # index/manifest renames and publish a mismatched pair.
+        self._save_lock = threading.Lock()
+        self._live: set[int] = set()
+        self._deleted: set[int] = set()  # tombstoned labels still in hnswlib
+        self._index: hnswlib.Index = hnswlib.Index(space=SPACE, dim=self.dim)
+        self._index.init_index(
+            max_elements=max(int(capacity), 1),
+            M=self.M,
+            ef_construction=self.EF_CONSTRUCTION,
+        )
+        self._index.set_ef(self.EF_SEARCH)
+        self._index.set_num_threads(os.cpu_count() or 1)
+
+    # ------------------------------------------------------------------ build
+
+    @classmethod
+    def build(cls, dim: int, ids: np.ndarray, vectors: np.ndarray) -> VectorIndex:
+        """Bulk build with a single add_items call using every core."""
+        labels, data = _prepare(ids, vectors, dim)
+        index = cls(dim, capacity=max(len(labels), 1))
+        with index._lock.write():
+            if len(labels):
+                index._index.add_items(data, labels, num_threads=os.cpu_count() or 1)
+            index._live.update(int(i) for i in labels)
+        return index
+
+    # -------------------------------------------------------------- mutation
+
+    def add(self, ids: Iterable[int] | np.ndarray, vectors: np.ndarray) -> None:
+        """Upsert: existing ids get their vector replaced, removed ids come back."""
+        labels, data = _prepare(ids, vectors, self.dim)
+        if not len(labels):
+            return
+        with self._lock.write():
+            new = sum(1 for i in labels.tolist() if i not in self._live and i not in self._deleted)
+            self._reserve_locked(self._index.get_current_count() + new)
+            # hnswlib un-deletes a tombstoned label on add (verified for 0.8.0).
+            self._index.add_items(data, labels, num_threads=os.cpu_count() or 1)
+            for i in labels.tolist():
+                self._deleted.discard(i)
+                self._live.add(i)
+
+    def remove(self, ids: Iterable[int] | np.ndarray) -> None:
+        """Hide ids from search; unknown or already-removed ids are ignored."""
+        with self._lock.write():
+            for i in _as_int_list(ids):
+                if i in self._live:
+                    self._index.mark_deleted(i)
+                    self._live.discard(i)
+                    self._deleted.add(i)
+
+    def _reserve_locked(self, needed: int) -> None:
+        capacity = self._index.get_max_elements()
+        if needed > capacity:
+            grown = max(needed, int(capacity * self.GROWTH), self.MIN_CAPACITY)
+            self._index.resize_index(grown)
+
+    # ---------------------------------------------------------------- search
+
+    def search(self, query: np.ndarray, k: int) -> list[Hit]:
+        """(id, cosine similarity) pairs, best first; at most min(k, len(self))."""
+        q = np.asarray(query, dtype=np.float32)
+        if q.ndim == 2 and q.shape[0] == 1:
+            q = q[0]
+        if q.shape != (self.dim,):
+            raise ValueError(f"query must have shape ({self.dim},), got {q.shape}")
+        return self.search_many(q[None, :], k)[0]
+
+    def search_many(self, queries: np.ndarray, k: int) -> list[list[Hit]]:
+        """Batch version of search(): one result list per query row."""
+        qs = np.ascontiguousarray(queries, dtype=np.float32)
+        if qs.ndim != 2 or qs.shape[1] != self.dim:
+            raise ValueError(f"queries must have shape (n, {self.dim}), got {qs.shape}")
+        with self._lock.read():
+            k = min(int(k), len(self._live))
+            if k <= 0 or len(qs) == 0:
+                return [[] for _ in range(len(qs))]
+            try:
+                labels, dists = self._index.knn_query(qs, k=k)
+                return [_hits(lab, dist) for lab, dist in zip(labels, dists, strict=True)]
+            except RuntimeError as exc:
+                if _CONTIGUOUS_ERROR not in str(exc):
+                    raise
+            # Some query reached fewer than k live elements; answer each
+            # query on its own with the largest k that works.
+            return [self._search_shrinking_locked(q, k) for q in qs]
+
+    def _search_shrinking_locked(self, query: np.ndarray, k: int) -> list[Hit]:
+        """Binary search for the largest k' <= k that hnswlib can satisfy."""
+        best: list[Hit] = []
+        lo, hi = 0, k  # invariant: k'=lo works (trivially for 0)
+        while lo < hi:
+            mid = (lo + hi + 1) // 2
+            try:
+                labels, dists = self._index.knn_query(query[None, :], k=mid)
+            except RuntimeError as exc:
+                if _CONTIGUOUS_ERROR not in str(exc):
+                    raise
+                hi = mid - 1
+                continue
+            best, lo = _hits(labels[0], dists[0]), mid
+        return best
+
+    # ----------------------------------------------------------- inspection
+
+    def __len__(self) -> int:
+        with self._lock.read():
+            return len(self._live)
+
+    def __contains__(self, id: object) -> bool:
+        try:
+            key = int(id)  # type: ignore[call-overload]
+        except (TypeError, ValueError):
+            return False
+        with self._lock.read():
+            return key in self._live
+
+    def ids(self) -> np.ndarray:
+        """Live ids, sorted ascending, as int64."""
+        with self._lock.read():
+            return np.array(sorted(self._live), dtype=np.int64)
+
+    @property
+    def tombstones(self) -> int:
+        """Removed ids still occupying slots; rebuild when this gets large."""
+        with self._lock.read():
+            return len(self._deleted)
+
+    @property
+    def ef(self) -> int:
+        with self._lock.read():
+            return int(self._index.ef)
+
+    @ef.setter
+    def ef(self, value: int) -> None:
+        # set_ef writes a field that concurrent queries read: take write().
+        with self._lock.write():
+            self._index.set_ef(int(value))
+
+    # ------------------------------------------------------------ persistence
+
+    def save(self, path: Path, manifest: dict[str, Any]) -> None:
+        """Atomically write the index and its JSON manifest next to it.
+
+        Only the read lock is held while hnswlib writes the file: saveIndex
+        only reads the graph, so concurrent searches continue and only
+        mutations wait.  The manifest is removed before the index is replaced
+        and rewritten after, so a crash in between leaves "no manifest"
+        (load -> None -> rebuild), never a new index with a stale manifest.
+        The manifest records the file's size and SHA-256 (read back from the
+        fsynced temp file) and its own SHA-256, which ``open`` verifies.
+        """
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        meta_path = manifest_path(path)
+        with self._save_lock:
+            tmp_index = temp_sibling(path)
+            tmp_manifest: Path | None = None
+            try:
+                with self._lock.read():
+                    self._index.save_index(str(tmp_index))
+                    meta = self._manifest_locked(manifest)
+                fsync_file(tmp_index)
+                meta = seal_manifest(meta, tmp_index)
+                tmp_manifest = write_temp_text(meta_path, json.dumps(meta, indent=1, sort_keys=True))
+                meta_path.unlink(missing_ok=True)
+                os.replace(tmp_index, path)
+                os.replace(tmp_manifest, meta_path)
+            except BaseException:
+                tmp_index.unlink(missing_ok=True)
+                if tmp_manifest is not None:
+                    tmp_manifest.unlink(missing_ok=True)
+                raise
+            fsync_dir(path.parent)
+
+    def _manifest_locked(self, manifest: dict[str, Any]) -> dict[str, Any]:
+        # Our keys override same-named caller keys, so a manifest returned by
+        # load() can be passed straight back to save().
+        meta = dict(manifest)
+        meta.update(
+            format_version=FORMAT_VERSION,
+            dim=self.dim,
+            count=len(self._live),
+            capacity=int(self._index.get_max_elements()),
+            hnsw={
+                "space": SPACE,
+                "M": int(self._index.M),
+                "ef_construction": int(self._index.ef_construction),
+                "ef": int(self._index.ef),
+            },
+            deleted_ids=sorted(self._deleted),
+        )
+        return meta
+
+    @classmethod
+    def load(cls, path: Path, dim: int) -> tuple[VectorIndex, dict[str, Any]] | None:
+        """Load a saved index, or None if anything about it is off (never raises)."""
+        try:
+            return cls.open(path, dim)
+        except Exception:  # a cache: any failure just means "rebuild"
+            return None
+
+    @classmethod
+    def open(cls, path: Path, dim: int) -> tuple[VectorIndex, dict[str, Any]]:
+        """Load a saved index, or raise IndexUnusable saying why it must be rebuilt.
+
+        hnswlib trusts its file, so the file is checked (checksum and structure,
+        see index_files) before hnswlib sees it, and hnswlib then reads the very
+        file that was checked (by descriptor where the OS allows).
+        """
+        return unless_replaced(lambda: cls._open_or_explain(Path(path), int(dim)), Path(path))
+
+    @classmethod
+    def _open_or_explain(cls, path: Path, dim: int) -> tuple[VectorIndex, dict[str, Any]]:
+        try:
+            return cls._open(path, dim)
+        except IndexUnusable:
+            raise
+        except Exception as exc:  # hnswlib or the OS: the cache is unusable all the same
+            raise IndexUnusable(f"index could not be loaded ({type(exc).__name__}: {exc})") from None
+
+    @classmethod
+    def _open(cls, path: Path, dim: int) -> tuple[VectorIndex, dict[str, Any]]:
+        import hnswlib
+
+        meta = read_checked_manifest(path)
+        if meta["dim"] != dim:
+            raise IndexUnusable(f"index is {meta['dim']}-d, {dim}-d is wanted", damaged=False)
+        deleted = set(meta["deleted_ids"])
+        total = meta["count"] + len(deleted)
+        with open_index_file(path) as f:
+            check_index_file(f, meta)
+            raw = hnswlib.Index(space=SPACE, dim=dim)
+            by_fd = path_by_descriptor(f)
+            raw.load_index(by_fd or str(path), max_elements=max(total, 1))
+            if by_fd is None:
+                still_same_file(f, path)
+        labels = set(raw.get_ids_list())
+        if len(labels) != total or not deleted <= labels:
+            raise IndexUnusable("index labels do not match its manifest")
+        index = cls.__new__(cls)
+        index._adopt(raw, dim, labels - deleted, deleted)
+        return index, meta
+
+    def _adopt(self, raw: hnswlib.Index, dim: int, live: set[int], deleted: set[int]) -> None:
+        """Initialise a bare instance (from __new__) around a loaded hnswlib index."""
+        self.dim = dim
+        self._lock = ReadWriteLock()
+        self._save_lock = threading.Lock()
+        self._live = live
+        self._deleted = deleted
+        self._index = raw
+        raw.set_ef(self.EF_SEARCH)  # ef is not persisted by hnswlib
+        raw.set_num_threads(os.cpu_count() or 1)
+
+    @staticmethod
+    def read_manifest(path: Path, *, thorough: bool = True) -> dict[str, Any] | None:
+        """The manifest saved next to ``path`` if it and the index file it describes
+        pass every check of ``open`` short of loading; else None. Never imports hnswlib.
+
+        ``thorough=False``: the manifest, the file's size and header only (no hash), cheap
+        for a status line; deeper damage is found, and rebuilt, by the next ``open``.
+        """
+        try:
+            return VectorIndex.inspect(path, thorough=thorough)
+        except IndexUnusable:
+            return None
+
+    @staticmethod
+    def inspect(path: Path, *, thorough: bool = True) -> dict[str, Any]:
+        """Like read_manifest, but raise IndexUnusable saying what is wrong."""
+        path = Path(path)
+        return unless_replaced(lambda: inspect_saved(path, thorough=thorough), path)
+
+
+# ---------------------------------------------------------------- helpers
+
+
+def _as_int_list(ids: Iterable[int] | np.ndarray) -> list[int]:
+    return [int(i) for i in np.asarray(ids, dtype=np.int64).reshape(-1)]
+
+
+def _prepare(ids: Iterable[int] | np.ndarray, vectors: np.ndarray, dim: int) -> tuple[np.ndarray, np.ndarray]:
+    """Validate ids/vectors; returns (uint64 labels, float32 rows), last duplicate wins."""
+    labels = np.asarray(ids, dtype=np.int64).reshape(-1)
+    data = np.asarray(vectors, dtype=np.float32)
+    if data.ndim == 1 and len(labels) == 1:
+        data = data[None, :]
+    if data.ndim != 2 or data.shape != (len(labels), dim):
+        raise ValueError(f"vectors must have shape ({len(labels)}, {dim}), got {data.shape}")
+    if len(labels) and labels.min() < 0:
+        raise ValueError("ids must be non-negative")
+    if not np.isfinite(data).all():
+        raise ValueError("vectors contain NaN or infinity")
+    # A label twice in one add_items call would race between hnswlib's worker
+    # threads; keep only the last occurrence so the result is deterministic.
+    _, last = np.unique(labels[::-1], return_index=True)
+    if len(last) != len(labels):
+        keep = np.sort(len(labels) - 1 - last)
+        labels, data = labels[keep], data[keep]
+    return labels.astype(np.uint64), np.ascontiguousarray(data)
+
+
+def _hits(labels: np.ndarray, dists: np.ndarray) -> list[Hit]:
+    # hnswlib's cosine distance is 1 - cos; results are already best first.
+    return [(int(lab), 1.0 - float(d)) for lab, d in zip(labels, dists, strict=True)]
