@@ -31,10 +31,10 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 from _common import NO_TAGGING, environment, loadavg, markdown_table, percentile, write_results
 from bench_live import MODEL, ensure_small_photos
-from photoclip.core.catalog.store.store import path_key
 from PySide6.QtCore import QPoint
 from PySide6.QtWidgets import QApplication
 
+from photoclip.core.catalog.store import path_key
 from photoclip.core.files.thumbnails import ThumbnailCache
 from photoclip.core.library import Library
 from photoclip.core.live.worker import LibraryWorker

@@ -45,12 +45,12 @@ from _common import (
     ru_maxrss_mib,
     write_results,
 )
-from photoclip.core.catalog.store.store import Catalog, EncodedPhoto
-from photoclip.core.search.searcher.vector_index import VectorIndex
 
+from photoclip.core.catalog.store import Catalog, EncodedPhoto
 from photoclip.core.clip.encoder import ClipEncoder, ModelSpec
 from photoclip.core.library import Library
 from photoclip.core.paths import app_paths
+from photoclip.core.search.vector_index import VectorIndex
 from photoclip.core.settings import Settings
 
 MODEL = "random:ViT-B-32"

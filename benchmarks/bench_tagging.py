@@ -117,7 +117,7 @@ def measure_library(library: Library, size: int, photos_per_s: float) -> dict[st
     with library.writing("bench"):
         _, batch_s = timed(lambda: [organizer.tag_new_photos(b) for b in batches])
     # A smart album of about 1% of the library (a random model scores everything alike).
-    from photoclip.core.search.searcher.query import parse_query
+    from photoclip.core.search.query import parse_query
 
     query = "a photo of a sunny beach"
     scores = library.catalog.all_vectors(MODEL)[1] @ library.searcher.query_vector(

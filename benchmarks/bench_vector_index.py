@@ -28,7 +28,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout
 
-from photoclip.core.search.searcher.vector_index import VectorIndex
+from photoclip.core.search.vector_index import VectorIndex
 
 K = 10
 COS_TO_CENTRE = 0.8

@@ -11,9 +11,9 @@ import time
 from pathlib import Path
 
 import pytest
-from photoclip.core.search.searcher.vector_index import VectorIndex
 
 from photoclip.core.paths import app_paths
+from photoclip.core.search.vector_index import VectorIndex
 from tests.cli.conftest import Cli
 from tests.synthetic import CLASSES, draw_picture
 

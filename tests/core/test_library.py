@@ -353,7 +353,7 @@ def test_similar_by_another_spelling_of_the_path_excludes_the_photo(library: Lib
 
 
 def test_a_corrupt_query_image_is_a_query_error(library: Library, tmp_path: Path) -> None:
-    from photoclip.core.search.searcher.query import QueryError
+    from photoclip.core.search.query import QueryError
 
     library.index_photos()
     bad = tmp_path / "notes.jpg"

@@ -21,16 +21,16 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from photoclip.core.catalog.store.store import Catalog, EncodedPhoto
-from photoclip.core.search.searcher.searcher import FileChecks
 
 import photoclip.core.search.searcher as search_module
+from photoclip.core.catalog.store import Catalog, EncodedPhoto
 from photoclip.core.library import Library
 from photoclip.core.live.apply_changes import ChangeApplier
 from photoclip.core.live.change_queue import ChangeQueue, Move, ReadyChanges
 from photoclip.core.live.worker import LibraryWorker
 from photoclip.core.models import PhotoState, Tag
 from photoclip.core.paths import app_paths
+from photoclip.core.search.searcher import FileChecks
 from photoclip.core.settings import Settings
 from tests.fakes import FakeEncoder
 from tests.synthetic import CLASSES, draw_picture

@@ -32,11 +32,11 @@ from typing import Any
 
 import numpy as np
 import pytest
-from photoclip.core.search.searcher.index_files import IndexUnusable
-from photoclip.core.search.searcher.vector_index import VectorIndex
 
 from photoclip.core.library import Library
 from photoclip.core.paths import app_paths
+from photoclip.core.search.index_files import IndexUnusable
+from photoclip.core.search.vector_index import VectorIndex
 from photoclip.core.settings import Settings
 from tests.cli.conftest import Cli
 from tests.synthetic import make_library
@@ -532,7 +532,7 @@ def test_structural_checks_stop_what_hnswlib_would_trip_on(
 # -- a reader racing a save is not "damage" --------------------------------------------------
 def test_a_save_landing_mid_load_is_read_again_not_reported_damaged(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from photoclip.core.search.searcher import vector_index
+    from photoclip.core.search import vector_index
 
     path = tmp_path / "v.hnsw"
     rng = np.random.default_rng(2)
@@ -569,7 +569,7 @@ def test_a_damaged_header_is_refused_not_a_crash(case: str, tmp_path: Path) -> N
 
 
 def test_any_error_while_checking_reads_as_damage(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from photoclip.core.search.searcher import index_files
+    from photoclip.core.search import index_files
 
     path = _saved(tmp_path)
 
@@ -583,7 +583,7 @@ def test_any_error_while_checking_reads_as_damage(tmp_path: Path, monkeypatch: p
 
 
 def test_the_index_file_is_hashed_once_per_process(copy: Copy, monkeypatch: pytest.MonkeyPatch) -> None:
-    from photoclip.core.search.searcher import index_files
+    from photoclip.core.search import index_files
 
     real, hashed = index_files._problem_in, []
 

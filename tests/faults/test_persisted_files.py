@@ -267,8 +267,7 @@ def _warnings(stderr: str, home: Path) -> set[str]:
 
 
 def _make_thumbnails(home: Path) -> None:
-    from photoclip.core.catalog.store.store import Catalog
-
+    from photoclip.core.catalog.store import Catalog
     from photoclip.core.files.thumbnails import ThumbnailCache
 
     paths = _paths(home)
@@ -283,9 +282,9 @@ def _make_thumbnails(home: Path) -> None:
 
 def _thumbnails_readable(home: Path) -> None:
     """The grid's reader: every thumbnail it is handed opens as an image."""
-    from photoclip.core.catalog.store.store import Catalog
     from PIL import Image
 
+    from photoclip.core.catalog.store import Catalog
     from photoclip.core.files.thumbnails import ThumbnailCache
 
     paths = _paths(home)

@@ -15,9 +15,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from photoclip.core.catalog.store.migrations import MIGRATIONS, SCHEMA_VERSION
-from photoclip.core.catalog.store.store import Catalog
 
+from photoclip.core.catalog.migrations import MIGRATIONS, SCHEMA_VERSION
+from photoclip.core.catalog.store import Catalog
 from photoclip.core.lock import LibraryLocked, WriterLock
 from photoclip.core.paths import app_paths
 from photoclip.core.settings import Settings, SettingsError, load_settings, save_settings
@@ -347,7 +347,7 @@ def test_the_app_says_why_it_cannot_start_and_leaves_the_file(
 
 def test_a_row_whose_text_is_no_longer_utf8_is_damage_in_one_line(tmp_path: Path) -> None:
     """Bytes flipped inside a text value: SQLite reads the row and Python cannot decode it."""
-    from photoclip.core.catalog.store.store import CatalogDamaged, catalog_problem
+    from photoclip.core.catalog.store import CatalogDamaged, catalog_problem
 
     exc = sqlite3.OperationalError("Could not decode to UTF-8 column 'model_id' with text "
                                    "'local-dir:/x\udcff\udcfe/tiny'")
@@ -361,7 +361,7 @@ def test_damage_met_by_one_command_is_refused_by_the_next_until_the_file_is_repl
     """SQLite has no page checksums: a command reading other rows would write to a file
     an earlier one was told is damaged. The note beside it makes every later open refuse
     that same file, and a restored file is used again."""
-    from photoclip.core.catalog.store.damage import damage_note
+    from photoclip.core.catalog.damage import damage_note
 
     photos = tmp_path / "photos"
     photos.mkdir()
@@ -396,7 +396,7 @@ def test_damage_met_by_one_command_is_refused_by_the_next_until_the_file_is_repl
     b'{"problem": "damaged"}', b'{"file": [0, 0, 0, 0], "problem": "damaged"}'])
 def test_a_damaged_or_stale_damage_note_is_ignored(tmp_path: Path, note: bytes) -> None:
     """The note's own damage (or a note about another file) never refuses a good catalog."""
-    from photoclip.core.catalog.store.damage import damage_note, known_damage
+    from photoclip.core.catalog.damage import damage_note, known_damage
 
     catalog = tmp_path / "catalog.sqlite3"
     Catalog(catalog).close()

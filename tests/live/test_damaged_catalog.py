@@ -13,8 +13,8 @@ import traceback
 from pathlib import Path
 
 import pytest
-from photoclip.core.catalog.store.store import Catalog, CatalogDamaged
 
+from photoclip.core.catalog.store import Catalog, CatalogDamaged
 from photoclip.core.library import Library
 from photoclip.core.live import worker as worker_module
 from photoclip.core.live.worker import LibraryWorker

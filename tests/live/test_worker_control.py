@@ -7,10 +7,10 @@ import time
 from pathlib import Path
 
 import pytest
-from photoclip.core.search.searcher.vector_index import VectorIndex
 
 from photoclip.core.live.worker import WorkerStopped
 from photoclip.core.models import PhotoState
+from photoclip.core.search.vector_index import VectorIndex
 from tests.live.conftest import Live, open_live, wait_until, write_picture
 
 pytestmark = pytest.mark.model

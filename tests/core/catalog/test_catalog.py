@@ -6,9 +6,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from photoclip.core.catalog.store.migrations import SCHEMA_VERSION
-from photoclip.core.catalog.store.store import NEWEST_SQL, Catalog, CatalogError, EncodedPhoto
 
+from photoclip.core.catalog.migrations import SCHEMA_VERSION
+from photoclip.core.catalog.store import NEWEST_SQL, Catalog, CatalogError, EncodedPhoto
 from photoclip.core.models import PhotoState
 
 
@@ -104,7 +104,7 @@ def test_adding_a_parent_folder_absorbs_children(catalog: Catalog, tmp_path: Pat
 
 
 def test_migration_backs_up_an_existing_catalog(tmp_path: Path, monkeypatch) -> None:
-    from photoclip.core.catalog.store import migrations
+    from photoclip.core.catalog import migrations
 
     path = tmp_path / "catalog.sqlite3"
     Catalog(path, backups_dir=tmp_path / "backups").close()

@@ -17,10 +17,10 @@ from typing import Any
 
 import numpy as np
 import pytest
-from photoclip.core.catalog.store.migrations import MIGRATIONS, SCHEMA_VERSION, Migration
-from photoclip.core.catalog.store.store import Catalog
 
-from photoclip.core.catalog.store import store as catalog_module
+from photoclip.core.catalog import store as catalog_module
+from photoclip.core.catalog.migrations import MIGRATIONS, SCHEMA_VERSION, Migration
+from photoclip.core.catalog.store import Catalog
 from photoclip.core.models import Tag
 
 REPO = Path(__file__).resolve().parents[2]

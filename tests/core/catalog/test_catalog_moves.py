@@ -7,9 +7,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from photoclip.core.catalog.store.migrations import MIGRATIONS, SCHEMA_VERSION
-from photoclip.core.catalog.store.store import Catalog, EncodedPhoto
 
+from photoclip.core.catalog.migrations import MIGRATIONS, SCHEMA_VERSION
+from photoclip.core.catalog.store import Catalog, EncodedPhoto
 from photoclip.core.models import PhotoState, Tag
 
 

@@ -5,11 +5,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from photoclip.core.catalog.store.store import Catalog, EncodedPhoto
-from photoclip.core.search.searcher.index_store import IndexStore
-from photoclip.core.search.searcher.query import QueryError, parse_query
-from photoclip.core.search.searcher.searcher import Searcher
 from PIL import Image
+
+from photoclip.core.catalog.store import Catalog, EncodedPhoto
+from photoclip.core.search.index_store import IndexStore
+from photoclip.core.search.query import QueryError, parse_query
+from photoclip.core.search.searcher import Searcher
 
 
 def test_plain_text_is_one_term() -> None:

@@ -15,7 +15,8 @@ from typing import Any
 import hnswlib
 import numpy as np
 import pytest
-from photoclip.core.search.searcher.vector_index import ReadWriteLock, VectorIndex
+
+from photoclip.core.search.vector_index import ReadWriteLock, VectorIndex
 
 DIM = 32
 N = 2000
