@@ -3,10 +3,16 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.photoclip-installed
+# The system libraries Qt's xcb platform plugin needs and the PySide6 wheel does not carry
+# (Debian/Ubuntu names; photoclip/ui/platform_check.py maps each library to its package).
+QT_SYSTEM_PACKAGES := libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 libxcb-image0 libxcb-randr0 \
+  libxcb-render-util0 libxcb-render0 libxcb-shape0 libxcb-shm0 libxcb-sync1 libxcb-util1 \
+  libxcb-xfixes0 libxcb-xkb1 libxcb1 libx11-xcb1 libx11-6 libxkbcommon0 libxkbcommon-x11-0 \
+  libgl1 libglx0 libglvnd0 libegl1 libfontconfig1 libfreetype6 libdbus-1-3 libglib2.0-0
 
-.PHONY: run test lint bench soak tiny-model clean validators
+.PHONY: run test lint bench soak tiny-model clean validators qt-libs screenshots
 
-run: $(STAMP)
+run: $(STAMP) qt-libs
 	$(BIN)/photoclip $(ARGS)
 
 test: $(STAMP) validators
@@ -22,6 +28,10 @@ bench: $(STAMP)
 # kill -9 rounds of index, --reindex, watch and tag, many times (minutes; not in CI).
 soak: $(STAMP)
 	$(BIN)/python tests/soak/crash_soak.py --trials 60 --seed 1
+
+# Re-render docs/screenshots/*.png (a plain test run renders them into a temporary folder).
+screenshots: $(STAMP)
+	PHOTOCLIP_SCREENSHOTS=docs/screenshots QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest tests/ui -q
 
 tiny-model: $(STAMP)
 	$(BIN)/python tests/make_tiny_clip.py tests/.cache/tiny-clip-manual
@@ -44,6 +54,22 @@ validators:
 	      desktop-file-utils appstream >/dev/null) \
 	      || echo "note: could not install desktop-file-utils/appstream; their checks skip"; \
 	  else echo "note: desktop-file-validate or appstreamcli missing; their checks are skipped"; fi; \
+	fi
+
+# Qt's system libraries (QT_SYSTEM_PACKAGES), the ones not installed yet, from Debian's
+# packages where we are root; elsewhere a note (the app itself names what is missing).
+# Not a Debian-like system (no dpkg-query): nothing to do here.
+qt-libs:
+	@if command -v dpkg-query >/dev/null; then \
+	  missing=""; for p in $(QT_SYSTEM_PACKAGES); do \
+	    dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "ok installed" || missing="$$missing $$p"; \
+	  done; \
+	  if [ -n "$$missing" ]; then \
+	    if command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ]; then \
+	      (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null) \
+	        || echo "note: could not install$$missing; the window may not open"; \
+	    else echo "note: the window needs$$missing (sudo apt-get install$$missing)"; fi; \
+	  fi; \
 	fi
 
 clean:

@@ -176,7 +176,7 @@ def _sqlite_error() -> type[BaseException]:
 
 def _catalog_problem(exc: sqlite3.Error) -> Exception | None:
     from .core.catalog.damage import remember_damage
-    from .core.catalog.store import CatalogDamaged, catalog_problem
+    from .core.catalog.errors import CatalogDamaged, catalog_problem
     from .core.paths import app_paths
 
     paths = app_paths()
@@ -205,6 +205,11 @@ def _start_app(args: argparse.Namespace) -> int:
     ):
         print("photoclip: no display to show the app on; use the commands (photoclip --help), "
               "or photoclip watch on a server", file=sys.stderr)
+        return EXIT_FAILURE
+    from .ui.platform_check import window_problem  # Qt-free: before Qt's libraries load
+
+    if (problem := window_problem()) is not None:
+        print(problem, file=sys.stderr)
         return EXIT_FAILURE
     try:
         from .ui.app import main as app_main

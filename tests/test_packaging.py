@@ -50,6 +50,16 @@ def test_appstream_metainfo_validates() -> None:
     assert done.returncode == 0, done.stdout + done.stderr
 
 
+def test_every_python_package_is_listed_for_the_wheel() -> None:
+    """setuptools ships only the packages pyproject names: a new room left out of that list
+    would work from this checkout and be missing from every installed copy."""
+    tomllib = pytest.importorskip("tomllib")  # the standard library from Python 3.11
+    listed = set(tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"])
+    on_disk = {".".join(init.parent.relative_to(REPO).parts)
+               for init in (REPO / "photoclip").rglob("__init__.py")}
+    assert on_disk - listed == set()
+
+
 @pytest.mark.slow
 def test_wheel_carries_the_app_and_its_entry_point_starts(tmp_path: Path) -> None:
     subprocess.run([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps",

@@ -77,6 +77,8 @@ class Library:
             self.spec, settings.device, settings.precision, cache_dir=paths.models_cache)
         self.catalog = Catalog(paths.catalog, backups_dir=paths.backups)
         self.index = IndexStore(self.catalog, paths.index, self.encoder.model_id)
+        # Handed only as its LibraryParts (catalog, encoder, paths, settings, searcher, the
+        # writer lock, photo_at): the organizing room never imports this module.
         self.organizer = Organizer(self)
         self.searcher = Searcher(self.catalog, self.encoder, self.index,
                                  concepts=self.organizer.concepts)

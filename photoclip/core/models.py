@@ -124,3 +124,69 @@ class IndexReport:
     index_rebuilt: bool = False
     cancelled: bool = False
     seconds: float = 0.0
+
+
+@dataclass(frozen=True)
+class PhotoMeta:
+    """What a photo's headers say, read once at index time (or by the metadata backfill).
+
+    Date filters and month counts use ``taken_local``, the calendar the photographer lived
+    in; sorting by date uses ``taken_at``. ``taken_source == "file"`` means no header had a
+    date and the file's modification time stands in (the UI and JSON say so).
+    """
+
+    taken_at: float | None = None  # capture instant, POSIX seconds
+    taken_local: str | None = None  # wall-clock capture time, "YYYY-MM-DDTHH:MM:SS"
+    taken_offset_min: int | None = None  # OffsetTimeOriginal in minutes; None when unknown
+    taken_source: str = "file"  # "exif", "xmp", "png", "heif" or "file" (the last resort)
+    camera_make: str | None = None
+    camera_model: str | None = None
+    lens: str | None = None
+    orientation: int = 1  # EXIF 1..8
+    width: int | None = None  # pixel size as stored (before the orientation turns it)
+    height: int | None = None
+    file_type: str | None = None  # "jpeg", "png", "heic", "webp", "tiff", "gif", "bmp"
+    lat: float | None = None
+    lon: float | None = None
+    city: str | None = None  # from GPS, offline (files/places.py)
+    region: str | None = None  # state / first-level division
+    country: str | None = None
+    country_code: str | None = None  # ISO 3166-1 alpha-2
+
+    @property
+    def camera(self) -> str | None:
+        """"Google Pixel 7": the model, with the make in front unless the model repeats it."""
+        make, model = (self.camera_make or "").strip(), (self.camera_model or "").strip()
+        if not model:
+            return make or None
+        return model if not make or model.lower().startswith(make.lower().split()[0]) else f"{make} {model}"
+
+    @property
+    def place(self) -> str | None:
+        """"Lisbon, Portugal": the nearest populated place and its country."""
+        parts = [p for p in (self.city, self.country) if p]
+        return ", ".join(parts) or None
+
+
+@dataclass(frozen=True)
+class PhotoFilter:
+    """Conditions on what the photo knows; every one that is set must hold.
+
+    Text values are already folded (case- and accent-insensitive, files/places.py ``fold``).
+    """
+
+    after: str | None = None  # "YYYY-MM-DD", inclusive lower bound on taken_local
+    before: str | None = None  # "YYYY-MM-DD", exclusive upper bound on taken_local
+    places: tuple[str, ...] = ()  # city, region, country or country code; any of them
+    cameras: tuple[str, ...] = ()  # part of "make model"; any of them
+    folders: tuple[str, ...] = ()  # a folder name on the photo's path; any of them
+    tags: tuple[str, ...] = ()  # tag names (user or auto, not rejected); all of them
+    albums: tuple[str, ...] = ()  # album names; the library resolves them into ``ids``
+    kinds: tuple[str, ...] = ()  # labels of the "kinds" label set; any of them
+    orientation: str | None = None  # "portrait", "landscape" or "square", as shown upright
+    exclude_tags: tuple[str, ...] = ()
+    exclude_places: tuple[str, ...] = ()
+    ids: tuple[int, ...] | None = None  # an allow-list; None: no limit
+
+    def is_empty(self) -> bool:
+        return self == PhotoFilter()

@@ -78,7 +78,7 @@ PERSISTED_FILES: tuple[PersistedFile, ...] = (
                   "*/manifest.json", "what each exported tower was made from and how it was checked"),
     PersistedFile("catalog damage note", Kind.RUNTIME, "json", lambda p: p.data_dir,
                   "catalog.sqlite3.damaged", "which catalog file was found damaged: refused until "
-                  "it is replaced (catalog_damage); an unreadable note is ignored"),
+                  "it is replaced (catalog/damage.py); an unreadable note is ignored"),
     PersistedFile("writer lock", Kind.RUNTIME, "lock", lambda p: p.data_dir, "writer.lock",
                   "an OS lock held by the one writing process; the pid inside is informational"),
 )

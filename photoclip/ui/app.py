@@ -11,7 +11,7 @@ from PySide6.QtCore import QTimer
 from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication, QMessageBox
 
-from ..core.catalog.store import CatalogError, catalog_problem
+from ..core.catalog.errors import CatalogError, catalog_problem
 from ..core.library import Library, LibraryError
 from ..core.live.worker import LibraryWorker
 from ..core.lock import LibraryLocked
@@ -19,6 +19,7 @@ from ..core.paths import app_paths, resources_dir
 from ..core.settings import SettingsError, load_settings
 from .bridge import WorkerBridge, start_worker
 from .main_window import MainWindow
+from .platform_check import guarded_start
 from .single_instance import SingleInstance
 
 
@@ -32,7 +33,8 @@ def create_window(library: Library) -> tuple[MainWindow, LibraryWorker]:
 
 
 def main(argv: Sequence[str] | None = None, model: str | None = None) -> int:
-    app = QApplication.instance() or QApplication(list(argv or sys.argv))
+    # Qt's failure to load its platform plugin: one line and exit 1, not an abort.
+    app = QApplication.instance() or guarded_start(lambda: QApplication(list(argv or sys.argv)))
     app.setApplicationName("PhotoClip")
     app.setDesktopFileName("photoclip")
     icon = resources_dir() / "icons" / "photoclip.svg"

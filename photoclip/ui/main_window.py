@@ -1,5 +1,6 @@
 """The main window: search bar, photo grid, folders, live indexing status.
-Folders, model switching and photo actions are mixins beside it (window_*.py);
+Folders, model switching and photo actions are its parts beside it (window_*.py, on
+the base in window_parts.py);
 tags, albums and concepts are its Organize helper.
 
 Thin: every action calls the core's Library (searches in the one-thread search
@@ -16,7 +17,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QSize, Qt, QTimer, Signal
+from PySide6.QtCore import QSize, Qt, QTimer
 from PySide6.QtGui import (
     QAction,
     QCloseEvent,
@@ -27,7 +28,6 @@ from PySide6.QtWidgets import (
     QLabel,
     QListView,
     QListWidget,
-    QMainWindow,
     QPushButton,
     QStackedWidget,
     QVBoxLayout,
@@ -39,7 +39,6 @@ from ..core.library import Library, LibraryError
 from ..core.live.worker import LibraryWorker, WorkerStatus
 from ..core.models import Failure, PhotoState
 from ..core.search.query import QueryError
-from ..core.settings import Settings
 from .bridge import WorkerBridge
 from .browse import Browse
 from .grid_delegate import GridDelegate
@@ -59,13 +58,7 @@ RESULTS = 200
 LIVE_REFRESH_S = 5.0  # while indexing, matching new photos join the results this often
 
 
-class MainWindow(FolderActions, ModelSwitching, PhotoActions, QMainWindow):
-    folders_changed = Signal()
-    library_reopened = Signal()  # a new model or device is in use
-    folders_shown = Signal(list)  # the library folders' paths, after each refresh
-    notice = Signal(str)  # a message from another thread, shown on the GUI thread
-    search_again = Signal()  # from another thread: the results may have changed
-
+class MainWindow(FolderActions, ModelSwitching, PhotoActions):
     def __init__(self, library: Library, worker: LibraryWorker, bridge: WorkerBridge) -> None:
         super().__init__()
         self.library = library
@@ -78,13 +71,11 @@ class MainWindow(FolderActions, ModelSwitching, PhotoActions, QMainWindow):
         self._similar_to: Path | None = None  # "find similar" mode instead of a text query
         self.browse: Browse | None = None  # a sidebar tag or album instead of a query
         self.shown_query = ""  # the text query whose results are on show, if any
-        self._closing = False
+        self.closing = False
         self._limit = RESULTS  # raised by "More results" to show weaker matches
         self._last_refresh = 0.0  # monotonic time of the last live refresh
         self._offline: tuple[Path, ...] = ()
-        self._owns_library = False  # the caller opened the first library; we, any reopened one
-        self._reopening = False
-        self._reopen_next: Settings | None = None
+        self.owns_library = False
         self.setWindowTitle("PhotoClip")
         self.setAcceptDrops(True)
         self.model = ResultsModel(ThumbnailCache(library.paths.thumbnails), self.thumbnail_tasks)
@@ -126,14 +117,14 @@ class MainWindow(FolderActions, ModelSwitching, PhotoActions, QMainWindow):
         self.grid.setUniformItemSizes(True)
         self.delegate = GridDelegate(self.grid)
         self.grid.setItemDelegate(self.delegate)
-        self._apply_cell_size(self.library.settings.thumbnail_size)
+        self.apply_cell_size(self.library.settings.thumbnail_size)
         self.grid.setMovement(QListView.Movement.Static)
         self.grid.setModel(self.model)
         self.grid.setAccessibleName("Photos")
         self.grid.setSelectionMode(QListView.SelectionMode.ExtendedSelection)
         self.grid.activated.connect(lambda index: self.open_preview(index.row()))  # Enter
         self.grid.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
-        self.grid.customContextMenuRequested.connect(self._context_menu)
+        self.grid.customContextMenuRequested.connect(self.show_context_menu)
         self.empty = QLabel()
         self.empty.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.empty.setWordWrap(True)
@@ -153,7 +144,7 @@ class MainWindow(FolderActions, ModelSwitching, PhotoActions, QMainWindow):
         self.more_button.clicked.connect(self.show_more)
         self.more_button.hide()
         self.banner = ModelBanner(self.library.spec.open_clip_name)
-        self.banner.model_chosen.connect(self._use_model)
+        self.banner.model_chosen.connect(self.use_model)
         central = QWidget()
         column = QVBoxLayout(central)
         column.addWidget(self.banner)
@@ -325,7 +316,7 @@ class MainWindow(FolderActions, ModelSwitching, PhotoActions, QMainWindow):
                 "Welcome to PhotoClip. Add a folder of photos (or drop one here) to start.")
         self.pages.setCurrentIndex(1)
 
-    def _apply_cell_size(self, size: int) -> None:
+    def apply_cell_size(self, size: int) -> None:
         self.grid.setIconSize(QSize(size, size))
         self.delegate.icon_size = size
         cell = self.delegate.cell_size(self.grid.fontMetrics())
@@ -339,7 +330,7 @@ class MainWindow(FolderActions, ModelSwitching, PhotoActions, QMainWindow):
 
     # -- live indexing -------------------------------------------------------------------
     def show_status(self, status: WorkerStatus) -> None:
-        if self._closing:
+        if self.closing:
             return
         self.status_label.setText(describe(status))
         self.pause_button.setText("Resume" if status.state == "paused" else "Pause")
@@ -380,11 +371,11 @@ class MainWindow(FolderActions, ModelSwitching, PhotoActions, QMainWindow):
     def closeEvent(self, event: QCloseEvent) -> None:
         """Stop the worker cleanly (pending photos stay pending for next time)."""
         self.status_label.setText("Stopping…")
-        self._closing = True  # status signals still queued are ignored from here on
+        self.closing = True  # status signals still queued are ignored from here on
         self.worker.stop()
         self.organize.shutdown()
         self.searches.shutdown()  # waits for a reopen in flight, whose library _reopened closes
         self.thumbnail_tasks.shutdown()
-        if self._owns_library:
+        if self.owns_library:
             self.library.close()
         event.accept()

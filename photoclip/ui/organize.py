@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from PySide6.QtCore import QObject
 from PySide6.QtGui import QAction, QIcon, QKeySequence
@@ -25,9 +25,7 @@ from .label_sets_dialog import LabelSetsDialog
 from .results_model import PAGE, SCORE_ROLE
 from .smart_album_dialog import SmartAlbumDialog
 from .tasks import LibraryTasks
-
-if TYPE_CHECKING:
-    from .main_window import MainWindow
+from .window_parts import WindowBase
 
 log = logging.getLogger(__name__)
 
@@ -45,7 +43,7 @@ def _learn(library: Library, name: str, paths: list[Path]) -> tuple[int, int]:
 
 
 class Organize(QObject):
-    def __init__(self, window: MainWindow) -> None:
+    def __init__(self, window: WindowBase) -> None:
         super().__init__(window)
         self.window = window
         self.tasks = LibraryTasks(lambda: window.library, lambda: window.worker, self)

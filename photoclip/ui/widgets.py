@@ -16,7 +16,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ..core.files.imaging import SUPPORTED_EXTENSIONS
+from ..core.files.formats import SUPPORTED_EXTENSIONS
 from ..core.live.worker import WorkerStatus
 
 

@@ -1,9 +1,7 @@
 """The main window's actions on one photo or the selection: the preview (with its
-tag chips) and the grid's context menu (a mixin of MainWindow)."""
+tag chips) and the grid's context menu (a part of MainWindow)."""
 
 from __future__ import annotations
-
-from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QPoint, QUrl
 from PySide6.QtGui import QDesktopServices, QGuiApplication
@@ -11,17 +9,15 @@ from PySide6.QtWidgets import QMenu
 
 from ..core.models import Photo, Tag
 from .preview import PreviewDialog
-
-if TYPE_CHECKING:
-    from .main_window import MainWindow
+from .window_parts import WindowBase
 
 
-class PhotoActions:
-    def open_preview(self: MainWindow, row: int) -> PreviewDialog | None:
+class PhotoActions(WindowBase):
+    def open_preview(self, row: int) -> PreviewDialog | None:
         photo = self.model.photo(row)
         return None if photo is None else self._preview_photo(photo)  # None: page not here yet
 
-    def _preview_photo(self: MainWindow, photo: Photo) -> PreviewDialog | None:
+    def _preview_photo(self, photo: Photo) -> PreviewDialog | None:
         photos = self.model.photos()  # the arrows step through the rows that have arrived
         if photo not in photos:  # the results changed since the menu opened
             photos = [photo]
@@ -32,10 +28,10 @@ class PhotoActions:
         dialog.show()
         return dialog
 
-    def _tags_of(self: MainWindow, photo: Photo) -> list[Tag]:
+    def _tags_of(self, photo: Photo) -> list[Tag]:
         return self.library.catalog.tags(photo.id)
 
-    def _context_menu(self: MainWindow, position: QPoint) -> None:
+    def show_context_menu(self, position: QPoint) -> None:
         index = self.grid.indexAt(position)
         if not index.isValid():
             return

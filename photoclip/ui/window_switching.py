@@ -1,23 +1,24 @@
 """The main window's settings and model switching: Settings…, and reopening the
-library with a new model or device without a restart (a mixin of MainWindow)."""
+library with a new model or device without a restart (a part of MainWindow)."""
 
 from __future__ import annotations
 
 import dataclasses
 import gc
-from typing import TYPE_CHECKING
 
 from ..core.library import Library, LibraryError
 from ..core.settings import Settings, SettingsError, save_settings
 from .bridge import WorkerBridge, start_worker
 from .settings_dialog import SettingsDialog
-
-if TYPE_CHECKING:
-    from .main_window import MainWindow
+from .window_parts import WindowBase
 
 
-class ModelSwitching:
-    def _use_model(self: MainWindow, spec: str) -> None:
+class ModelSwitching(WindowBase):
+    # One reopen at a time: settings saved during one wait here for the next.
+    _reopening = False
+    _reopen_next: Settings | None = None
+
+    def use_model(self, spec: str) -> None:
         """A model file chosen on the banner: saved to settings.toml and used at once."""
         changed = dataclasses.replace(self.library.settings, model=spec)
         try:
@@ -27,7 +28,7 @@ class ModelSwitching:
             return
         self.reopen_library(changed)
 
-    def reopen_library(self: MainWindow, settings: Settings) -> None:
+    def reopen_library(self, settings: Settings) -> None:
         """Switch model or device without a restart: stop the worker, reopen the
         library with the new settings, start a new worker (off the GUI thread; the
         old worker may need a moment to finish its batch). One at a time: settings
@@ -49,15 +50,15 @@ class ModelSwitching:
             old_worker.stop(timeout=60.0)
             old_library.close()
             gc.collect()  # the old model and index go now, not with a later collection
-            if self._closing:  # the window closed meanwhile: nothing to reopen for
+            if self.closing:  # the window closed meanwhile: nothing to reopen for
                 return None
             return Library(old_library.paths, settings)
 
         self.searches.run(reopen, self._reopened)
 
-    def _reopened(self: MainWindow, library: Library | None, error: BaseException | None) -> None:
+    def _reopened(self, library: Library | None, error: BaseException | None) -> None:
         self._reopening = False
-        if self._closing:
+        if self.closing:
             if library is not None:
                 library.close()
             return
@@ -74,7 +75,7 @@ class ModelSwitching:
             self.status_label.setText("Stopped")
             self.show_message(f"Could not switch: {exc}. Restart PhotoClip to go on indexing.")
             return
-        self.library, self.worker, self.bridge, self._owns_library = library, worker, bridge, True
+        self.library, self.worker, self.bridge, self.owns_library = library, worker, bridge, True
         self.banner.arch = library.spec.open_clip_name
         self.pause_button.setEnabled(True)
         self.library_reopened.emit()
@@ -84,7 +85,7 @@ class ModelSwitching:
             settings, self._reopen_next = self._reopen_next, None
             self.reopen_library(settings)
 
-    def open_settings(self: MainWindow) -> SettingsDialog:
+    def open_settings(self) -> SettingsDialog:
         dialog = SettingsDialog(self.library.settings, self.library.paths.settings, self,
                                 folders=self.sidebar.paths())
         dialog.add_folder_requested.connect(self.choose_folder)
@@ -94,14 +95,14 @@ class ModelSwitching:
         dialog.open()
         return dialog
 
-    def _settings_saved(self: MainWindow, dialog: SettingsDialog) -> None:
+    def _settings_saved(self, dialog: SettingsDialog) -> None:
         saved = dialog.saved
         if saved is None:
             return
         reopen = (saved.model, saved.device, saved.exclude, saved.polling_folders) != (
             self.library.settings.model, self.library.settings.device,
             self.library.settings.exclude, self.library.settings.polling_folders)
-        self._apply_cell_size(saved.thumbnail_size)
+        self.apply_cell_size(saved.thumbnail_size)
         if reopen:  # the encoder and the watches are built from these
             self.reopen_library(saved)
         else:

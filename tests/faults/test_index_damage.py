@@ -532,13 +532,13 @@ def test_structural_checks_stop_what_hnswlib_would_trip_on(
 # -- a reader racing a save is not "damage" --------------------------------------------------
 def test_a_save_landing_mid_load_is_read_again_not_reported_damaged(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from photoclip.core.search import vector_index
+    from photoclip.core.search import index_persistence
 
     path = tmp_path / "v.hnsw"
     rng = np.random.default_rng(2)
     VectorIndex.build(8, np.arange(1, 51), rng.standard_normal((50, 8))).save(path, {"n": 50})
     newer = VectorIndex.build(8, np.arange(1, 61), rng.standard_normal((60, 8)))
-    real, calls = vector_index.read_checked_manifest, []
+    real, calls = index_persistence.read_checked_manifest, []
 
     def manifest_then_a_save(p: Path) -> dict[str, Any]:
         meta = real(p)
@@ -547,7 +547,7 @@ def test_a_save_landing_mid_load_is_read_again_not_reported_damaged(
             newer.save(path, {"n": 60})
         return meta
 
-    monkeypatch.setattr(vector_index, "read_checked_manifest", manifest_then_a_save)
+    monkeypatch.setattr(index_persistence, "read_checked_manifest", manifest_then_a_save)
     loaded, meta = VectorIndex.open(path, 8)
     assert len(calls) == 2 and meta["n"] == 60 and len(loaded) == 60
 

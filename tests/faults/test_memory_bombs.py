@@ -24,7 +24,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from photoclip.core.files import imaging
+from photoclip.core.files import imaging, pixels
 from photoclip.core.files.decode_budget import DecodeBudget, OverBudget, default_budget_bytes
 from photoclip.core.files.imaging import ImageRejected, decode_for_model
 from photoclip.core.indexer import Indexer
@@ -174,10 +174,10 @@ def test_tiled_conversion_equals_converting_the_whole_image(
     img = awkward_image(mode)
     assert img.mode == mode
     factor = 3
-    expected = imaging._to_rgb8(img).reduce(factor)
+    expected = pixels._to_rgb8(img).reduce(factor)
     for tile_pixels in (1 << 18, 4000, 400):  # whole rows, a few rows, narrower than a row
-        monkeypatch.setattr(imaging, "_BAND_PIXELS", tile_pixels)
-        got = imaging._convert_reduced(img, min(img.size) // factor)
+        monkeypatch.setattr(pixels, "_BAND_PIXELS", tile_pixels)
+        got = pixels.convert_reduced(img, min(img.size) // factor)
         assert got.size == expected.size
         assert np.array_equal(np.asarray(got), np.asarray(expected)), tile_pixels
 

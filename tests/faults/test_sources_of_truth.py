@@ -347,7 +347,7 @@ def test_the_app_says_why_it_cannot_start_and_leaves_the_file(
 
 def test_a_row_whose_text_is_no_longer_utf8_is_damage_in_one_line(tmp_path: Path) -> None:
     """Bytes flipped inside a text value: SQLite reads the row and Python cannot decode it."""
-    from photoclip.core.catalog.store import CatalogDamaged, catalog_problem
+    from photoclip.core.catalog.errors import CatalogDamaged, catalog_problem
 
     exc = sqlite3.OperationalError("Could not decode to UTF-8 column 'model_id' with text "
                                    "'local-dir:/x\udcff\udcfe/tiny'")

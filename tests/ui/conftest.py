@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,7 +17,29 @@ from photoclip.core.settings import Settings
 from photoclip.ui.app import create_window
 from photoclip.ui.main_window import MainWindow
 
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+REPO = Path(__file__).resolve().parents[2]
+DOCS_SCREENSHOTS = REPO / "docs" / "screenshots"
+# Set (`make screenshots` sets it) to render into docs/screenshots/ ("1") or another
+# folder (relative to the repository); unset, a temporary folder, so a plain test run
+# leaves the work tree as it was.
+SCREENSHOTS_ENV = "PHOTOCLIP_SCREENSHOTS"
+_screenshots: dict[str, Path] = {}
+
+
+def screenshots_folder(asked: str, temporary: Path) -> Path:
+    """Where the screenshots go for the value of PHOTOCLIP_SCREENSHOTS."""
+    asked = asked.strip()
+    if not asked:
+        return temporary
+    return DOCS_SCREENSHOTS if asked == "1" else REPO / asked  # an absolute path stays one
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _screenshots_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = screenshots_folder(os.environ.get(SCREENSHOTS_ENV, ""),
+                                tmp_path_factory.mktemp("screenshots"))
+    _screenshots["folder"] = folder
+    return folder
 
 
 @pytest.fixture
@@ -53,11 +76,13 @@ def thumbnails_shown(window: MainWindow, rows: int) -> bool:
 
 
 def save_screenshot(widget, name: str) -> Path:
-    """Rendered offscreen into docs/screenshots/ (linked from the README)."""
+    """Rendered offscreen into a temporary folder, or into docs/screenshots/ (linked from
+    the README) when PHOTOCLIP_SCREENSHOTS asks for it (`make screenshots`)."""
     if hasattr(widget, "grid"):
         widget.grid.doItemsLayout()  # lay the grid out for the final size first
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    target = SCREENSHOTS / f"{name}.png"
+    folder = _screenshots["folder"]
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / f"{name}.png"
     assert widget.grab().save(str(target))
     return target
 

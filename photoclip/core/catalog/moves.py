@@ -15,14 +15,10 @@ import os
 import sqlite3
 import time
 from collections.abc import Iterable, Iterator, Sequence
-from contextlib import AbstractContextManager
 from pathlib import Path
-from typing import TYPE_CHECKING
 
-from ..models import PhotoState
-
-if TYPE_CHECKING:
-    from .store import FileRecord
+from .connections import CatalogConnections
+from .records import FILE_RECORD_COLUMNS, LIVE, FileRecord, file_record_from_row, path_key
 
 log = logging.getLogger(__name__)
 
@@ -79,19 +75,11 @@ def _under(prefix: bytes) -> tuple[bytes, bytes]:
     return prefix + _SEP, prefix + bytes([_SEP[0] + 1])
 
 
-class MovesAndTrash:
-    if TYPE_CHECKING:  # provided by Catalog
-        def _transaction(self) -> AbstractContextManager[sqlite3.Connection]: ...
-        def _reader(self) -> sqlite3.Connection: ...
-        @staticmethod
-        def _bump_epoch(db: sqlite3.Connection) -> None: ...
-
+class MovesAndTrash(CatalogConnections):
     # -- moves ---------------------------------------------------------------------
     def move_file(self, photo_id: int, dest: Path, folder_id: int) -> list[int]:
         """Give a row a new path in one transaction; returns the rows the move
         displaced (a photo renamed over another one, or over a folder), now in the trash."""
-        from .store import path_key
-
         key = path_key(dest)
         with self._transaction() as db:
             displaced = [i for i in self._rows_at(db, key) if i != photo_id]
@@ -110,8 +98,6 @@ class MovesAndTrash:
         the catalog still has at ``dest``: those rows go to the trash with their
         own content, so B's photos coming back take their rows (and tags) back,
         and A's rows, with A's tags, are the ones at B's paths."""
-        from .store import path_key
-
         old, new = path_key(src).rstrip(_SEP), path_key(dest).rstrip(_SEP)
         low, high = _under(old)
         with self._transaction() as db:
@@ -140,8 +126,6 @@ class MovesAndTrash:
         """Path keys of failed photos that failed for a reason of the moment: the file
         could not be read (permissions, a drive's I/O error, a share's hiccup), not what
         is in it. A plain ``index`` tries these again; a bad image waits for a change."""
-        from .store import LIVE
-
         rows = self._reader().execute(
             "SELECT path FROM photos WHERE state = 'failed' AND failure_reason LIKE ? "
             f"AND {LIVE}", (READ_FAILURE_PREFIX + "%",),
@@ -149,25 +133,20 @@ class MovesAndTrash:
         return {bytes(r[0]) for r in rows}
 
     def file_record(self, path: Path) -> FileRecord | None:
-        from .store import FileRecord, path_key
-
         r = self._reader().execute(
-            "SELECT id, size, mtime_ns, state, model_id FROM photos WHERE path = ?",
-            (path_key(path),),
+            f"SELECT {FILE_RECORD_COLUMNS} FROM photos WHERE path = ?", (path_key(path),),
         ).fetchone()
-        return FileRecord(r[0], r[1], r[2], PhotoState(r[3]), r[4]) if r else None
+        return file_record_from_row(r) if r else None
 
     def records_under(self, folder: Path) -> Iterator[tuple[bytes, FileRecord]]:
         """(path key, record) of the live rows inside ``folder``, at any depth."""
-        from .store import FileRecord, path_key
-
         low, high = _under(path_key(folder))
         rows = self._reader().execute(
-            "SELECT path, id, size, mtime_ns, state, model_id FROM photos "
-            "WHERE path >= ? AND path < ?", (low, high),
+            f"SELECT path, {FILE_RECORD_COLUMNS} FROM photos WHERE path >= ? AND path < ?",
+            (low, high),
         ).fetchall()
         for r in rows:
-            yield bytes(r[0]), FileRecord(r[1], r[2], r[3], PhotoState(r[4]), r[5])
+            yield bytes(r[0]), file_record_from_row(r[1:])
 
     # -- trash ---------------------------------------------------------------------
     def trash(self, photo_ids: Sequence[int], now: float | None = None) -> None:

@@ -13,10 +13,10 @@ import json
 import sqlite3
 import time
 from collections.abc import Iterable, Sequence
-from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING
 
 from ..models import SmartAlbum, Tag
+from .connections import CatalogConnections
 
 if TYPE_CHECKING:
     import numpy as np
@@ -35,14 +35,7 @@ def _tag(row: Sequence[object]) -> Tag:
     return Tag(*row)  # type: ignore[arg-type]
 
 
-class TagsAlbumsConcepts:
-    if TYPE_CHECKING:  # provided by Catalog
-        def _transaction(self) -> AbstractContextManager[sqlite3.Connection]: ...
-        def _reader(self) -> sqlite3.Connection: ...
-        def _counter(self, key: str) -> int: ...
-        @staticmethod
-        def _bump(db: sqlite3.Connection, key: str) -> None: ...
-
+class TagsAlbumsConcepts(CatalogConnections):
     def tags_epoch(self) -> int:
         """Bumped by every change to tags, smart albums or concepts (albums are cached on it)."""
         return self._counter("tags_epoch")

@@ -4,17 +4,22 @@ open_clip downloads weights itself, but only with a terminal progress bar. The
 app needs numbers ("120 of 605 MB"), so PhotoClip fetches the same files into
 the same cache first, through huggingface_hub with a progress class that calls
 back; open_clip then finds them cached and loads them offline. Qt-free: the
-worker turns the callback into its status.
+worker turns the callback into its status. ``hub_offline`` and ``hub_reachable`` let
+the encoder try the cache first and fail at once without network.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
+import socket
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
+
+from .errors import DownloadFailed
 
 log = logging.getLogger(__name__)
 
@@ -23,10 +28,6 @@ DownloadProgress = Callable[[int, int], None]  # bytes so far, bytes in all (0 i
 # What open_clip looks for in an hf-hub:ORG/REPO model, safetensors first.
 HUB_CONFIG = "open_clip_config.json"
 HUB_WEIGHTS = ("open_clip_model.safetensors", "open_clip_pytorch_model.bin")
-
-
-class DownloadFailed(Exception):
-    pass
 
 
 def hub_files(open_clip_name: str, pretrained: str | None) -> tuple[str, list[list[str]]] | None:
@@ -87,6 +88,34 @@ def fetch(repo_id: str, files: list[list[str]], on_progress: DownloadProgress, *
             raise DownloadFailed(f"downloading {repo_id}/{filename} failed: {exc}") from exc
     counter.finish()
     return fetched
+
+
+def hub_reachable(host: str | None = None, timeout_s: float = 3.0) -> bool:
+    from urllib.parse import urlsplit
+
+    from huggingface_hub import constants
+
+    endpoint = urlsplit(constants.ENDPOINT)  # HF_ENDPOINT (a mirror) when set
+    host = host or endpoint.hostname or "huggingface.co"
+    port = endpoint.port or (80 if endpoint.scheme == "http" else 443)
+    try:
+        socket.create_connection((host, port), timeout=timeout_s).close()
+    except OSError:
+        return False
+    return True
+
+
+@contextlib.contextmanager
+def hub_offline() -> Iterator[None]:
+    """huggingface_hub in offline mode: answers from its cache or fails at once."""
+    from huggingface_hub import constants
+
+    previous = constants.HF_HUB_OFFLINE
+    constants.HF_HUB_OFFLINE = True
+    try:
+        yield
+    finally:
+        constants.HF_HUB_OFFLINE = previous
 
 
 class _ByteCounter:

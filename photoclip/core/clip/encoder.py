@@ -12,18 +12,18 @@ import contextlib
 import hashlib
 import logging
 import os
-import socket
 import sys
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
-from .download import DownloadFailed, DownloadProgress, fetch, hub_files
+from .download import DownloadProgress, fetch, hub_files, hub_offline, hub_reachable
+from .errors import DownloadFailed, ModelUnavailable
 from .precision import describe_precision, resolve_precision
 
 if TYPE_CHECKING:
@@ -33,10 +33,6 @@ log = logging.getLogger(__name__)
 
 TEXT_CACHE_SIZE = 256
 RANDOM_MODEL_SEED = 0  # random:ARCH models (benchmarks): the same weights in every process
-
-
-class ModelUnavailable(Exception):
-    """The model cannot be loaded (no network and no cached or local weights...)."""
 
 
 class Encoder(Protocol):
@@ -318,7 +314,7 @@ def _create_open_clip(spec: ModelSpec, on_download: DownloadProgress | None = No
     if not _needs_hub(spec):
         return _build_or_explain(spec)
     try:
-        with _hub_offline():
+        with hub_offline():
             return _build(spec)
     except Exception as cached_exc:
         if not hub_reachable():
@@ -331,7 +327,7 @@ def _create_open_clip(spec: ModelSpec, on_download: DownloadProgress | None = No
         fetch(*hub, on_download or (lambda done, total: None))
     except DownloadFailed as exc:
         raise ModelUnavailable(_unavailable_message(spec, exc)) from exc
-    with _hub_offline():  # now cached: open_clip must not fetch anything else
+    with hub_offline():  # now cached: open_clip must not fetch anything else
         return _build_or_explain(spec)
 
 
@@ -363,34 +359,6 @@ def _needs_hub(spec: ModelSpec) -> bool:
     if spec.open_clip_name.startswith("hf-hub:"):
         return True
     return spec.pretrained is not None and not Path(spec.pretrained).is_file()
-
-
-def hub_reachable(host: str | None = None, timeout_s: float = 3.0) -> bool:
-    from urllib.parse import urlsplit
-
-    from huggingface_hub import constants
-
-    endpoint = urlsplit(constants.ENDPOINT)  # HF_ENDPOINT (a mirror) when set
-    host = host or endpoint.hostname or "huggingface.co"
-    port = endpoint.port or (80 if endpoint.scheme == "http" else 443)
-    try:
-        socket.create_connection((host, port), timeout=timeout_s).close()
-    except OSError:
-        return False
-    return True
-
-
-@contextlib.contextmanager
-def _hub_offline() -> Iterator[None]:
-    """huggingface_hub in offline mode: answers from its cache or fails at once."""
-    from huggingface_hub import constants
-
-    previous = constants.HF_HUB_OFFLINE
-    constants.HF_HUB_OFFLINE = True
-    try:
-        yield
-    finally:
-        constants.HF_HUB_OFFLINE = previous
 
 
 def _check_local_dir(folder: Path) -> None:

@@ -6,11 +6,7 @@ Imports torch: loaded with the model, never by `photoclip --help` or `status`.
 
 from __future__ import annotations
 
-import contextlib
-import ctypes
-import gc
 import logging
-import sys
 import warnings
 from typing import TYPE_CHECKING, Any
 
@@ -18,7 +14,18 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .errors import OnnxUnavailable
 from .precision import int8_engine
+from .torch_helpers import (
+    PatchEmbedding,
+    embed_trimmed,
+    is_patchify,
+    is_vision_transformer,
+    linear_from,
+    return_freed_memory,
+    text_head,
+    trimmable,
+)
 
 if TYPE_CHECKING:
     from .onnx_visual import OnnxTarget
@@ -32,7 +39,7 @@ def apply_precision(visual: Any, precision: str, onnx: OnnxTarget | None = None)
     open_clip's vision transformers only (other towers, such as the ResNets, stay
     fp32 rather than be quantized in ways nobody has checked). "int8-onnx" needs
     ``onnx`` (where its cache lives) and falls back to PyTorch int8, saying why."""
-    if precision in ("int8", "int8-onnx") and not _is_vision_transformer(visual):
+    if precision in ("int8", "int8-onnx") and not is_vision_transformer(visual):
         log.info("int8 is for vision transformers; %s stays fp32", type(visual).__name__)
         return visual, "fp32"
     if precision == "int8-onnx":
@@ -51,7 +58,7 @@ def _onnx_visual(visual: Any, onnx: OnnxTarget | None) -> Any:
     """The ONNX Runtime int8 tower, or None (the reason logged) to fall back. On
     success the torch tower's weights are already released in place, so the
     caller's reference to it holds no memory."""
-    from .onnx_visual import OnnxUnavailable, onnx_int8_visual
+    from .onnx_visual import onnx_int8_visual
 
     try:
         if onnx is None:
@@ -69,7 +76,7 @@ def fast_text_encoder(model: Any, tokenizer: Any, precision: str,
     (``encode_text_trimmed`` in torch). A failure is logged and falls back."""
     if precision != "int8-onnx" or onnx is None:
         return None, "fp32"
-    from .onnx_text import OnnxUnavailable, onnx_int8_text
+    from .onnx_text import onnx_int8_text
 
     try:
         return onnx_int8_text(model, tokenizer, onnx.cache_dir, onnx.model_id), "int8-onnx"
@@ -79,13 +86,6 @@ def fast_text_encoder(model: Any, tokenizer: Any, precision: str,
         log.warning("ONNX Runtime int8 text tower not used (%s: %s); fp32 instead",
                     type(exc).__name__, exc, exc_info=True)
     return None, "fp32"
-
-
-def _is_vision_transformer(visual: Any) -> bool:
-    blocks = getattr(getattr(visual, "transformer", None), "resblocks", None)
-    return (blocks is not None and len(blocks) > 0
-            and all(_is_plain_self_attention(getattr(b, "attn", None)) for b in blocks)
-            and isinstance(getattr(visual, "conv1", None), nn.Conv2d))
 
 
 def int8_visual(visual: Any) -> Any:
@@ -101,22 +101,11 @@ def int8_visual(visual: Any) -> Any:
     for block in visual.transformer.resblocks:
         block.attn = LinearAttention(block.attn)
         _quantize_in_place(block)
-    if _is_patchify(visual.conv1):
+    if is_patchify(visual.conv1):
         visual.conv1 = PatchEmbedding(visual.conv1)
         _quantize_in_place(visual.conv1)
-    _return_freed_memory()
+    return_freed_memory()
     return visual
-
-
-def _return_freed_memory() -> None:
-    """Hand the freed fp32 weights back to the OS. glibc keeps freed heap memory for
-    reuse, and the replaced float layers are only freed by the cycle collector: without
-    this, the int8 model's process stayed ~40 MB *above* fp32's instead of ~240 MB
-    below it (measured)."""
-    gc.collect()  # the replaced float modules sit in reference cycles (quantization's)
-    if sys.platform.startswith("linux"):
-        with contextlib.suppress(OSError, AttributeError):  # musl, another libc: no trim
-            ctypes.CDLL("libc.so.6").malloc_trim(0)
 
 
 def _quantize_in_place(module: nn.Module) -> None:
@@ -127,27 +116,6 @@ def _quantize_in_place(module: nn.Module) -> None:
                                                inplace=True)
 
 
-def _is_plain_self_attention(module: Any) -> bool:
-    return (isinstance(module, nn.MultiheadAttention) and module.batch_first
-            and module.in_proj_weight is not None and module.in_proj_bias is not None
-            and module._qkv_same_embed_dim and module.dropout == 0.0)
-
-
-def _is_patchify(conv: Any) -> bool:
-    return (conv.kernel_size == conv.stride and conv.kernel_size[0] == conv.kernel_size[1]
-            and conv.padding in ((0, 0), 0) and conv.dilation == (1, 1) and conv.groups == 1)
-
-
-def _linear_from(weight: Any, bias: Any) -> nn.Linear:
-    """A Linear layer over the given tensors (shared, not copied)."""
-    layer = nn.Linear(weight.shape[1], weight.shape[0], bias=bias is not None,
-                      device="meta")  # no throwaway initialisation of its own weights
-    layer.weight = nn.Parameter(weight.detach(), requires_grad=False)
-    if bias is not None:
-        layer.bias = nn.Parameter(bias.detach(), requires_grad=False)
-    return layer
-
-
 class LinearAttention(nn.Module):
     """``nn.MultiheadAttention`` (batch first, self-attention) as two ``nn.Linear`` and
     scaled dot-product attention: the same function, with every weight in a layer
@@ -156,8 +124,8 @@ class LinearAttention(nn.Module):
     def __init__(self, attention: Any) -> None:
         super().__init__()
         self.heads = attention.num_heads
-        self.qkv = _linear_from(attention.in_proj_weight, attention.in_proj_bias)
-        self.out = _linear_from(attention.out_proj.weight, attention.out_proj.bias)
+        self.qkv = linear_from(attention.in_proj_weight, attention.in_proj_bias)
+        self.out = linear_from(attention.out_proj.weight, attention.out_proj.bias)
 
     def forward(self, query: Any, key: Any = None, value: Any = None, need_weights: bool = False,
                 attn_mask: Any = None) -> tuple[Any, None]:
@@ -168,26 +136,6 @@ class LinearAttention(nn.Module):
         return self.out(mixed.transpose(1, 2).reshape(batch, tokens, width)), None
 
 
-class PatchEmbedding(nn.Module):
-    """A stride-p, p x p, unpadded convolution as a matrix product over patches."""
-
-    def __init__(self, conv: Any) -> None:
-        super().__init__()
-        self.patch = conv.kernel_size[0]
-        self.proj = _linear_from(conv.weight.reshape(conv.out_channels, -1),
-                                 conv.bias if conv.bias is not None else None)
-
-    def forward(self, images: Any) -> Any:
-        batch, channels, height, width = images.shape
-        p = self.patch
-        rows, cols = height // p, width // p
-        images = images[:, :, : rows * p, : cols * p]  # what the convolution ignores, too
-        patches = (images.reshape(batch, channels, rows, p, cols, p)
-                   .permute(0, 2, 4, 1, 3, 5).reshape(batch, rows * cols, channels * p * p))
-        # Back to the convolution's layout: the caller flattens it again.
-        return self.proj(patches).transpose(1, 2).reshape(batch, -1, rows, cols)
-
-
 def encode_text_trimmed(model: Any, tokens: Any) -> Any:
     """open_clip's ``encode_text``, run only over the positions up to the longest
     query's end token instead of all 77 (a query is a few tokens).
@@ -195,38 +143,6 @@ def encode_text_trimmed(model: Any, tokens: Any) -> Any:
     The text transformer is causal: a position never sees later ones, so the
     padding after the end token cannot change the features taken at it. Falls back
     to ``model.encode_text`` for models built differently."""
-    if not _trimmable(model):
+    if not trimmable(model):
         return model.encode_text(tokens)
     return text_head(model, *embed_trimmed(model, tokens))
-
-
-def embed_trimmed(model: Any, tokens: Any) -> tuple[Any, Any]:
-    """The token and position embeddings of the real tokens (the first part of the text
-    tower), and where each text's end token is."""
-    length = int(tokens.argmax(dim=-1).max()) + 1  # the end token has the largest id
-    tokens = tokens[:, :length]
-    cast = model.transformer.get_cast_dtype()
-    embedded = model.token_embedding(tokens).to(cast) + model.positional_embedding[:length].to(cast)
-    return embedded, tokens.argmax(dim=-1)
-
-
-def text_head(parts: Any, embedded: Any, ends: Any) -> Any:
-    """The rest of the text tower: the causal transformer over ``embedded`` (any
-    length), the final norm, the features at the end tokens, projected. ``parts`` has
-    open_clip's ``transformer``, ``attn_mask``, ``ln_final`` and ``text_projection``."""
-    length = embedded.shape[1]
-    x = parts.transformer(embedded, attn_mask=parts.attn_mask[:length, :length])
-    x = parts.ln_final(x)
-    pooled = x[torch.arange(x.shape[0], device=x.device), ends]
-    if isinstance(parts.text_projection, torch.nn.Linear):
-        return parts.text_projection(pooled)
-    return pooled @ parts.text_projection
-
-
-def _trimmable(model: Any) -> bool:
-    # Plain open_clip CLIP with a causal mask and end-token pooling (what the trim relies on).
-    return (getattr(model, "text_pool_type", None) == "argmax"
-            and getattr(model, "attn_mask", None) is not None
-            and getattr(model, "text_projection", None) is not None
-            and all(hasattr(model, name) for name in (
-                "token_embedding", "positional_embedding", "transformer", "ln_final")))

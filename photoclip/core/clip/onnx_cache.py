@@ -32,8 +32,9 @@ import torch
 from torch import nn
 
 from ..files.atomic import fsync_dir, fsync_file, write_text_atomically
-from .fast_layers import _return_freed_memory
+from .errors import ModelRejected, ModelUnavailable, OnnxUnavailable
 from .precision import INT8_FLAGS, cpu_flags
+from .torch_helpers import return_freed_memory
 
 log = logging.getLogger(__name__)
 
@@ -44,16 +45,6 @@ MANIFEST = "manifest.json"
 # nothing. The text tower spins: a query is latency, and its threads waking up for
 # each of ~50 small operators cost ~10-15% of it (measured).
 SESSION_CONFIG = {"session.intra_op.allow_spinning": "0"}
-
-
-class OnnxUnavailable(Exception):
-    """An ONNX Runtime tower cannot be used here; the message says why."""
-
-
-class ModelRejected(OnnxUnavailable):
-    """This entry's int8 model cannot be used here: its quantization failed, ONNX
-    Runtime cannot open or run it, or it disagrees with fp32. Another quantization
-    of the same tower might do (an export or disk failure would fail it too)."""
 
 
 class _QuantizationFailed(Exception):
@@ -141,7 +132,7 @@ class CacheEntry:
         finally:
             if scratch is not None:
                 shutil.rmtree(scratch, ignore_errors=True)
-            _return_freed_memory()
+            return_freed_memory()
         log.info("exported %s's %s tower to ONNX int8 in %.0f s (%d MB, cached in %s)",
                  self.model_id, self.tower, manifest["build_s"], manifest["bytes"] >> 20,
                  self.folder)
@@ -314,8 +305,6 @@ def load_checked(entry: CacheEntry, export: Callable[[Path], None],
         shutil.rmtree(entry.folder, ignore_errors=True)
         reason = f"ONNX Runtime could not open {entry.model_path} ({first_line(exc)}); deleted"
         if checked and release is not None:  # too late to fall back: the torch tower is gone
-            from .encoder import ModelUnavailable
-
             raise ModelUnavailable(f"{reason}, it is rebuilt on the next load") from exc
         raise ModelRejected(reason) from exc
     if not checked:

@@ -17,8 +17,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .fast_layers import PatchEmbedding, _is_patchify, _linear_from
+from .errors import OnnxUnavailable
 from .precision import INT8_FLAGS, cpu_flags
+from .torch_helpers import PatchEmbedding, is_patchify, linear_from
 
 
 class _FusedAttention(torch.autograd.Function):
@@ -55,7 +56,7 @@ class _ExportAttention(nn.Module):
         self.weight_t = nn.Parameter(attention.in_proj_weight.detach().t().contiguous(),
                                      requires_grad=False)
         self.bias = nn.Parameter(attention.in_proj_bias.detach(), requires_grad=False)
-        self.out = _linear_from(attention.out_proj.weight, attention.out_proj.bias)
+        self.out = linear_from(attention.out_proj.weight, attention.out_proj.bias)
 
     def forward(self, query: Any, key: Any = None, value: Any = None, need_weights: bool = False,
                 attn_mask: Any = None) -> tuple[Any, None]:
@@ -100,9 +101,9 @@ class _ExportCausalAttention(nn.Module):
         super().__init__()
         self.heads = attention.num_heads
         weight, bias, width = attention.in_proj_weight, attention.in_proj_bias, attention.embed_dim
-        self.q, self.k, self.v = (_linear_from(weight[i * width:(i + 1) * width],
+        self.q, self.k, self.v = (linear_from(weight[i * width:(i + 1) * width],
                                                bias[i * width:(i + 1) * width]) for i in range(3))
-        self.out = _linear_from(attention.out_proj.weight, attention.out_proj.bias)
+        self.out = linear_from(attention.out_proj.weight, attention.out_proj.bias)
 
     def forward(self, query: Any, key: Any = None, value: Any = None, need_weights: bool = False,
                 attn_mask: Any = None) -> tuple[Any, None]:
@@ -121,7 +122,7 @@ def _exportable(visual: Any) -> Iterator[None]:
     try:
         for block in blocks:
             block.attn = _ExportAttention(block.attn)
-        if _is_patchify(conv):
+        if is_patchify(conv):
             visual.conv1 = PatchEmbedding(conv)
         yield
     finally:
@@ -195,8 +196,6 @@ def quantize_weights_int8(source: Path, target: Path) -> None:
 def weight_quantizer() -> Any:
     """ONNX Runtime's weight quantizer module (8-bit ``MatMulNBits`` since ORT 1.22; it
     needs ``onnx_ir``); OnnxUnavailable, saying what is missing, where it cannot be used."""
-    from .onnx_cache import OnnxUnavailable
-
     try:
         module = _import_keeping_root_logger("onnxruntime.quantization.matmul_nbits_quantizer")
     except ImportError as exc:

@@ -32,13 +32,20 @@ import numpy as np
 import torch
 from torch import nn
 
-from .fast_layers import _is_plain_self_attention, _return_freed_memory, _trimmable, embed_trimmed, text_head
-from .onnx_cache import ModelRejected, OnnxUnavailable, cache_entry, import_runtime, load_checked
+from .errors import ModelRejected, OnnxUnavailable
+from .onnx_cache import cache_entry, import_runtime, load_checked
 from .onnx_export import (
     export_text,
     quantize_text_int8,
     quantize_weights_int8,
     weight_quantizer,
+)
+from .torch_helpers import (
+    embed_trimmed,
+    is_plain_self_attention,
+    return_freed_memory,
+    text_head,
+    trimmable,
 )
 
 log = logging.getLogger(__name__)
@@ -152,9 +159,9 @@ def text_tower_exportable(model: Any) -> bool:
     """Plain self-attention blocks under exactly the causal mask (the exported operator
     applies that mask itself), end-token pooling and a projection matrix."""
     blocks = getattr(getattr(model, "transformer", None), "resblocks", None)
-    return (_trimmable(model) and blocks is not None and len(blocks) > 0
+    return (trimmable(model) and blocks is not None and len(blocks) > 0
             and isinstance(getattr(model, "text_projection", None), torch.Tensor)
-            and all(_is_plain_self_attention(getattr(b, "attn", None)) for b in blocks)
+            and all(is_plain_self_attention(getattr(b, "attn", None)) for b in blocks)
             and _is_causal_mask(model.attn_mask))
 
 
@@ -168,7 +175,7 @@ def _is_causal_mask(mask: Any) -> bool:
 def _release(model: Any) -> None:
     """The transformer's weights (most of the text tower) are no longer needed."""
     model.transformer.to("meta")
-    _return_freed_memory()
+    return_freed_memory()
 
 
 def _agreement_probe(model: Any, tokenizer: Any) -> tuple[np.ndarray, dict[str, np.ndarray]]:

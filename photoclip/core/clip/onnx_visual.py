@@ -26,14 +26,10 @@ import numpy as np
 import torch
 from torch import nn
 
-from .fast_layers import _is_vision_transformer, _return_freed_memory
-from .onnx_cache import (
-    OnnxUnavailable,
-    cache_entry,
-    import_runtime,
-    load_checked,
-)
+from .errors import OnnxUnavailable
+from .onnx_cache import cache_entry, import_runtime, load_checked
 from .onnx_export import export_visual, quantize_int8
+from .torch_helpers import is_vision_transformer, return_freed_memory
 
 log = logging.getLogger(__name__)
 
@@ -77,7 +73,7 @@ def onnx_int8_visual(visual: nn.Module, target: OnnxTarget, threads: int | None 
     tower, built or reused from the cache. Raises OnnxUnavailable, with ``visual``
     untouched, when it cannot be used; on success ``visual``'s weights are released
     (it is left on the meta device), so the torch tower costs no memory from then on."""
-    if not _is_vision_transformer(visual):
+    if not is_vision_transformer(visual):
         raise OnnxUnavailable(f"{type(visual).__name__} is not a plain open_clip vision transformer")
     onnxruntime = import_runtime()
     entry = cache_entry(target.cache_dir, target.model_id, "visual", visual, MODEL_FILE, FORMAT,
@@ -92,7 +88,7 @@ def onnx_int8_visual(visual: nn.Module, target: OnnxTarget, threads: int | None 
 
 def _release(visual: nn.Module) -> None:
     visual.to("meta")
-    _return_freed_memory()
+    return_freed_memory()
 
 
 def _agreement_probe(visual: nn.Module, target: OnnxTarget,

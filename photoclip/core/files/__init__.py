@@ -1,8 +1,11 @@
 """What touches photo files, and only reads them: PhotoClip never writes a photo.
 
-``scanner`` walks folders; ``imaging`` decodes safely under ``decode_budget`` (bounded
-memory whatever a file claims); ``thumbnails`` caches small previews; ``xmp`` reads and
-writes sidecars; ``atomic`` is the one way PhotoClip writes any file (temp, fsync, rename).
+``scanner`` walks folders; ``formats`` knows the file types and opens them;
+``imaging`` decodes for the model under ``decode_budget`` (``decode_estimate`` predicts a
+decode's peak memory, ``pixels`` converts in bounded bands, ``exif`` reads orientation and
+dates): bounded memory whatever a file claims; ``thumbnails`` caches small previews; ``xmp``
+reads and writes sidecars; ``atomic`` is the one way PhotoClip writes any file (temp, fsync,
+rename).
 
 May import: ``models``, ``paths``. Never ``catalog``, ``live``, ``organize`` or ``search``.
 """

@@ -11,7 +11,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from .imaging import SUPPORTED_EXTENSIONS
+from .formats import SUPPORTED_EXTENSIONS
 
 log = logging.getLogger(__name__)
 

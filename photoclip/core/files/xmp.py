@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from photoclip.core.files.atomic import fsync_dir
-from photoclip.core.files.imaging import SUPPORTED_EXTENSIONS
+from photoclip.core.files.formats import SUPPORTED_EXTENSIONS
 
 log = logging.getLogger(__name__)
 

@@ -1,7 +1,8 @@
 """Bring the catalog in line with what is on disk (the scan is the source of truth).
 
-Used by `photoclip index` / `--reindex` and, later, by the live watcher's
-periodic reconcile. Only stats files; reading and decoding is the indexer's job.
+Used by `photoclip index` / `--reindex`, and by the live worker's reconcile scans (at
+start-up, after lost events, periodically). Only stats files; reading and decoding is
+the indexer's job.
 """
 
 from __future__ import annotations

@@ -15,17 +15,16 @@ threads meanwhile and only ever see committed rows and whole index updates.
 from __future__ import annotations
 
 import logging
-import queue as queue_module
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from ..catalog.store import CatalogDamaged, CatalogError, catalog_problem
+from ..catalog.errors import CatalogDamaged, CatalogError, catalog_problem
 from ..clip.encoder import ModelUnavailable
 from ..library import Library
 from ..models import IndexProgress, PhotoState
@@ -33,6 +32,8 @@ from .apply_changes import ChangeApplier
 from .change_queue import ChangeQueue
 from .reconcile import folder_available
 from .watcher import FolderWatcher, ObserverFactory
+from .worker_status import MessageCallback, StatusCallback, WorkerStatus  # the UI imports it from here
+from .worker_tasks import TaskInbox, WorkerStopped  # tests import it from here
 
 log = logging.getLogger(__name__)
 
@@ -46,26 +47,6 @@ ERROR_BACKOFF_S = (5.0, 30.0, 120.0, 600.0)  # a failing cycle is retried, ever 
 PURGE_INTERVAL_S = 24 * 3600.0
 
 
-@dataclass(frozen=True)
-class WorkerStatus:
-    # starting, scanning, downloading model, indexing, idle, paused, no model,
-    # catalog damaged (live indexing has stopped for good), stopped
-    state: str = "starting"
-    queued: int = 0  # changes waiting to settle + photos waiting to be encoded
-    done: int = 0  # photos looked at in this burst of work
-    total: int = 0
-    rate: float = 0.0  # photos per second in this burst
-    current: Path | None = None
-    indexed: int = 0  # photos looked at since the worker started
-    offline: tuple[Path, ...] = ()
-    downloaded: int = 0  # bytes of the model's weights, while state is "downloading model"
-    download_size: int = 0
-
-
-StatusCallback = Callable[[WorkerStatus], None]
-MessageCallback = Callable[[str], None]
-
-
 @dataclass
 class _Burst:
     """Counters for one stretch of indexing, across chunks."""
@@ -73,10 +54,6 @@ class _Burst:
     started: float = field(default_factory=time.monotonic)
     done: int = 0
     total: int = 0
-
-
-class WorkerStopped(Exception):
-    """Work handed to a worker that is stopping (e.g. while the app switches models)."""
 
 
 class LibraryWorker:
@@ -108,8 +85,7 @@ class LibraryWorker:
         self._stop = threading.Event()
         self._paused = threading.Event()
         self._interrupt = threading.Event()  # the indexer's cancel: set by pause and stop
-        self._tasks: queue_module.SimpleQueue[tuple[Callable[[], Any], Future[Any], bool]] = (
-            queue_module.SimpleQueue())
+        self._tasks = TaskInbox()
         self._thread: threading.Thread | None = None
         self._status = WorkerStatus()
         self._burst: _Burst | None = None
@@ -143,7 +119,7 @@ class LibraryWorker:
             self._thread.join(timeout)
             finished = not self._thread.is_alive()
         self.watcher.stop()
-        self._fail_queued_tasks()
+        self._tasks.fail_all()
         if getattr(self.library.encoder, "on_download", None) == self._downloading:
             self.library.encoder.on_download = None  # no cycle keeping this worker alive
         if finished:
@@ -211,7 +187,7 @@ class LibraryWorker:
         failures = 0
         while not self._stop.is_set():
             if self._damaged is not None:
-                self._fail_queued_tasks(self._damage)  # handed in just before it was found
+                self._tasks.fail_all(self._damage)  # handed in just before it was found
                 self._stop.wait(0.5)
                 continue
             try:
@@ -271,27 +247,11 @@ class LibraryWorker:
         self._message(f"live indexing stopped: {damage}")
         self._publish(state="catalog damaged", current=None)
 
-    def _queued_tasks(self) -> Iterator[tuple[Callable[[], Any], Future[Any], bool]]:
-        """Tasks waiting in the queue, each marked running (cancelled ones skipped)."""
-        while True:
-            try:
-                task, future, rescan = self._tasks.get_nowait()
-            except queue_module.Empty:
-                return
-            if future.set_running_or_notify_cancel():
-                yield task, future, rescan
-
-    def _fail_queued_tasks(self, error: Callable[[], Exception] | None = None) -> None:
-        for _, future, _ in self._queued_tasks():
-            # A fresh exception each: one raised again and again grows its traceback.
-            future.set_exception(error() if error else WorkerStopped(
-                "PhotoClip's indexer stopped before doing this; try again"))
-
     def _damage(self) -> CatalogDamaged:
         return CatalogDamaged(str(self._damaged))
 
     def _run_tasks(self) -> None:
-        for task, future, rescan in self._queued_tasks():
+        for task, future, rescan in self._tasks.take():
             try:
                 future.set_result(self._write(task))
             except Exception as exc:

@@ -5,6 +5,7 @@
 ``concepts``/``concept_book`` keep smart albums and saved concepts; ``organizer`` runs the
 tagging passes; ``xmp_sync`` mirrors tags into sidecars.
 
-Receives the catalog, encoder and index it works on, never the whole ``Library``.
+Receives the catalog, encoder and searcher it works on (``parts``: what ``library.py``
+hands in), never the whole ``Library``.
 May import: ``catalog``, ``clip``, ``files``, ``search.query``, the top-level records.
 """

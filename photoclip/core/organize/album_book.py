@@ -9,6 +9,7 @@ indexing).
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -18,7 +19,10 @@ from ..search.query import QueryError, QueryTerm, parse_query
 from . import albums as album_rules
 
 if TYPE_CHECKING:
-    from ..library import Library
+    from ..catalog.store import Catalog
+    from ..clip.encoder import Encoder
+    from ..settings import Settings
+    from .parts import PhotoSearch, Writing
 
 log = logging.getLogger(__name__)
 
@@ -42,17 +46,21 @@ def _missing_image(term: QueryTerm) -> bool:
 
 
 class AlbumBook:
-    def __init__(self, library: Library) -> None:
-        self._library = library
+    def __init__(self, catalog: Catalog, encoder: Encoder, settings: Callable[[], Settings],
+                 writing: Writing, searcher: Callable[[], PhotoSearch]) -> None:
+        self._catalog = catalog
+        self._encoder = encoder
+        self._settings = settings  # read at every listing: the app may swap in new ones
+        self._writing = writing
+        self._searcher = searcher  # asked late: the library builds it after the organizer
         self._cached: tuple[tuple[object, ...], list[Album]] | None = None
         self._failed = False
 
     def all(self) -> list[Album]:
         """Smart albums, then events (newest first), then one per tag (biggest first)."""
-        library = self._library
-        settings = library.settings
-        state = (library.catalog.vector_epoch(), library.catalog.tags_epoch(),
-                 library.encoder.model_id, settings.album_min_photos, settings.event_gap_hours)
+        catalog, settings = self._catalog, self._settings()
+        state = (catalog.vector_epoch(), catalog.tags_epoch(),
+                 self._encoder.model_id, settings.album_min_photos, settings.event_gap_hours)
         if self._cached is not None and self._cached[0] == state:
             return list(self._cached[1])
         self._failed = False
@@ -62,7 +70,7 @@ class AlbumBook:
         return list(listed)
 
     def _list(self) -> list[Album]:
-        catalog, settings = self._library.catalog, self._library.settings
+        catalog, settings = self._catalog, self._settings()
         times = catalog.photo_times()
         when = dict(times)
         names: dict[int, list[str]] = {}
@@ -87,13 +95,13 @@ class AlbumBook:
         if not name:
             raise ValueError("a smart album needs a name")
         album = SmartAlbum(name, absolute_query(query, cwd), float(min_score))
-        with self._library.writing("album"):
-            self._library.catalog.save_smart_album(album)
+        with self._writing("album"):
+            self._catalog.save_smart_album(album)
         return album
 
     def remove_smart(self, name: str) -> bool:
-        with self._library.writing("album"):
-            return self._library.catalog.delete_smart_album(name)
+        with self._writing("album"):
+            return self._catalog.delete_smart_album(name)
 
     def _smart_or_empty(self, saved: SmartAlbum) -> Album:
         from ..clip.encoder import ModelUnavailable
@@ -107,17 +115,16 @@ class AlbumBook:
 
     def smart(self, saved: SmartAlbum) -> Album:
         """Every photo scoring at least the album's cutoff, best first."""
-        library = self._library
-        if library.catalog.vector_dim(library.encoder.model_id) is None:
+        if self._catalog.vector_dim(self._encoder.model_id) is None:
             return Album(saved.name, "smart", (), key=saved.name)
         terms = parse_query(saved.query)
         gone = [t.text for t in terms if _missing_image(t)]
         if gone:
             raise QueryError(f"its example image is gone: {gone[0]}")
-        vector = library.searcher.query_vector(terms)
+        vector = self._searcher().query_vector(terms)
         top = 256
         while True:  # the index answers the best k; ask for more until the cutoff is passed
-            hits = library.searcher.nearest(vector, top, saved.min_score)
+            hits = self._searcher().nearest(vector, top, saved.min_score)
             if len(hits) < top:
                 break
             top *= 4

@@ -20,7 +20,9 @@ from .concepts import MIN_EXAMPLES, NAME_TEMPLATE, Concept, ConceptError, learn_
 
 if TYPE_CHECKING:
     from ..catalog.store import Catalog
-    from ..library import Library
+    from ..clip.encoder import Encoder
+    from ..models import Photo
+    from .parts import Writing
 
 log = logging.getLogger(__name__)
 
@@ -29,36 +31,36 @@ SidecarWrite = Callable[[Sequence[int], set[str]], object]
 
 
 class ConceptBook:
-    def __init__(self, library: Library, write_sidecars: SidecarWrite) -> None:
-        self._library = library
+    def __init__(self, catalog: Catalog, encoder: Encoder, writing: Writing,
+                 photo_at: Callable[[Path], Photo], write_sidecars: SidecarWrite) -> None:
+        self._catalog = catalog
+        self._encoder = encoder
+        self._writing = writing
+        self._photo_at = photo_at
         self._write_sidecars = write_sidecars
         # Learned concepts, and failures (None), by (model, name, example ids): a search
         # asks for every concept, and must not learn or fail again each time.
         self._learned: dict[tuple[str, str, tuple[int, ...]], Concept | None] = {}
         self.problems: dict[str, str] = {}  # concept -> why it can't be used now
 
-    @property
-    def _catalog(self) -> Catalog:
-        return self._library.catalog
-
     def add(self, name: str, examples: Sequence[Path]) -> Concept:
         """Learn ``name`` from example photos of the library and tag the library with it."""
         name = name.strip()
         if not name:
             raise ConceptError("a concept needs a name")
-        ids = tuple(dict.fromkeys(self._library.photo_at(p).id for p in examples))
+        ids = tuple(dict.fromkeys(self._photo_at(p).id for p in examples))
         concept = self._learn(name, ids)
-        with self._library.writing("concept"):
+        with self._writing("concept"):
             self._catalog.save_concept(name, ids)
             for pid in ids:  # the user said these are it
                 self._catalog.set_tag_source(pid, name, "user")
-            all_ids, vectors = self._catalog.all_vectors(self._library.encoder.model_id)
+            all_ids, vectors = self._catalog.all_vectors(self._encoder.model_id)
             changed = self.write_tags(concept, all_ids, vectors, everything=True)
         self._write_sidecars(sorted(changed | set(ids)), set())
         return concept
 
     def remove(self, name: str) -> bool:
-        with self._library.writing("concept"):
+        with self._writing("concept"):
             removed = self._catalog.delete_concept(name)
         if removed is None:
             return False
@@ -78,7 +80,7 @@ class ConceptBook:
         return learned
 
     def _learn(self, name: str, ids: tuple[int, ...]) -> Concept:
-        model_id = self._library.encoder.model_id
+        model_id = self._encoder.model_id
         key = (model_id, name, ids)
         if key not in self._learned:
             self._learned[key] = None
@@ -108,7 +110,7 @@ class ConceptBook:
         from ..clip.encoder import ModelUnavailable
 
         try:
-            return self._library.encoder.encode_texts([NAME_TEMPLATE.format(name)])[0]
+            return self._encoder.encode_texts([NAME_TEMPLATE.format(name)])[0]
         except ModelUnavailable:  # learned from the pictures alone
             return None
 
@@ -121,6 +123,6 @@ class ConceptBook:
                    if s >= concept.threshold]
         version = f"{len(concept.example_ids)}:{hash(concept.example_ids) & 0xFFFFFF:06x}"
         _, removed = self._catalog.replace_auto_tags(
-            concept_set(concept.name), version, self._library.encoder.model_id, ids.tolist(),
+            concept_set(concept.name), version, self._encoder.model_id, ids.tolist(),
             decided, everything=everything)
         return {pid for pid, _, _ in decided} | {pid for pid, _ in removed}

@@ -1,4 +1,4 @@
-"""Tags and label sets over a ``Library``, with its concepts and albums: what the
+"""Tags and label sets over a library's parts, with its concepts and albums: what the
 CLI's ``tag``/``tags``/``albums``/``concept`` commands and the app call.
 
 Scores come from stored vectors; writes go through the library's writer lock;
@@ -12,7 +12,6 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -29,12 +28,9 @@ from .labelsets import (
     install_label_set,
     label_set_problems,
 )
+from .parts import LibraryParts
 from .tagging import Classifier, build_classifier, decide
 from .xmp_sync import SidecarSync
-
-if TYPE_CHECKING:
-    from ..catalog.store import Catalog
-    from ..library import Library
 
 log = logging.getLogger(__name__)
 
@@ -54,23 +50,27 @@ class TagRun:
 
 
 class Organizer:
-    def __init__(self, library: Library) -> None:
-        self._library = library
+    def __init__(self, parts: LibraryParts) -> None:
+        self._catalog = parts.catalog
+        self._encoder = parts.encoder
+        self._paths = parts.paths
+        self._settings = lambda: parts.settings  # read at every use: the app may swap them
+        self._writing = parts.writing
+        self._photo_at = parts.photo_at
         self._classifiers: dict[tuple[str, str], Classifier] = {}
         self._label_sets: tuple[tuple[tuple[str, int], ...], dict[str, LabelSet]] | None = None
-        self.sidecars = SidecarSync(library.catalog, lambda: library.settings, self.owned_names)
-        self.concept_book = ConceptBook(library, self.sidecars.write)
-        self.album_book = AlbumBook(library)
-
-    @property
-    def _catalog(self) -> Catalog:
-        return self._library.catalog
+        self.sidecars = SidecarSync(self._catalog, self._settings, self.owned_names)
+        self.concept_book = ConceptBook(self._catalog, self._encoder, self._writing, self._photo_at,
+                                        self.sidecars.write)
+        # The searcher is assembled after the organizer (it asks for the concepts).
+        self.album_book = AlbumBook(self._catalog, self._encoder, self._settings, self._writing,
+                                    lambda: parts.searcher)
 
     # -- label sets ------------------------------------------------------------------
     def label_sets(self) -> dict[str, LabelSet]:
         """Every usable set; parsed again only when a set file changes (indexing asks
         for the enabled ones with every batch)."""
-        user_dir = self._library.paths.label_sets
+        user_dir = self._paths.label_sets
         state = tuple((p.name, _mtime(p)) for folder in (builtin_dir(), user_dir)
                       if folder.is_dir() for p in sorted(folder.glob("*.toml")))
         if self._label_sets is None or self._label_sets[0] != state:
@@ -81,7 +81,7 @@ class Organizer:
         """A built-in or user set by name, or a TOML file (installed for later runs)."""
         path = Path(name_or_file).expanduser()
         if path.suffix.lower() == ".toml" or path.is_file():
-            return install_label_set(path, self._library.paths.label_sets)
+            return install_label_set(path, self._paths.label_sets)
         found = self.label_sets().get(name_or_file)
         if found is None:
             known = ", ".join(sorted(self.label_sets())) or "none"
@@ -90,30 +90,30 @@ class Organizer:
         return found
 
     def label_set_problems(self) -> dict[Path, str]:
-        return label_set_problems(self._library.paths.label_sets)
+        return label_set_problems(self._paths.label_sets)
 
     def enabled_label_sets(self) -> list[LabelSet]:
         known = self.label_sets()
-        missing = [n for n in self._library.settings.label_sets if n not in known]
+        missing = [n for n in self._settings().label_sets if n not in known]
         if missing:
             log.warning("enabled label sets not found, skipped: %s", ", ".join(missing))
-        return [known[n] for n in self._library.settings.label_sets if n in known]
+        return [known[n] for n in self._settings().label_sets if n in known]
 
     def set_enabled(self, name: str, enabled: bool) -> None:
         """Turn a set on or off for new photos (saved in settings.toml); turning it
         off also removes its auto tags."""
-        settings = self._library.settings
+        settings = self._settings()
         if enabled != (name in settings.label_sets):
             settings.label_sets = [n for n in settings.label_sets if n != name] + (
                 [name] if enabled else [])
             # Only this list goes to the file: the library's settings may carry one-off
             # overrides (--model, --device, PHOTOCLIP_MODEL) that must not be saved.
-            stored = load_settings(self._library.paths.settings)
+            stored = load_settings(self._paths.settings)
             stored.label_sets = [n for n in stored.label_sets if n != name] + (
                 [name] if enabled else [])
-            save_settings(stored, self._library.paths.settings)
+            save_settings(stored, self._paths.settings)
         if not enabled:
-            with self._library.writing("tag"):
+            with self._writing("tag"):
                 removed = self._catalog.forget_label_set(name)
             self.sidecars.write(sorted({pid for pid, _ in removed}), {t for _, t in removed})
 
@@ -125,11 +125,11 @@ class Organizer:
 
     # -- tagging ---------------------------------------------------------------------
     def classifier(self, label_set: LabelSet) -> Classifier:
-        encoder = self._library.encoder
+        encoder = self._encoder
         key = (encoder.model_id, label_set.digest)
         if key not in self._classifiers:  # the catalog's vector size checks the disk cache
             self._classifiers[key] = build_classifier(
-                label_set, encoder, self._library.paths.class_vectors,
+                label_set, encoder, self._paths.class_vectors,
                 dim=self._catalog.vector_dim(encoder.model_id))
         return self._classifiers[key]
 
@@ -137,8 +137,8 @@ class Organizer:
         """Tag every indexed photo with ``label_set`` (replacing its earlier auto
         tags, never user decisions) and, by default, keep it on for new photos."""
         classifier = self.classifier(label_set)
-        with self._library.writing("tag"):
-            ids, vectors = self._catalog.all_vectors(self._library.encoder.model_id)
+        with self._writing("tag"):
+            ids, vectors = self._catalog.all_vectors(self._encoder.model_id)
             run = self._write_decisions(classifier, ids, vectors, everything=True)
         if enable:
             self.set_enabled(label_set.name, True)
@@ -169,9 +169,9 @@ class Organizer:
         still owed their tags (``Catalog.tags_owed``) for the next index. True when done."""
         if not photo_ids:
             return True
-        if self._library.settings.read_keywords:
+        if self._settings().read_keywords:
             self.sidecars.import_keywords(photo_ids)
-        ids, vectors = self._catalog.vectors_of(list(photo_ids), self._library.encoder.model_id)
+        ids, vectors = self._catalog.vectors_of(list(photo_ids), self._encoder.model_id)
         if not len(ids):
             return True  # nothing to tag with this model; a mark left waits for its vector
         removed, tagged = self._auto_tag(ids, vectors)
@@ -204,7 +204,7 @@ class Organizer:
 
     # -- one photo's tags ------------------------------------------------------------
     def photo_tags(self, path: Path) -> list[Tag]:
-        return self._catalog.tags(self._library.photo_at(path).id)
+        return self._catalog.tags(self._photo_at(path).id)
 
     def add_tags(self, path: Path, names: list[str]) -> None:
         self._decide(path, names, "user")
@@ -218,14 +218,14 @@ class Organizer:
         self._decide(path, names, "rejected")
 
     def remove_tags(self, path: Path, names: list[str]) -> None:
-        photo = self._library.photo_at(path)
-        with self._library.writing("tag"):
+        photo = self._photo_at(path)
+        with self._writing("tag"):
             self._catalog.remove_tags(photo.id, names)
         self.sidecars.write([photo.id], set(names))
 
     def _decide(self, path: Path, names: list[str], source: str) -> None:
-        photo = self._library.photo_at(path)
-        with self._library.writing("tag"):
+        photo = self._photo_at(path)
+        with self._writing("tag"):
             for name in names:
                 self._catalog.set_tag_source(photo.id, name.strip(), source)
         self.sidecars.write([photo.id])
@@ -238,8 +238,8 @@ class Organizer:
         a run cut short left untagged); returns photos tagged per concept."""
         tagged = {}
         for concept in self.concepts().values():
-            with self._library.writing("tag"):
-                ids, vectors = self._catalog.all_vectors(self._library.encoder.model_id)
+            with self._writing("tag"):
+                ids, vectors = self._catalog.all_vectors(self._encoder.model_id)
                 changed = self.concept_book.write_tags(concept, ids, vectors, everything=True)
             self.sidecars.write(sorted(changed))
             tagged[concept.name] = len(self._catalog.photo_ids_with_tag(concept.name))

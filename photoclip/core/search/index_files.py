@@ -16,8 +16,11 @@ checks only the manifest, the size and the header, see check_index_file):
   the header fields against each other and the manifest, the file size the
   header implies, every neighbour id (level 0 and above) and the levels.
 
+The manifest's own checks are in index_manifest, the header's in index_format;
+this module checks the rest of the file and reads the pair while a save may land.
+
 File layout (hnswlib 0.8.0 ``HierarchicalNSW::saveIndex``, native byte order,
-little-endian on every platform we ship): the header below; then
+little-endian on every platform we ship): the header (index_format.HEADER); then
 ``cur_element_count`` records of ``size_data_per_element`` bytes (level-0 link
 list ``[uint32 count | uint32 ids * maxM0]``, whose third byte is the deleted
 mark, then the vector, then a ``size_t`` label); then per element a ``uint32``
@@ -28,207 +31,27 @@ byte size and that many bytes of upper-level link lists, ``level`` lists of
 from __future__ import annotations
 
 import hashlib
-import json
-import math
 import mmap
 import os
-import re
-import struct
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO, TypeVar
 
 import numpy as np
 
-# offsetLevel0, max_elements, cur_element_count, size_data_per_element,
-# label_offset, offsetData (size_t); maxlevel (int); enterpoint_node (uint);
-# maxM, maxM0, M (size_t); mult (double); ef_construction (size_t). No padding.
-HEADER = struct.Struct("<6QiI3QdQ")
-CHECKSUM_ALGORITHM = "sha256"
-FORMAT_VERSION = 1  # of the manifest
-SPACE = "cosine"
-_MAX_DIM = 1 << 16
-_CHECKSUM = re.compile(r"sha256:[0-9a-f]{64}")
-_NO_ENTRY = 0xFFFFFFFF  # enterpoint_node of an empty index (-1 as unsigned)
-_MAX_LEVEL = 64  # an element reaches level l with odds M**-l: 2**-64 at the smallest M
-_MAX_M = 10_000  # hnswlib caps M at 10000
-_MAX_EF_CONSTRUCTION = 1 << 20
+# IndexUnusable and read_checked_manifest are imported from here too (by the library).
+from .index_format import CHECKSUM_ALGORITHM, HEADER, Header, IndexUnusable, manifest_path, read_header
+from .index_manifest import read_checked_manifest
+
 _READ_ATTEMPTS = 3  # a save replacing the files under a reader, twice in a row, is rare enough
 
 Identity = tuple[int, int, int, int, int]  # st_dev, st_ino, st_size, st_mtime_ns, st_ctime_ns
 _T = TypeVar("_T")
 
 
-class IndexUnusable(Exception):
-    """A saved index that must not be loaded; str() is the reason, for the log.
-
-    ``damaged`` is False for the ordinary cases (nothing saved yet, another
-    model's dimension) and True when a file is corrupt, incomplete or untrusted.
-    """
-
-    def __init__(self, reason: str, *, damaged: bool = True) -> None:
-        super().__init__(reason)
-        self.damaged = damaged
-
-
-@dataclass(frozen=True)
-class Header:
-    offset_level0: int
-    max_elements: int
-    count: int
-    size_per_element: int
-    label_offset: int
-    offset_data: int
-    max_level: int
-    entry_point: int
-    max_m: int
-    max_m0: int
-    m: int
-    mult: float
-    ef_construction: int
-
-    @property
-    def dim(self) -> int:
-        return (self.label_offset - self.offset_data) // 4
-
-    @property
-    def upper_list_bytes(self) -> int:  # size_links_per_element_
-        return self.max_m * 4 + 4
-
-
-def manifest_path(index_path: Path) -> Path:
-    return index_path.with_suffix(".json")
-
-
-# ---------------------------------------------------------------- the manifest
-
-
-def seal_manifest(meta: dict[str, Any], index_file: Path) -> dict[str, Any]:
-    """The manifest with the written file's size and checksum, then its own checksum.
-
-    Round-tripped through JSON first so the digest is over what a reader will parse.
-    """
-    sealed = json.loads(json.dumps(meta))
-    with open(index_file, "rb") as f:
-        sealed["index_bytes"] = os.fstat(f.fileno()).st_size
-        sealed["index_checksum"] = file_checksum(f)
-    sealed["manifest_checksum"] = _manifest_digest(sealed)
-    return sealed
-
-
-def read_checked_manifest(path: Path) -> dict[str, Any]:
-    """The manifest beside ``path`` with every field checked, or IndexUnusable."""
-    try:
-        with open(manifest_path(path), "rb") as f:
-            meta = json.loads(f.read())
-    except FileNotFoundError:
-        if path.exists():
-            raise IndexUnusable("index file has no manifest (a save was interrupted)") from None
-        raise IndexUnusable("no saved index", damaged=False) from None
-    except OSError as exc:
-        raise IndexUnusable(f"index manifest could not be read ({exc})") from None
-    except (ValueError, RecursionError):  # UnicodeDecodeError is a ValueError
-        raise IndexUnusable("index manifest is not valid JSON") from None
-    try:
-        _check_manifest(meta)
-    except RecursionError:  # nested just under json's limit, then re-encoded a few frames deeper
-        raise IndexUnusable("index manifest is nested too deeply") from None
-    return meta
-
-
-def _check_manifest(meta: Any) -> None:
-    if not isinstance(meta, dict):
-        raise IndexUnusable("index manifest is not a JSON object")
-    if "index_checksum" not in meta or "manifest_checksum" not in meta:
-        raise IndexUnusable("index was saved without checksums (by an older PhotoClip), so it is not trusted")
-    if meta["manifest_checksum"] != _manifest_digest(meta):
-        raise IndexUnusable("index manifest does not match its checksum")
-    deleted, hnsw = meta.get("deleted_ids"), meta.get("hnsw")
-    problems = [
-        (meta.get("format_version") != FORMAT_VERSION or not _is_int(meta.get("format_version")),
-         "unknown format"),
-        (not _is_int(meta.get("dim"), 1, _MAX_DIM), "dim"),
-        (not _is_int(meta.get("count"), 0), "count"),
-        (not _is_int(meta.get("capacity"), 0), "capacity"),
-        (not _is_int(meta.get("index_bytes"), HEADER.size), "index_bytes"),
-        (not isinstance(meta.get("index_checksum"), str)
-         or not _CHECKSUM.fullmatch(meta["index_checksum"]), "index_checksum"),
-        (not isinstance(deleted, list) or not all(_is_int(i, 0, 2**63 - 1) for i in deleted)
-         or len(set(deleted)) != len(deleted), "deleted_ids"),
-        (not isinstance(hnsw, dict) or hnsw.get("space") != SPACE
-         or not _is_int(hnsw.get("M"), 2), "hnsw"),
-    ]
-    for bad, field in problems:
-        if bad:
-            raise IndexUnusable(f"index manifest has a bad {field}")
-
-
-def _is_int(value: Any, low: int | None = None, high: int | None = None) -> bool:
-    # bool is an int subclass, but `"dim": true` is no dimension.
-    if not isinstance(value, int) or isinstance(value, bool):
-        return False
-    return (low is None or value >= low) and (high is None or value <= high)
-
-
-def _manifest_digest(meta: dict[str, Any]) -> str:
-    """SHA-256 of the manifest without this field, in a canonical JSON form."""
-    rest = {k: v for k, v in meta.items() if k != "manifest_checksum"}
-    canonical = json.dumps(rest, sort_keys=True, separators=(",", ":"))
-    return f"sha256:{hashlib.sha256(canonical.encode()).hexdigest()}"
-
-
 # ---------------------------------------------------------------- hnswlib's file
-
-
-def read_header(f: BinaryIO) -> Header:
-    f.seek(0)
-    raw = f.read(HEADER.size)
-    if len(raw) != HEADER.size:
-        raise IndexUnusable("index file is shorter than its header")
-    header = Header(*HEADER.unpack(raw))
-    _check_header(header)
-    return header
-
-
-def _check_header(h: Header) -> None:
-    """The header's fields against each other, as hnswlib derives them.
-
-    In order, each check evaluated only once the ones before it passed: M must be
-    bounded before ``1/ln(M)`` is computed (M=1 divides by zero, M=0 is a math
-    domain error), and damage must always read as IndexUnusable, never as a crash.
-    """
-    checks: list[tuple[Callable[[], bool], str]] = [
-        (lambda: h.offset_level0 != 0, "offsetLevel0 is not 0"),
-        (lambda: not 2 <= h.m <= _MAX_M or h.max_m != h.m or h.max_m0 != 2 * h.m, "M/maxM/maxM0 disagree"),
-        (lambda: h.offset_data != h.max_m0 * 4 + 4, "offsetData does not follow the level-0 links"),
-        (lambda: h.label_offset <= h.offset_data or (h.label_offset - h.offset_data) % 4, "bad vector size"),
-        (lambda: h.size_per_element != h.label_offset + 8, "size_data_per_element is inconsistent"),
-        (lambda: h.count > h.max_elements, "more elements than capacity"),
-        (lambda: not (math.isfinite(h.mult) and math.isclose(h.mult, 1 / math.log(h.m), rel_tol=1e-9)),
-         "mult is not 1/ln(M)"),
-        (lambda: not h.m <= h.ef_construction <= _MAX_EF_CONSTRUCTION, "ef_construction out of range"),
-    ]
-    if h.count == 0:
-        checks.append((lambda: h.max_level != -1 or h.entry_point != _NO_ENTRY,
-                       "empty index with an entry point"))
-    else:
-        checks.append((lambda: not 0 <= h.max_level <= _MAX_LEVEL, f"max level {h.max_level} out of range"))
-        checks.append((lambda: h.entry_point >= h.count, f"entry point {h.entry_point} out of range"))
-    for bad, reason in checks:
-        if bad():
-            raise IndexUnusable(f"index header: {reason}")
-
-
-def file_checksum(f: BinaryIO) -> str:
-    """``sha256:<hex>`` of the whole open file, read from its start."""
-    digest = hashlib.new(CHECKSUM_ALGORITHM)
-    f.seek(0)
-    while chunk := f.read(1 << 20):  # hashlib.file_digest is Python 3.11+
-        digest.update(chunk)
-    return f"{CHECKSUM_ALGORITHM}:{digest.hexdigest()}"
 
 
 def check_index_file(f: BinaryIO, meta: dict[str, Any], *, thorough: bool = True) -> Header:

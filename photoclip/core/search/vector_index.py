@@ -5,7 +5,8 @@ always be rebuilt from the catalog's vectors.  Therefore every failure mode on
 load (missing, truncated, corrupt, stale, wrong dimension) yields ``None``
 (``load``) or ``IndexUnusable`` with the reason (``open``), and the caller
 rebuilds.  hnswlib trusts its file (a bad neighbour id or entry point crashes
-the next search), so index_files checks it before hnswlib reads it.
+the next search), so index_files checks it before hnswlib reads it
+(index_persistence saves and loads the two files).
 
 hnswlib 0.8.0 behaviours this module relies on (checked by experiment; the
 ones we depend on are exercised by tests/core/test_vector_index.py):
@@ -40,7 +41,6 @@ ones we depend on are exercised by tests/core/test_vector_index.py):
 
 from __future__ import annotations
 
-import json
 import os
 import threading
 from collections.abc import Iterable
@@ -49,21 +49,9 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ..files.atomic import fsync_dir, fsync_file, temp_sibling, write_temp_text
-from .index_files import (
-    FORMAT_VERSION,
-    SPACE,
-    IndexUnusable,
-    check_index_file,
-    inspect_saved,
-    manifest_path,
-    open_index_file,
-    path_by_descriptor,
-    read_checked_manifest,
-    seal_manifest,
-    still_same_file,
-    unless_replaced,
-)
+from .index_files import IndexUnusable, inspect_saved, unless_replaced
+from .index_format import FORMAT_VERSION, SPACE
+from .index_persistence import load_checked, publish_index_files
 from .rwlock import ReadWriteLock
 
 if TYPE_CHECKING:  # hnswlib is imported lazily so read_manifest stays cheap.
@@ -264,28 +252,13 @@ class VectorIndex:
         The manifest records the file's size and SHA-256 (read back from the
         fsynced temp file) and its own SHA-256, which ``open`` verifies.
         """
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        meta_path = manifest_path(path)
+        def write_index(tmp_index: Path) -> dict[str, Any]:
+            with self._lock.read():
+                self._index.save_index(str(tmp_index))
+                return self._manifest_locked(manifest)
+
         with self._save_lock:
-            tmp_index = temp_sibling(path)
-            tmp_manifest: Path | None = None
-            try:
-                with self._lock.read():
-                    self._index.save_index(str(tmp_index))
-                    meta = self._manifest_locked(manifest)
-                fsync_file(tmp_index)
-                meta = seal_manifest(meta, tmp_index)
-                tmp_manifest = write_temp_text(meta_path, json.dumps(meta, indent=1, sort_keys=True))
-                meta_path.unlink(missing_ok=True)
-                os.replace(tmp_index, path)
-                os.replace(tmp_manifest, meta_path)
-            except BaseException:
-                tmp_index.unlink(missing_ok=True)
-                if tmp_manifest is not None:
-                    tmp_manifest.unlink(missing_ok=True)
-                raise
-            fsync_dir(path.parent)
+            publish_index_files(Path(path), write_index)
 
     def _manifest_locked(self, manifest: dict[str, Any]) -> dict[str, Any]:
         # Our keys override same-named caller keys, so a manifest returned by
@@ -322,50 +295,21 @@ class VectorIndex:
         see index_files) before hnswlib sees it, and hnswlib then reads the very
         file that was checked (by descriptor where the OS allows).
         """
-        return unless_replaced(lambda: cls._open_or_explain(Path(path), int(dim)), Path(path))
+        return load_checked(Path(path), int(dim), cls._adopt)
 
     @classmethod
-    def _open_or_explain(cls, path: Path, dim: int) -> tuple[VectorIndex, dict[str, Any]]:
-        try:
-            return cls._open(path, dim)
-        except IndexUnusable:
-            raise
-        except Exception as exc:  # hnswlib or the OS: the cache is unusable all the same
-            raise IndexUnusable(f"index could not be loaded ({type(exc).__name__}: {exc})") from None
-
-    @classmethod
-    def _open(cls, path: Path, dim: int) -> tuple[VectorIndex, dict[str, Any]]:
-        import hnswlib
-
-        meta = read_checked_manifest(path)
-        if meta["dim"] != dim:
-            raise IndexUnusable(f"index is {meta['dim']}-d, {dim}-d is wanted", damaged=False)
-        deleted = set(meta["deleted_ids"])
-        total = meta["count"] + len(deleted)
-        with open_index_file(path) as f:
-            check_index_file(f, meta)
-            raw = hnswlib.Index(space=SPACE, dim=dim)
-            by_fd = path_by_descriptor(f)
-            raw.load_index(by_fd or str(path), max_elements=max(total, 1))
-            if by_fd is None:
-                still_same_file(f, path)
-        labels = set(raw.get_ids_list())
-        if len(labels) != total or not deleted <= labels:
-            raise IndexUnusable("index labels do not match its manifest")
+    def _adopt(cls, raw: hnswlib.Index, dim: int, live: set[int], deleted: set[int]) -> VectorIndex:
+        """A bare instance (from __new__) around a loaded hnswlib index."""
         index = cls.__new__(cls)
-        index._adopt(raw, dim, labels - deleted, deleted)
-        return index, meta
-
-    def _adopt(self, raw: hnswlib.Index, dim: int, live: set[int], deleted: set[int]) -> None:
-        """Initialise a bare instance (from __new__) around a loaded hnswlib index."""
-        self.dim = dim
-        self._lock = ReadWriteLock()
-        self._save_lock = threading.Lock()
-        self._live = live
-        self._deleted = deleted
-        self._index = raw
-        raw.set_ef(self.EF_SEARCH)  # ef is not persisted by hnswlib
+        index.dim = dim
+        index._lock = ReadWriteLock()
+        index._save_lock = threading.Lock()
+        index._live = live
+        index._deleted = deleted
+        index._index = raw
+        raw.set_ef(cls.EF_SEARCH)  # ef is not persisted by hnswlib
         raw.set_num_threads(os.cpu_count() or 1)
+        return index
 
     @staticmethod
     def read_manifest(path: Path, *, thorough: bool = True) -> dict[str, Any] | None:

@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 from photoclip.core.catalog.migrations import SCHEMA_VERSION
-from photoclip.core.catalog.store import NEWEST_SQL, Catalog, CatalogError, EncodedPhoto
+from photoclip.core.catalog.reads import NEWEST_SQL
+from photoclip.core.catalog.store import Catalog, CatalogError, EncodedPhoto
 from photoclip.core.models import PhotoState
 
 

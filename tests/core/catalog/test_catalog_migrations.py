@@ -23,7 +23,7 @@ from photoclip.core.catalog.migrations import MIGRATIONS, SCHEMA_VERSION, Migrat
 from photoclip.core.catalog.store import Catalog
 from photoclip.core.models import Tag
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 OLD_VERSION = 2
 
 
@@ -113,7 +113,7 @@ def test_a_migration_that_fails_half_way_leaves_the_old_catalog(tmp_path: Path,
 _KILLED_IN_A_MIGRATION = """
 import os, signal, sys
 from pathlib import Path
-from photoclip.core import catalog as catalog_module
+from photoclip.core.catalog import store as catalog_module
 from photoclip.core.catalog.migrations import MIGRATIONS, Migration
 
 def killed_half_way(db):

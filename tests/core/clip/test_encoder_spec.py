@@ -10,7 +10,7 @@ import pytest
 
 from photoclip.core.clip.encoder import ModelSpec
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 
 
 @pytest.mark.parametrize(

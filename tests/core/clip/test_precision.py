@@ -12,14 +12,10 @@ from PIL import Image
 
 from photoclip.core.clip import precision
 from photoclip.core.clip.encoder import ClipEncoder, ModelSpec
-from photoclip.core.clip.fast_layers import (
-    LinearAttention,
-    PatchEmbedding,
-    _trimmable,
-    apply_precision,
-    encode_text_trimmed,
-)
+from photoclip.core.clip.fast_layers import LinearAttention, apply_precision, encode_text_trimmed
 from photoclip.core.clip.precision import resolve_precision
+from photoclip.core.clip.torch_helpers import PatchEmbedding
+from photoclip.core.clip.torch_helpers import trimmable as _trimmable
 from tests.synthetic import CLASSES, make_library
 
 AGREEMENT = 0.999  # cosine with fp32, per image: the bar every fast path must clear

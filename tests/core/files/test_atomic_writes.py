@@ -25,7 +25,7 @@ from photoclip.core.files import atomic
 from photoclip.core.organize.labelsets import install_label_set, load_label_set
 from photoclip.core.settings import Settings, load_settings, save_settings
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 _WRITE_MODES = set("wax+")
 
 

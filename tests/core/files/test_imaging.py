@@ -14,14 +14,12 @@ import pytest
 from PIL import EpsImagePlugin, Image, ImageOps
 
 from photoclip.core.files import imaging
+from photoclip.core.files.formats import ALLOWED_FORMATS, SUPPORTED_EXTENSIONS, enable_heif
 from photoclip.core.files.imaging import (
-    ALLOWED_FORMATS,
     MAX_PIXELS,
-    SUPPORTED_EXTENSIONS,
     DecodedImage,
     ImageRejected,
     decode_for_model,
-    enable_heif,
 )
 from tests.bad_inputs import (
     ACCEPTED,

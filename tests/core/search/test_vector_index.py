@@ -20,7 +20,7 @@ from photoclip.core.search.vector_index import ReadWriteLock, VectorIndex
 
 DIM = 32
 N = 2000
-REPO_ROOT = Path(__file__).resolve().parents[2]
+REPO_ROOT = Path(__file__).resolve().parents[3]
 
 
 def unit(rows: int, dim: int = DIM, seed: int = 0) -> np.ndarray:
