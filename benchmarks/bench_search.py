@@ -14,6 +14,10 @@ Measured:
   * recall@10 of HNSW vs numpy brute force on 200 queries near stored vectors
   * index build from the catalog (IndexStore.rebuild), save, and load from file
   * one cold `photoclip search` subprocess at the smallest size
+  * filtered search (issue 16): random allow-lists keeping 50/10/1/0.1% of the library,
+    recall@20 of filtered_top_k vs exact filtered brute force (numpy), p50/p95 of
+    filtered_top_k and of Searcher.nearest_filtered (vector given: the text encode is
+    measured above), on the library's vectors and on a mixture of 200 gaussian clusters
 
 Usage: python benchmarks/bench_search.py [--sizes 10000 100000] [--queries 20]
 Defaults take about 2-4 minutes on 2 cores.
@@ -50,6 +54,7 @@ from photoclip.core.catalog.store import Catalog, EncodedPhoto
 from photoclip.core.clip.encoder import ClipEncoder, ModelSpec
 from photoclip.core.library import Library
 from photoclip.core.paths import app_paths
+from photoclip.core.search.filtered_knn import filtered_top_k
 from photoclip.core.search.vector_index import VectorIndex
 from photoclip.core.settings import Settings
 
@@ -62,6 +67,10 @@ COS_TO_CENTRE = 0.8  # photo-like bursts of similar shots (as in bench_vector_in
 COS_QUERY_TO_STORED = 0.9  # recall queries are perturbed copies of stored vectors
 FILES_PER_FOLDER = 1000
 TARGET_RECALL = 0.95
+FILTER_SHARES = (0.5, 0.1, 0.01, 0.001)
+FILTER_K = 20
+TARGET_FILTERED_RECALL = 0.99
+MIXTURE_CLUSTERS = 200
 ADJECTIVES = ("red", "old", "snowy", "sunny", "quiet", "crowded", "tiny", "blue", "wet", "dark")
 NOUNS = ("car", "beach", "dog", "mountain", "street", "birthday cake", "bridge", "forest",
          "kitchen", "cat on a sofa", "city at night", "boat", "garden", "church", "train")
@@ -82,6 +91,19 @@ def clustered_vectors(n: int, seed: int) -> np.ndarray:
     x = centres[rng.integers(0, CENTRES, n)]
     x += rng.standard_normal((n, DIM), dtype=np.float32) * np.float32(sigma)
     return unit_rows(x)
+
+
+def mixture_vectors(n: int, seed: int) -> np.ndarray:
+    """Unit vectors from MIXTURE_CLUSTERS gaussian clusters on the sphere of uneven size and
+    spread (cos to centre 0.6-0.85): some tight bursts, some loose themes."""
+    rng = np.random.default_rng(seed)
+    centres = unit_rows(rng.standard_normal((MIXTURE_CLUSTERS, DIM), dtype=np.float32))
+    weights = rng.dirichlet(np.ones(MIXTURE_CLUSTERS))
+    cos = rng.uniform(0.6, 0.85, MIXTURE_CLUSTERS)
+    sigma = (np.sqrt(1 / cos**2 - 1) / np.sqrt(DIM)).astype(np.float32)
+    label = rng.choice(MIXTURE_CLUSTERS, size=n, p=weights)
+    noise = rng.standard_normal((n, DIM), dtype=np.float32) * sigma[label, None]
+    return unit_rows(centres[label] + noise)
 
 
 def perturbed_queries(base: np.ndarray, count: int, seed: int) -> np.ndarray:
@@ -320,6 +342,42 @@ def cold_cli_search(library: Library, encoder: ClipEncoder) -> dict[str, Any]:
     return {"seconds": seconds, "hits": len(json.loads(out)), "command": " ".join(command[1:])}
 
 
+def cold_search_without_torch(library: Library, encoder: ClipEncoder, repeats: int = 3,
+                              ) -> dict[str, Any]:
+    """Cold `photoclip --precision int8 search` (queries on the ONNX Runtime int8 text
+    tower), with the model's query pack (clip/query_pack.py: no torch) and without it
+    (torch, open_clip and the model loaded, which writes the pack again), on one library."""
+    env = dict(os.environ, PHOTOCLIP_HOME=str(library.paths.data_dir))
+    models = app_paths(env).models_cache
+    if encoder.cache_dir is not None:  # precision auto may have exported nothing here
+        encoder.cache_dir.mkdir(parents=True, exist_ok=True)
+        if not models.exists() and not models.is_symlink():
+            models.parent.mkdir(parents=True, exist_ok=True)
+            models.symlink_to(encoder.cache_dir, target_is_directory=True)
+    args = ["--model", MODEL, "--device", "cpu", "--precision", "int8", "search",
+            "a dog running on the beach", "--json"]
+    command = [photoclip_exe(), *args]
+    wall_of(command, env)  # the first int8 load exports the towers once, and writes the pack
+    packs = sorted((models / "onnx").glob("query-pack-*"))
+    if not packs:
+        return {"skipped": "no query pack was written (fast extra missing, or no int8 text tower)"}
+    runs = [wall_of(command, env) for _ in range(repeats)]
+    traced = subprocess.run([sys.executable, "-X", "importtime", "-m", "photoclip.cli", *args],
+                            env=env, capture_output=True, text=True, check=True)
+    imported = {line.rsplit("|", 1)[-1].strip() for line in traced.stderr.splitlines()
+                if line.startswith("import time:")}
+    without = []
+    for _ in range(2):
+        for pack in packs:
+            pack.unlink(missing_ok=True)
+        without.append(wall_of(command, env))  # loads the model: the pack is written again
+    return {"with_pack_s": summary([s for s, _ in runs]) | {"min_s": min(s for s, _ in runs)},
+            "without_pack_s": summary([s for s, _ in without]) | {"min_s": min(s for s, _ in without)},
+            "torch_imported_with_pack": bool({"torch", "open_clip"} & imported),
+            "same_hits": all(out == without[0][1] for _, out in runs + without),
+            "hits": len(json.loads(runs[0][1])), "command": " ".join(args)}
+
+
 def measure_noop_index(library: Library, encoder: ClipEncoder) -> dict[str, Any]:
     """`photoclip index` on an up-to-date library: open, scan, load the index, save it."""
     start = time.perf_counter()
@@ -329,6 +387,58 @@ def measure_noop_index(library: Library, encoder: ClipEncoder) -> dict[str, Any]
     if report.encoded or report.failed or report.unchanged != report.scanned:
         raise RuntimeError(f"expected nothing to do, got {report}")
     return {"seconds": seconds, "scanned": report.scanned}
+
+
+def filtered_recall(index: VectorIndex, vectors: np.ndarray, ids: np.ndarray,
+                    queries: np.ndarray, share: float, seed: int) -> dict[str, Any]:
+    """filtered_top_k on a random allow-list keeping ``share``: recall@FILTER_K vs numpy."""
+    rng = np.random.default_rng(seed)
+    rows = np.sort(rng.choice(len(ids), max(FILTER_K, int(share * len(ids))), replace=False))
+    allowed, kept = ids[rows], vectors[rows]
+    found, times = 0, []
+    for query in queries:
+        k = min(FILTER_K, len(rows))
+        truth = set(allowed[np.argpartition(-(kept @ query), k - 1)[:k]].tolist())
+        start = time.perf_counter()
+        got = filtered_top_k(index, query, allowed, FILTER_K)
+        times.append(time.perf_counter() - start)
+        found += len({i for i, _ in got} & truth)
+    return {"share": share, "allowed": len(rows), "recall_at_20": found / (len(queries) * FILTER_K),
+            "filtered_top_k": summary(times) | {"p95_ms": percentile(times, 95) * 1e3},
+            "allowed_ids": allowed}
+
+
+def measure_filtered(library: Library, vectors: np.ndarray, ids: np.ndarray,
+                     queries: np.ndarray) -> dict[str, Any]:
+    """Filtered search on the library (its index and Searcher.nearest_filtered) and on a
+    200-cluster mixture of the same size (an index of its own)."""
+    index = library.index.get(DIM)
+    start = time.perf_counter()
+    index.vectors_of(ids[:1])  # the first filtered search copies the vectors out of hnswlib
+    result: dict[str, Any] = {"vector_copy_s": time.perf_counter() - start, "library": [], "mixture": []}
+    for share in FILTER_SHARES:
+        row = filtered_recall(index, vectors, ids, queries, share, seed=int(share * 1e4))
+        allowed = row.pop("allowed_ids")
+        times = time_each(lambda q, a=allowed: library.searcher.nearest_filtered(q, a, FILTER_K), queries)
+        result["library"].append(row | {"nearest_filtered": summary(times)
+                                        | {"p95_ms": percentile(times, 95) * 1e3}})
+    mixture = mixture_vectors(len(ids), seed=len(ids) + 7)
+    start = time.perf_counter()
+    mixed = VectorIndex.build(DIM, ids, mixture)
+    result["mixture_build_s"] = time.perf_counter() - start
+    # Half near stored photos (an image query), half text-like: as far from every photo
+    # as CLIP text is from images (cos ~0.3 to a cluster's centre, none close).
+    rng = np.random.default_rng(len(ids) + 9)
+    near = perturbed_queries(mixture, len(queries) - len(queries) // 2, seed=len(ids) + 8)
+    centres = unit_rows(np.stack([mixture[rng.integers(len(ids))] for _ in range(len(queries) // 2)]))
+    sigma = np.float32(np.sqrt(1 / 0.3**2 - 1) / np.sqrt(DIM))
+    text_like = unit_rows(centres + rng.standard_normal(centres.shape, dtype=np.float32) * sigma)
+    mixed_queries = np.concatenate([near, text_like])
+    for share in FILTER_SHARES:
+        row = filtered_recall(mixed, mixture, ids, mixed_queries, share, seed=int(share * 1e4) + 1)
+        row.pop("allowed_ids")
+        result["mixture"].append(row)
+    return result
 
 
 def run_size(n: int, work: Path, encoder: ClipEncoder, args: argparse.Namespace,
@@ -344,8 +454,13 @@ def run_size(n: int, work: Path, encoder: ClipEncoder, args: argparse.Namespace,
         result["recall"] = measure_recall(library, built["vectors"], built["ids"], queries)
         result.update(measure_parts(library, queries))
         result["search"] = measure_search(library, args.queries + 1, offset)
+        print("  filtered search ...", flush=True)
+        result["filtered"] = measure_filtered(library, built["vectors"], built["ids"],
+                                              queries[: args.filtered_queries])
         if cold_cli:
             result["cold_cli"] = cold_cli_search(library, encoder)
+        print("  cold search with and without the query pack ...", flush=True)
+        result["cold_pack"] = cold_search_without_torch(library, encoder)
         result["noop_index"] = measure_noop_index(library, encoder)
     finally:
         library.close()
@@ -409,6 +524,20 @@ def size_table(sizes: list[dict[str, Any]]) -> str:
     return markdown_table(("photos", *(f"{s['n']:,}" for s in sizes)), rows)
 
 
+def filtered_table(sizes: list[dict[str, Any]]) -> str:
+    rows = []
+    for size in sizes:
+        for vectors in ("library", "mixture"):
+            for r in size["filtered"][vectors]:
+                near = r.get("nearest_filtered")
+                rows.append((f"{size['n']:,}", vectors, f"{r['share']:.1%}", r["allowed"],
+                             f"{r['recall_at_20']:.4f}", f"{r['filtered_top_k']['p50_ms']:.2f}",
+                             f"{r['filtered_top_k']['p95_ms']:.2f}",
+                             *((f"{near['p50_ms']:.2f}", f"{near['p95_ms']:.2f}") if near else ("-", "-"))))
+    return markdown_table(("photos", "vectors", "kept", "allowed", f"recall@20 (>= {TARGET_FILTERED_RECALL})",
+                           "filtered_top_k p50 ms", "p95 ms", "nearest_filtered p50 ms", "p95 ms"), rows)
+
+
 def print_report(results: dict[str, Any]) -> None:
     env = results["environment"]
     load = results["model_load"]
@@ -418,6 +547,7 @@ def print_report(results: dict[str, Any]) -> None:
           f"{env['effective_cores_at_start']} -> {env['effective_cores_at_end']}\n")
     print(start_table(results), end="\n\n")
     print(size_table(results["sizes"]), end="\n\n")
+    print(filtered_table(results["sizes"]), end="\n\n")
     print(f"peak RSS (ru_maxrss): {results['ru_maxrss_mib']:.0f} MiB; after model load: "
           f"{results['model_load']['rss_after_load_mib'] or float('nan'):.0f} MiB\n")
     for size in results["sizes"]:
@@ -425,6 +555,13 @@ def print_report(results: dict[str, Any]) -> None:
             cold = size["cold_cli"]
             print(f"cold `photoclip {cold['command']}` at {size['n']:,} photos: "
                   f"{cold['seconds']:.2f} s wall ({cold['hits']} hits)\n")
+    for size in results["sizes"]:
+        pack = size.get("cold_pack", {})
+        if "with_pack_s" in pack:
+            print(f"cold `photoclip {pack['command']}` at {size['n']:,} photos: query pack "
+                  f"{pack['with_pack_s']['p50_ms'] / 1e3:.2f} s wall (torch imported: "
+                  f"{pack['torch_imported_with_pack']}), without it "
+                  f"{pack['without_pack_s']['p50_ms'] / 1e3:.2f} s; same hits: {pack['same_hits']}\n")
 
 
 # -- main -----------------------------------------------------------------------------------
@@ -435,6 +572,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000])
     p.add_argument("--queries", type=int, default=20, help="timed text queries (default 20)")
     p.add_argument("--recall-queries", type=int, default=200)
+    p.add_argument("--filtered-queries", type=int, default=100,
+                   help="queries per filter share in the filtered-search section (default 100)")
     p.add_argument("--start-repeats", type=int, default=5,
                    help="runs of each process-start command (default 5)")
     p.add_argument("--keep", action="store_true", help="keep the temporary libraries")

@@ -61,11 +61,9 @@ def build_parser() -> argparse.ArgumentParser:
         "trash_days in case the files come back) and rebuild the search index"))
     index.add_argument("--json", action="store_true", help="print a JSON summary")
 
-    search = commands.add_parser("search", help='search in plain language, e.g. "beach + sunset - people"')
-    search.add_argument("query")
-    _add_result_options(search)
-    search.add_argument("--min-score", type=float, metavar="S",
-                        help="only results with cosine similarity >= S")
+    from .cli_search import add_search_parser
+
+    _add_result_options(add_search_parser(commands))
     similar = commands.add_parser("similar", help="photos that look like an image")
     similar.add_argument("image", type=Path, metavar="IMAGE_PATH")
     _add_result_options(similar)
@@ -115,7 +113,13 @@ def open_library(args: argparse.Namespace) -> Library:
     settings.device = args.device or settings.device
     settings.precision = args.precision or settings.precision
     settings.validate()
-    return Library(paths, settings)
+    encoder = None
+    if args.command == "search":  # a query from the ONNX text tower's pack: no torch
+        from .core.clip.pack_first import pack_first_encoder
+
+        encoder = pack_first_encoder(settings.model, settings.device, settings.precision,
+                                     paths.models_cache)
+    return Library(paths, settings, encoder=encoder)
 
 
 def _expected_errors() -> tuple[type[BaseException], ...]:
@@ -149,6 +153,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         if hasattr(stream, "reconfigure"):
             stream.reconfigure(errors="surrogateescape")
     try:
+        if args.command == "search":  # a running PhotoClip answers at once: no library here
+            from .cli_search import search_via_running
+
+            answered = search_via_running(args, args.model or os.environ.get(MODEL_ENV))
+            if answered is not None:
+                return answered
         from . import cli_commands, cli_organize
 
         command = getattr(cli_commands, args.command, None) or getattr(cli_organize, args.command)

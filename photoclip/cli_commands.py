@@ -8,12 +8,17 @@ import signal
 import sys
 import threading
 from collections.abc import Iterator
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .cli_output import ProgressBar, hit_record, print_json, status_record
 from .core.clip.precision import describe_precision
 from .core.library import Library
 from .core.models import PhotoState, SearchHit
+
+if TYPE_CHECKING:
+    import logging
+
+    from .core.channel_server import ChannelServer
 
 
 def add(library: Library, args: argparse.Namespace) -> int:
@@ -103,17 +108,38 @@ def watch(library: Library, args: argparse.Namespace) -> int:
     folders = [str(f.path) for f in library.catalog.folders()]
     worker_log.info("watching %d folders: %s (Ctrl-C to stop)", len(folders),
                     ", ".join(folders) or "none yet; add some with photoclip add")
-    with _stop_gracefully_on_signals(stop):
-        while not stop.wait(0.5):
-            if worker.status.state == "catalog damaged":  # said why; nothing left to watch for
-                worker.stop(timeout=10)
-                return 1
+    server = _answer_searches(library, worker_log)
+    try:
+        with _stop_gracefully_on_signals(stop):
+            while not stop.wait(0.5):
+                if worker.status.state == "catalog damaged":  # said why; nothing left to watch for
+                    worker.stop(timeout=10)
+                    return 1
+    finally:
+        if server is not None:
+            server.close()
     worker_log.info("stopping")
     started = time.monotonic()
     clean = worker.stop(timeout=10)
     worker_log.info("stopped in %.1f s%s", time.monotonic() - started,
                     "" if clean else " (the batch in flight was abandoned)")
     return 0 if clean else 1
+
+
+def _answer_searches(library: Library, log: logging.Logger) -> ChannelServer | None:
+    """`photoclip search` asks this process, whose model stays loaded, instead of loading
+    its own. A socket that can't be had is said in one line; watching goes on without it."""
+    from .core.channel_server import ChannelServer
+    from .core.local_channel import ChannelError, socket_path
+    from .core.remote_search import SEARCH_COMMAND, answer_search
+
+    try:
+        path = socket_path(library.paths.data_dir, library.paths.cache_dir)
+        return ChannelServer(path, {SEARCH_COMMAND: lambda message: answer_search(library, message)}
+                             ).start()
+    except ChannelError as exc:
+        log.warning("searches from the terminal are not answered by this process: %s", exc)
+        return None
 
 
 def _print_hits(hits: list[SearchHit], as_json: bool) -> None:
@@ -127,8 +153,9 @@ def _print_hits(hits: list[SearchHit], as_json: bool) -> None:
 
 
 def search(library: Library, args: argparse.Namespace) -> int:
-    _print_hits(library.search(args.query, args.top, args.min_score, Path.cwd()), args.json)
-    return 0
+    from .cli_search import run_search
+
+    return run_search(library, args)
 
 
 def similar(library: Library, args: argparse.Namespace) -> int:

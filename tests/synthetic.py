@@ -160,3 +160,46 @@ def make_library(
         _save(draw_picture(colour, shape, rng, size), path, fmt)
         written.append((path, colour, shape))
     return written
+
+
+def camera_exif(
+    taken: str | None = None, *, offset: str | None = None, make: str | None = None,
+    model: str | None = None, gps: tuple[float, float] | None = None,
+) -> Image.Exif:
+    """EXIF as a camera writes it: ``taken`` "YYYY:MM:DD HH:MM:SS" (DateTimeOriginal),
+    ``offset`` "+01:00" (OffsetTimeOriginal), make, model, and a GPS position in
+    degrees written as degree/minute/second rationals with N/S and E/W refs."""
+    from PIL.TiffImagePlugin import IFDRational
+
+    exif = Image.Exif()
+    if make:
+        exif[0x010F] = make
+    if model:
+        exif[0x0110] = model
+    sub = exif.get_ifd(0x8769)
+    if taken:
+        sub[0x9003] = taken
+    if offset:
+        sub[0x9011] = offset
+    if gps is not None:
+        def dms(value: float) -> tuple[IFDRational, IFDRational, IFDRational]:
+            value = abs(value)
+            degrees, minutes = int(value), int(value * 60) % 60
+            seconds = round((value * 3600) % 60 * 1000)
+            return IFDRational(degrees), IFDRational(minutes), IFDRational(seconds, 1000)
+
+        lat, lon = gps
+        exif.get_ifd(0x8825).update({1: "N" if lat >= 0 else "S", 2: dms(lat),
+                                     3: "E" if lon >= 0 else "W", 4: dms(lon)})
+    return exif
+
+
+def save_camera_photo(
+    path: Path, colour: str, shape: str, exif: Image.Exif, *, seed: int = 0,
+    size: tuple[int, int] = (160, 120),
+) -> Path:
+    """A JPEG of one synthetic class carrying ``exif`` (see ``camera_exif``)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    draw_picture(colour, shape, random.Random(seed), size).save(
+        path, format="JPEG", quality=90, exif=exif.tobytes())
+    return path

@@ -9,6 +9,7 @@ pending. The indexer only reads photo files; it never writes next to them.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import os
@@ -27,10 +28,11 @@ from .catalog.store import Catalog, EncodedPhoto
 from .clip.encoder import Encoder, ModelUnavailable
 from .files.decode_budget import DecodeBudget
 from .files.imaging import ImageRejected, decode_for_model
+from .files.photo_meta import read_photo_meta
 from .files.scanner import file_is_gone
 from .files.thumbnails import ThumbnailCache
 from .live.reconcile import folder_available
-from .models import IndexProgress, Photo
+from .models import IndexProgress, Photo, PhotoMeta
 from .search.index_store import IndexStore
 
 log = logging.getLogger(__name__)
@@ -62,6 +64,7 @@ class Prepared:
     width: int = 0
     height: int = 0
     taken_at: float | None = None
+    meta: PhotoMeta | None = None  # what its headers say (dates, camera, place)
 
 
 @dataclass
@@ -72,6 +75,7 @@ class Batch:
     failures: list[tuple[int, str, str | None]] = field(default_factory=list)
     moves: list[tuple[int, int]] = field(default_factory=list)
     restored: list[tuple[int, np.ndarray]] = field(default_factory=list)  # back from the trash
+    meta: dict[int, PhotoMeta] = field(default_factory=dict)
 
     def __len__(self) -> int:
         return (len(self.to_encode) + len(self.ready) + len(self.verified) + len(self.failures)
@@ -124,7 +128,13 @@ class Indexer:
         """Hash, and decode only if no stored vector can be reused."""
         if photo.size > MAX_FILE_BYTES:
             return Prepared(photo, error=_too_large(photo.size))
-        return self._read(photo, reuse=True)
+        prepared = self._read(photo, reuse=True)
+        if prepared.error is None and not (prepared.vanished or prepared.unchanged):
+            # Headers only, in this worker thread; a photo missed here (unreadable a moment)
+            # gets its metadata from the backfill (metadata_backfill.py) on the next run.
+            with contextlib.suppress(OSError):
+                prepared.meta = read_photo_meta(photo.path, mtime_ns=photo.mtime_ns)
+        return prepared
 
     def _reread(self, photo: Photo, digest: str) -> Prepared:
         """Decode now (its twins lost their vectors); hashed again with it, so the vector
@@ -269,6 +279,8 @@ class Indexer:
         # this row is an old one): its row follows the file. A twin from the trash
         # only comes back into a new row: a known photo whose content changed to
         # match a deleted one keeps its own row, tags and albums.
+        if prepared.meta is not None:
+            batch.meta[photo.id] = prepared.meta
         is_new = photo.content_hash is None
         for twin in prepared.twins:
             claimable = is_new or twin.deleted_at is None
@@ -340,6 +352,8 @@ class Indexer:
         # done leaves the mark for the next run (Library.index_pending) to finish.
         fresh = [e.photo_id for e in encoded if e.photo_id not in verified]
         self._catalog.record_results(encoded, batch.failures, batch.moves, owed=fresh)
+        if known := [(pid, batch.meta[pid]) for pid in fresh if pid in batch.meta]:
+            self._catalog.save_meta_many(known)
         encoded_ids = [e.photo_id for e in encoded] + [pid for pid, _ in batch.restored]
         if encoded_ids:
             vectors = [e.vector for e in encoded] + [v for _, v in batch.restored]

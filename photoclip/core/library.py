@@ -11,8 +11,7 @@ import contextlib
 import logging
 import threading
 import time
-from collections.abc import Iterator
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from .catalog.store import Catalog
@@ -22,9 +21,24 @@ from .files.thumbnails import ThumbnailCache
 from .indexer import Indexer, ProgressCallback
 from .live.reconcile import ScanOutcome, folder_available, missing_photos, scan_library
 from .lock import LibraryLocked, WriterLock
-from .models import Failure, Folder, IndexProgress, IndexReport, Photo, PhotoState, SearchHit, Tag
+from .metadata_backfill import BackfillProgress, backfill_metadata
+from .models import (
+    Facets,
+    Folder,
+    FolderStatus,
+    IndexProgress,
+    IndexReport,
+    LibraryStatus,
+    Photo,
+    PhotoFilter,
+    PhotoMeta,
+    SearchHit,
+    Tag,
+)
 from .organize.organizer import Organizer
 from .paths import AppPaths
+from .search.filters import parse_filters
+from .search.finder import Finder, FindResult
 from .search.index_files import IndexUnusable, read_checked_manifest
 from .search.index_store import IndexStore
 from .search.searcher import DEFAULT_TOP, Searcher
@@ -36,32 +50,6 @@ log = logging.getLogger(__name__)
 
 class LibraryError(Exception):
     """An expected failure with a message for the user (bad folder, ...)."""
-
-
-@dataclass(frozen=True)
-class FolderStatus:
-    folder: Folder
-    online: bool
-    counts: dict[PhotoState, int] = field(default_factory=dict)  # photos by state
-
-
-@dataclass
-class LibraryStatus:
-    counts: dict[PhotoState, int]
-    failures: list[Failure]
-    folders: list[FolderStatus]
-    model: str
-    device: str  # as configured; the last device actually used is in last_device
-    last_device: str | None
-    index_size: int | None  # vectors in the saved index file, None when there is none
-    index_bytes: int | None
-    other_model: int = 0  # indexed photos whose vectors need re-encoding for this model
-    precision: str = "auto"  # as configured; what the image encoder last ran in is below
-    last_precision: str | None = None
-    last_text_precision: str | None = None  # what the text encoder last ran in
-    trashed: int = 0  # deleted photos kept for trash_days in case their files come back
-    data_dir: Path | None = None
-    extra: dict[str, str] = field(default_factory=dict)
 
 
 class Library:
@@ -82,6 +70,7 @@ class Library:
         self.organizer = Organizer(self)
         self.searcher = Searcher(self.catalog, self.encoder, self.index,
                                  concepts=self.organizer.concepts)
+        self.finder = Finder(self.catalog, self.searcher, self.organizer.album_members)
         self._lock = WriterLock(paths.lock)
         # The file lock keeps other processes out; this keeps this process's
         # threads (indexer, a UI folder change) from writing at the same time.
@@ -175,6 +164,8 @@ class Library:
                 # A plain run takes out what left the library but still has a path (a
                 # folder now has its name, excluded since): search can't tell those.
                 report.forgotten = self.trash_missing(scan, deleted=full)
+            if not report.cancelled:
+                report.metadata = backfill_metadata(self.catalog, cancel=cancel)
             if full and not report.cancelled:
                 self.purge_trash()
                 report.index_rebuilt = self.index.rebuild() is not None
@@ -301,10 +292,34 @@ class Library:
         self, query: str, top: int = DEFAULT_TOP, min_score: float | None = None,
         cwd: Path | None = None,
     ) -> list[SearchHit]:
-        self._require_vectors()
-        hits = self.searcher.search(query, top, min_score, cwd)
+        return self.find(query, top=top, min_score=min_score, cwd=cwd).hits
+
+    def find(
+        self, query: str, *, filters: PhotoFilter | None = None, sort: str | None = None,
+        literal: bool = False, top: int = DEFAULT_TOP, offset: int = 0,
+        min_score: float | None = None, cwd: Path | None = None,
+    ) -> FindResult:
+        """Text, filters or both (``search/finder.py``); a filter-only query needs no model."""
+        parsed = parse_filters(query, literal=literal)
+        if parsed.text.strip():
+            self._require_vectors()
+        result = self.finder.find(query, filters=filters, sort=sort, literal=literal, top=top,
+                                  offset=offset, min_score=min_score, cwd=cwd)
         self._keep_rebuilt_index()
-        return hits
+        return result
+
+    def facets(self, filters: PhotoFilter | None = None) -> Facets:
+        """How many photos each month, place, camera, folder, tag and kind holds."""
+        return self.finder.facets(filters or PhotoFilter())
+
+    def meta_of(self, photo_ids: Iterable[int]) -> dict[int, PhotoMeta]:
+        return self.catalog.meta_of(list(photo_ids))
+
+    def backfill_meta(self, progress: BackfillProgress | None = None,
+                      cancel: threading.Event | None = None, batches: int | None = None) -> int:
+        """Read the headers of photos indexed before PhotoClip kept their metadata."""
+        with self.writing("metadata"):
+            return backfill_metadata(self.catalog, progress=progress, cancel=cancel, batches=batches)
 
     def similar(self, path: Path, top: int = DEFAULT_TOP) -> list[SearchHit]:
         if not path.is_file():

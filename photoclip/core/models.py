@@ -122,6 +122,7 @@ class IndexReport:
     forgotten: int = 0
     offline_folders: list[Path] = field(default_factory=list)
     index_rebuilt: bool = False
+    metadata: int = 0  # photos indexed before whose metadata (dates, places) was read now
     cancelled: bool = False
     seconds: float = 0.0
 
@@ -190,3 +191,42 @@ class PhotoFilter:
 
     def is_empty(self) -> bool:
         return self == PhotoFilter()
+
+
+@dataclass(frozen=True)
+class Facets:
+    """How many photos each filter value holds (under the filter in force), for the
+    filter bar's pickers and the Places sidebar."""
+
+    months: tuple[tuple[str, int], ...] = ()  # ("2024-07", 132), oldest first
+    places: tuple[tuple[str, str | None, str, int], ...] = ()  # (country, region, city, n)
+    cameras: tuple[tuple[str, int], ...] = ()
+    folders: tuple[tuple[str, int], ...] = ()
+    tags: tuple[tuple[str, int], ...] = ()
+    kinds: tuple[tuple[str, int], ...] = ()
+
+
+@dataclass(frozen=True)
+class FolderStatus:
+    folder: Folder
+    online: bool
+    counts: dict[PhotoState, int] = field(default_factory=dict)  # photos by state
+
+
+@dataclass
+class LibraryStatus:
+    counts: dict[PhotoState, int]
+    failures: list[Failure]
+    folders: list[FolderStatus]
+    model: str
+    device: str  # as configured; the last device actually used is in last_device
+    last_device: str | None
+    index_size: int | None  # vectors in the saved index file, None when there is none
+    index_bytes: int | None
+    other_model: int = 0  # indexed photos whose vectors need re-encoding for this model
+    precision: str = "auto"  # as configured; what the image encoder last ran in is below
+    last_precision: str | None = None
+    last_text_precision: str | None = None  # what the text encoder last ran in
+    trashed: int = 0  # deleted photos kept for trash_days in case their files come back
+    data_dir: Path | None = None
+    extra: dict[str, str] = field(default_factory=dict)

@@ -16,7 +16,9 @@ new persisted file must join this list to pass.
 Not listed, because PhotoClip does not own them: downloaded weights live in the
 Hugging Face cache (huggingface_hub writes them atomically; safetensors checks
 them on load), and XMP sidecars beside photos are written through ``xmp``, which
-keeps everything other apps put in them.
+keeps everything other apps put in them. Nor the single-instance socket
+(``local_channel.py``): a socket holds no bytes at rest; it lives in the user's private
+runtime folder, and a stale one is cleared when the next instance listens.
 """
 
 from __future__ import annotations
@@ -76,6 +78,9 @@ PERSISTED_FILES: tuple[PersistedFile, ...] = (
                   "image and text towers exported and quantized for ONNX Runtime"),
     PersistedFile("ONNX manifests", Kind.CACHE, "json", lambda p: p.models_cache / "onnx",
                   "*/manifest.json", "what each exported tower was made from and how it was checked"),
+    PersistedFile("ONNX query packs", Kind.CACHE, "query-pack", lambda p: p.models_cache / "onnx",
+                  "query-pack-*", "a text tower's token embeddings and a manifest naming the tower: "
+                  "queries encoded without torch (clip/query_pack.py); a damaged one is ignored"),
     PersistedFile("catalog damage note", Kind.RUNTIME, "json", lambda p: p.data_dir,
                   "catalog.sqlite3.damaged", "which catalog file was found damaged: refused until "
                   "it is replaced (catalog/damage.py); an unreadable note is ignored"),

@@ -5,7 +5,9 @@ from __future__ import annotations
 import signal
 import sqlite3
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future
+from typing import Any
 
 from PySide6.QtCore import QTimer
 from PySide6.QtGui import QIcon
@@ -16,6 +18,7 @@ from ..core.library import Library, LibraryError
 from ..core.live.worker import LibraryWorker
 from ..core.lock import LibraryLocked
 from ..core.paths import app_paths, resources_dir
+from ..core.remote_search import SEARCH_COMMAND, answer_search
 from ..core.settings import SettingsError, load_settings
 from .bridge import WorkerBridge, start_worker
 from .main_window import MainWindow
@@ -41,7 +44,7 @@ def main(argv: Sequence[str] | None = None, model: str | None = None) -> int:
     if icon.is_file():
         app.setWindowIcon(QIcon(str(icon)))
     paths = app_paths().ensure()
-    instance = SingleInstance(paths.data_dir)
+    instance = SingleInstance(paths.data_dir, paths.cache_dir)
     if instance.hand_over():
         return 0
     try:
@@ -61,15 +64,34 @@ def main(argv: Sequence[str] | None = None, model: str | None = None) -> int:
         if problem is None:
             raise
         return _cannot_start(problem)
-    instance.listen()
+    instance.commands[SEARCH_COMMAND] = _answer_searches(window)
+    cannot_listen = instance.listen()  # None, or one line: the app runs on regardless
     instance.activated.connect(lambda: _bring_forward(window))
     app.aboutToQuit.connect(window.close)  # Ctrl+Q, SIGTERM, logout: the worker stops cleanly
     _quit_on_signals(app)
     window.show()
+    if cannot_listen:  # logged already (stderr); the window says it too
+        window.show_message(cannot_listen)
     try:
         return app.exec()
     finally:
         library.close()  # the one opened here; one reopened for a new model closes with the window
+
+
+def _answer_searches(window: MainWindow) -> Callable[[dict[str, Any]], Future | dict[str, Any]]:
+    """`photoclip search` asks the app: the search runs in the window's search pool, never
+    on the GUI thread (the first may load the model), with the library in use by then."""
+    def answer(message: dict[str, Any]) -> Future | dict[str, Any]:
+        future = window.searches.run(lambda: answer_search(window.library, message), _ignore)
+        if future is None:  # the window is closing
+            return {"ok": False, "error": "PhotoClip is closing", "kind": "library"}
+        return future
+
+    return answer
+
+
+def _ignore(_result: object, _error: BaseException | None) -> None:
+    """The reply goes to the asker through its Future, not to the window."""
 
 
 def _cannot_start(problem: Exception) -> int:

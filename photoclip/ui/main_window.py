@@ -1,6 +1,6 @@
 """The main window: search bar, photo grid, folders, live indexing status.
-Folders, model switching and photo actions are its parts beside it (window_*.py, on
-the base in window_parts.py);
+Folders, filters, model switching and photo actions are its parts beside it
+(window_*.py, on the base in window_parts.py);
 tags, albums and concepts are its Organize helper.
 
 Thin: every action calls the core's Library (searches in the one-thread search
@@ -13,7 +13,6 @@ from __future__ import annotations
 import itertools
 import logging
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -37,7 +36,7 @@ from PySide6.QtWidgets import (
 from ..core.files.thumbnails import ThumbnailCache
 from ..core.library import Library, LibraryError
 from ..core.live.worker import LibraryWorker, WorkerStatus
-from ..core.models import Failure, PhotoState
+from ..core.models import Failure, PhotoFilter, PhotoState
 from ..core.search.query import QueryError
 from .bridge import WorkerBridge
 from .browse import Browse
@@ -47,6 +46,7 @@ from .results_model import PAGE, ResultsModel
 from .sidebar import Sidebar
 from .tasks import Generation, TaskRunner
 from .widgets import ModelBanner, SearchBox, describe
+from .window_filters import FilterActions
 from .window_folders import FolderActions
 from .window_photos import PhotoActions
 from .window_switching import ModelSwitching
@@ -58,7 +58,7 @@ RESULTS = 200
 LIVE_REFRESH_S = 5.0  # while indexing, matching new photos join the results this often
 
 
-class MainWindow(FolderActions, ModelSwitching, PhotoActions):
+class MainWindow(FilterActions, FolderActions, ModelSwitching, PhotoActions):
     def __init__(self, library: Library, worker: LibraryWorker, bridge: WorkerBridge) -> None:
         super().__init__()
         self.library = library
@@ -149,6 +149,7 @@ class MainWindow(FolderActions, ModelSwitching, PhotoActions):
         column = QVBoxLayout(central)
         column.addWidget(self.banner)
         column.addWidget(self.search_box)
+        column.addWidget(self._build_filter_bar())
         column.addWidget(self.pages)
         column.addWidget(self.more_button, alignment=Qt.AlignmentFlag.AlignCenter)
         self.setCentralWidget(central)
@@ -156,6 +157,7 @@ class MainWindow(FolderActions, ModelSwitching, PhotoActions):
     def _build_folders_dock(self) -> None:
         self.sidebar = Sidebar()
         self.sidebar.remove_requested.connect(self.confirm_remove_folder)
+        self.sidebar.place_requested.connect(self.show_place)
         dock = QDockWidget("Library", self)
         dock.setObjectName("library")
         dock.setWidget(self.sidebar)
@@ -218,24 +220,13 @@ class MainWindow(FolderActions, ModelSwitching, PhotoActions):
         self.search_box.selectAll()
 
     # -- searching -------------------------------------------------------------------
-    def _page_fetcher(self, generation: int) -> Callable[[int], None]:
-        """Pages of the whole library as their cells are painted (a 100,000-photo grid
-        holds only the pages scrolled to; SQL runs in the search pool)."""
-
-        def fetch(offset: int) -> None:
-            self.searches.run(
-                lambda: [(photo, None) for photo in self.library.newest(PAGE, offset)],
-                lambda page, error: self._generation.is_current(generation)
-                and self.model.fill(offset, page or []))
-
-        return fetch
-
     def show_more(self) -> None:
         self._limit += RESULTS
         self.run_search()
 
     def _query_edited(self, text: str) -> None:
         self._limit = RESULTS
+        self.place_follows(text)
         if self._similar_to is not None and text != self._similar_label():
             self._similar_to = None  # typing leaves "find similar"
         if self.browse is not None and text != self.browse.label:
@@ -267,43 +258,57 @@ class MainWindow(FolderActions, ModelSwitching, PhotoActions):
         self._debounce.stop()
         text = self.search_box.text().strip()
         similar_to, browse = self._similar_to, self.browse
-        limit = self._limit
+        limit, picked = self._limit, self.filter_bar.picker_filter()
         generation = self._generation.next()
 
-        def work() -> tuple[list[tuple[Any, float | None]], int | None]:
-            """The rows, and for the library view how many photos it has in all."""
+        def work() -> tuple[list[tuple[Any, float | None]], int | None, Any]:
+            """The rows; for the library view and filter-only queries, how many photos
+            there are in all; for queries, the FindResult (chips, counts)."""
             if browse is not None:
-                return [(photo, None) for photo in browse.photos(self.library, limit)], None
+                return [(photo, None) for photo in browse.photos(self.library, limit)], None, None
             if similar_to is not None:
-                return [(h.photo, h.score) for h in self.library.similar(similar_to, top=limit)], None
-            if not text:
+                hits = self.library.similar(similar_to, top=limit)
+                return [(h.photo, h.score) for h in hits], None, None
+            if not text and picked is None:
                 first = [(photo, None) for photo in self.library.newest(PAGE)]
                 # Two reads: photos indexed in between must not leave blank rows in page 0.
                 total = self.library.catalog.state_counts()[PhotoState.INDEXED]
-                return first, (total if len(first) == PAGE else len(first))
-            return [(hit.photo, hit.score) for hit in self.library.search(text, top=limit)], None
+                return first, (total if len(first) == PAGE else len(first)), None
+            return self.find_rows(text, picked, limit)
 
-        self.searches.run(work, lambda result, error: self._show(generation, text, result, error))
+        self.searches.run(work, lambda result, error: self._show(
+            generation, text, picked, result, error))
 
-    def _show(self, generation: int, text: str, answer: Any, error: BaseException | None) -> None:
+    def _show(self, generation: int, text: str, picked: PhotoFilter | None, answer: Any,
+              error: BaseException | None) -> None:
         if not self._generation.is_current(generation):
             return  # an older query answered late
-        result, total = answer if answer is not None else ([], None)
+        result, total, found = answer if answer is not None else ([], None, None)
         if error is not None:
             if not isinstance(error, (LibraryError, QueryError)):
                 log.error("search failed", exc_info=error)
             result = []
             self.empty.setText(str(error) if isinstance(error, (LibraryError, QueryError))
                                else f"Search failed: {error}")
-        browsing = not text and self._similar_to is None
+        browsing = not text and picked is None and self._similar_to is None
         full_page = bool(result) and len(result) >= self._limit
-        querying = bool(text) and self._similar_to is None and self.browse is None
+        querying = (bool(text) or picked is not None) and self._similar_to is None \
+            and self.browse is None
         self.shown_query = text if querying and error is None else ""
+        filtered = found is not None and total is not None  # a filter-only query, paged
         if browsing:
-            self.model.set_items(result or [], total, self._page_fetcher(generation))
+            newest = self.library.newest
+            self.model.set_items(result or [], total, self.page_fetcher(
+                generation, lambda offset: [(photo, None) for photo in newest(PAGE, offset)]))
+        elif filtered:
+            self.model.set_items(result or [], total, self.page_fetcher(
+                generation, self.filtered_pages(text, picked)))
         else:
             self.model.set_items(result or [])
-        self.more_button.setVisible(full_page and not browsing)
+        self.more_button.setVisible(full_page and not browsing and not filtered)
+        self.filter_bar.show_result(found)  # a tag, an album, "similar": no chips of a query
+        if querying or browsing:
+            self.refresh_facets(found.parsed.filter if found is not None else PhotoFilter())
         if result:
             self.pages.setCurrentIndex(0)
             return
@@ -311,6 +316,8 @@ class MainWindow(FolderActions, ModelSwitching, PhotoActions):
             has_folders = bool(self.sidebar.count())
             self.empty.setText(
                 "No photos here any more." if self.browse is not None else
+                "No photos match these filters." if found is not None
+                and not found.parsed.filter.is_empty() else
                 "No matching photos." if text else
                 "Photos appear here as they are indexed." if has_folders else
                 "Welcome to PhotoClip. Add a folder of photos (or drop one here) to start.")
@@ -358,6 +365,7 @@ class MainWindow(FolderActions, ModelSwitching, PhotoActions):
         self.refresh_folders()
         self.organize.refresh()  # tags come with new photos
         self.refresh_problems()
+        self.refresh_places()
         if self.grid.verticalScrollBar().value() == 0:
             self.run_search()
 

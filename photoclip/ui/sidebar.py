@@ -1,10 +1,11 @@
-"""The library sidebar: folders with their indexing and offline state, tags and
-albums with their counts. Choosing a tag or an album asks the window to show it."""
+"""The library sidebar: folders with their indexing and offline state, tags, albums
+and places with their counts. Choosing a tag or an album asks the window to show it;
+choosing a place asks for its filter-only query (places_tree.py)."""
 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from PySide6.QtCore import QItemSelectionModel, QPoint, Qt, QUrl, Signal
@@ -24,6 +25,7 @@ from PySide6.QtWidgets import (
 from ..core.library import FolderStatus
 from ..core.models import Album, PhotoState
 from .browse import Browse, album_browse, tag_browse
+from .places_tree import PlacesTree
 
 PATH_ROLE = Qt.ItemDataRole.UserRole + 1
 BROWSE_ROLE = Qt.ItemDataRole.UserRole + 2
@@ -114,6 +116,7 @@ class Sidebar(QWidget):
     remove_requested = Signal(Path)
     browse_requested = Signal(object)  # a Browse: show this tag or album
     delete_smart_album_requested = Signal(str)
+    place_requested = Signal(str)  # the query of a place: "place:Lisbon", "in:Portugal"
 
     def __init__(self) -> None:
         super().__init__()
@@ -130,11 +133,15 @@ class Sidebar(QWidget):
         self.albums.delete_pressed.connect(self._delete_pressed)
         self.no_tags = self._hint("No tags yet: Tools ▸ Label Sets… tags the library")
         self.no_albums = self._hint("No albums yet: they come with tags, events and saved searches")
+        self.places = PlacesTree()
+        self.places.place_chosen.connect(self._place_chosen)
+        self.no_places = self._hint("No places yet: photos with a GPS position show here")
         column = QVBoxLayout(self)
-        # Alt+D, G, B focus the lists (F and T are the File and Tools menus').
+        # Alt+D, G, B, C focus the lists (F and T are the File and Tools menus').
         for title, view, hint, stretch in (("Fol&ders", self.folders, None, 1),
                                            ("Ta&gs", self.tags, self.no_tags, 2),
-                                           ("Al&bums", self.albums, self.no_albums, 2)):
+                                           ("Al&bums", self.albums, self.no_albums, 2),
+                                           ("Pla&ces", self.places, self.no_places, 2)):
             heading = QLabel(title)
             heading.setStyleSheet("font-weight: bold")
             heading.setBuddy(view)
@@ -146,6 +153,7 @@ class Sidebar(QWidget):
             tree.itemSelectionChanged.connect(lambda tree=tree: self._chosen(tree))
         self.tags.hide()
         self.albums.hide()
+        self.places.hide()
         self._shown_counts: list[tuple[str, int]] | None = None
         self._shown_albums: list[Album] | None = None
 
@@ -236,6 +244,17 @@ class Sidebar(QWidget):
                                 _album_tooltip(album))
             group.setExpanded(True)
 
+    def show_places(self, places: Sequence[tuple[str, str | None, str, int]]) -> None:
+        """Countries and their cities with counts ((country, region, city, n) rows)."""
+        self.places.show_places(places)
+        self.places.setVisible(bool(places))
+        self.no_places.setVisible(not places)
+
+    def _place_chosen(self, query: str) -> None:
+        for tree in (self.tags, self.albums):
+            tree.select_browse(None)  # one thing is chosen at a time
+        self.place_requested.emit(query)
+
     def tag_names(self) -> list[str]:
         return [self.tags.topLevelItem(i).text(0) for i in range(self.tags.topLevelItemCount())]
 
@@ -258,6 +277,7 @@ class Sidebar(QWidget):
         """Nothing browsed any more (a query was typed, Esc was pressed)."""
         for tree in (self.tags, self.albums):
             tree.select_browse(None)
+        self.places.select_query(None)
 
     def _browses(self, tree: CountsTree) -> list[Browse]:
         return [b for item in tree.all_items() if (b := item.data(0, BROWSE_ROLE)) is not None]
@@ -268,6 +288,7 @@ class Sidebar(QWidget):
             return
         other = self.albums if tree is self.tags else self.tags
         other.select_browse(None)  # one thing is browsed at a time
+        self.places.select_query(None)
         self.browse_requested.emit(browse)
 
     def _album_menu(self, position: QPoint) -> None:

@@ -26,7 +26,7 @@ from .bridge import WorkerBridge
 from .browse import Browse
 from .results_model import ResultsModel
 from .sidebar import Sidebar
-from .tasks import TaskRunner
+from .tasks import Generation, TaskRunner
 from .widgets import ModelBanner, SearchBox
 
 
@@ -55,6 +55,7 @@ class WindowBase(QMainWindow):
     # Pools: one thread for searches and reads, two for thumbnails.
     searches: TaskRunner
     thumbnail_tasks: TaskRunner
+    _generation: Generation  # marks the answers of older searches stale
     # What is on show.
     model: ResultsModel
     grid: QListView

@@ -149,12 +149,70 @@ def _tags_owed(db: sqlite3.Connection) -> None:
     )
 
 
+def _photo_meta(db: sqlite3.Connection) -> None:
+    _run_statements(
+        db,
+        """
+        -- What a photo's headers say (catalog/meta.py). The *_key columns hold fold()ed
+        -- text to match on: place_key the city, region_key and country_key the others.
+        CREATE TABLE photo_meta (
+            photo_id INTEGER PRIMARY KEY REFERENCES photos(id) ON DELETE CASCADE,
+            meta_version INTEGER NOT NULL,
+            taken_at REAL, taken_local TEXT, taken_offset_min INTEGER, taken_source TEXT,
+            camera_make TEXT, camera_model TEXT, lens TEXT, orientation INTEGER,
+            width INTEGER, height INTEGER, file_type TEXT, lat REAL, lon REAL,
+            city TEXT, region TEXT, country TEXT, country_code TEXT,
+            place_key TEXT, camera_key TEXT, region_key TEXT, country_key TEXT
+        );
+        CREATE INDEX photo_meta_by_taken ON photo_meta(taken_local);
+        CREATE INDEX photo_meta_by_place ON photo_meta(place_key);
+        CREATE INDEX photo_meta_by_region ON photo_meta(region_key);
+        CREATE INDEX photo_meta_by_country ON photo_meta(country_key);
+        CREATE INDEX photo_meta_by_country_code ON photo_meta(country_code);
+        CREATE INDEX photo_meta_by_camera ON photo_meta(camera_key);
+        -- The live, indexed photos newest first (the library view's order), read from
+        -- this small index alone: filters start from their ids, and a filter-only query
+        -- walks it for a page, never reading photo rows (each holds a vector).
+        CREATE INDEX photos_live ON photos(state, deleted_at, COALESCE(taken_at, indexed_at) DESC, id DESC);
+        -- The folder names on each photo's path, folded ("/pictures/trips/lisbon/"), for
+        -- folder: filters (a few thousand distinct keys, matched in Python, then looked
+        -- up). NULL: owed, filled in Python (fold is not SQL) before a folder filter runs.
+        -- The triggers owe it for every new row and every row whose path or library
+        -- folder changes, whoever writes it.
+        CREATE TABLE photo_folders (
+            photo_id INTEGER PRIMARY KEY REFERENCES photos(id) ON DELETE CASCADE,
+            folder_key TEXT,
+            folder_names TEXT
+        );
+        CREATE INDEX photo_folders_by_key ON photo_folders(folder_key);
+        INSERT INTO photo_folders(photo_id) SELECT id FROM photos;
+        """
+    )
+    # One statement each: a trigger's body holds the ";" that _run_statements splits on.
+    db.execute(
+        """
+        CREATE TRIGGER photo_folders_new AFTER INSERT ON photos BEGIN
+            INSERT OR REPLACE INTO photo_folders(photo_id) VALUES (NEW.id);
+        END
+        """
+    )
+    db.execute(
+        """
+        CREATE TRIGGER photo_folders_moved AFTER UPDATE OF path, folder_id ON photos
+            WHEN NEW.path IS NOT OLD.path OR NEW.folder_id IS NOT OLD.folder_id BEGIN
+            UPDATE photo_folders SET folder_key = NULL, folder_names = NULL WHERE photo_id = NEW.id;
+        END
+        """
+    )
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "initial schema", _initial_schema),
     Migration(2, "trash for deleted photos, tags, folder identity", _trash_and_tags),
     Migration(3, "index for the library view, newest first", _newest_first_index),
     Migration(4, "auto tags' provenance, smart albums, concepts", _auto_tags_albums_concepts),
     Migration(5, "photos still owed their auto tags", _tags_owed),
+    Migration(6, "what photos' headers say, folder names for filters", _photo_meta),
 )
 SCHEMA_VERSION = MIGRATIONS[-1].version
 

@@ -22,6 +22,7 @@ from ..models import Folder, Photo
 from .connections import BUSY_TIMEOUT_MS
 from .damage import known_damage
 from .errors import CatalogDamaged, CatalogError
+from .meta_facets import PhotoFacets
 from .migrations import MIGRATIONS, SCHEMA_VERSION, apply_migrations, create_catalog
 from .moves import MovesAndTrash
 from .reads import PhotoReads
@@ -40,7 +41,7 @@ from .records import (
 from .tags import TagsAlbumsConcepts
 
 
-class Catalog(PhotoReads, MovesAndTrash, TagsAlbumsConcepts):
+class Catalog(PhotoReads, MovesAndTrash, TagsAlbumsConcepts, PhotoFacets):
     """Typed access to the SQLite catalog. Safe to share between threads."""
 
     def __init__(self, path: Path, *, backups_dir: Path | None = None) -> None:

@@ -214,9 +214,13 @@ class ClipEncoder:
         model = model.to(device).eval()
         model.requires_grad_(False)  # autograd bookkeeping costs up to 40% on CPU
         onnx = OnnxTarget(self.cache_dir or app_paths().models_cache, self.model_id, preprocess)
-        model.visual, precision = apply_precision(
-            model.visual, resolve_precision(self.requested_precision, device), onnx)
+        wanted = resolve_precision(self.requested_precision, device)
+        model.visual, precision = apply_precision(model.visual, wanted, onnx)
         self._fast_text, self.text_precision = fast_text_encoder(model, tokenizer, precision, onnx)
+        if wanted == "int8-onnx" and self.text_precision != "int8-onnx":
+            from .query_pack import discard_query_pack  # queries are torch's here: the CLI's too
+
+            discard_query_pack(onnx.cache_dir, self.model_id)
         self.device, self.precision = device, precision
         self.dim = int(model.text_projection.shape[1]) if _has_text_projection(model) else int(
             _probe_dim(model, tokenizer, device)

@@ -33,18 +33,12 @@ from torch import nn
 
 from ..files.atomic import fsync_dir, fsync_file, write_text_atomically
 from .errors import ModelRejected, ModelUnavailable, OnnxUnavailable
-from .precision import INT8_FLAGS, cpu_flags
+from .ort_session import SESSION_CONFIG, cpu_signature, open_session  # noqa: F401 (SESSION_CONFIG: bench_precision)
 from .torch_helpers import return_freed_memory
 
 log = logging.getLogger(__name__)
 
 MANIFEST = "manifest.json"
-# Session settings (ONNX Runtime's config keys) for the image tower. Spinning threads
-# hold the cores the decode workers need between batches: with spinning on, 1.16x
-# fp32 end to end instead of 1.42x (bench_precision). Dynamic block sizing changed
-# nothing. The text tower spins: a query is latency, and its threads waking up for
-# each of ~50 small operators cost ~10-15% of it (measured).
-SESSION_CONFIG = {"session.intra_op.allow_spinning": "0"}
 
 
 class _QuantizationFailed(Exception):
@@ -172,13 +166,6 @@ def cache_entry(cache_dir: Path, model_id: str, tower: str, weights: nn.Module, 
     return CacheEntry(folder, file_name, model_id, tower)
 
 
-def cpu_signature(ort_version: str) -> str:
-    """What the int8 kernels ORT picks depend on: a check passed on one CPU kind
-    says nothing about another (without VNNI, int8 products can saturate)."""
-    found = sorted(f for f in cpu_flags() if f in INT8_FLAGS or f.startswith("avx512"))
-    return f"ort {ort_version}; " + (" ".join(found) or "no avx512/vnni")
-
-
 def weights_digest(module: nn.Module, samples: int = 4096) -> str:
     """Names, shapes and a strided sample of every tensor: cheap (runs on every load)
     and enough to tell weights apart (random inits included)."""
@@ -245,18 +232,6 @@ def _is_kind(value: Any, kind: type) -> bool:
     if kind is float:  # a cosine: a finite number (not a bool, not a string)
         return isinstance(value, int | float) and not isinstance(value, bool) and -1 <= value <= 1
     return isinstance(value, kind)
-
-
-def open_session(path: Path, threads: int, onnxruntime: Any, spinning: bool = False) -> Any:
-    options = onnxruntime.SessionOptions()
-    options.intra_op_num_threads = threads or os.cpu_count() or 1
-    options.inter_op_num_threads = 1
-    options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_ENABLE_ALL
-    config = SESSION_CONFIG | ({"session.intra_op.allow_spinning": "1"} if spinning else {})
-    for key, value in config.items():
-        options.add_session_config_entry(key, value)
-    options.log_severity_level = 3  # errors only
-    return onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
 
 
 def cosines(a: np.ndarray, b: np.ndarray) -> np.ndarray:

@@ -40,6 +40,7 @@ from .onnx_export import (
     quantize_weights_int8,
     weight_quantizer,
 )
+from .query_pack_source import keep_query_pack
 from .torch_helpers import (
     embed_trimmed,
     is_plain_self_attention,
@@ -147,7 +148,10 @@ def onnx_int8_text(model: Any, tokenizer: Any, cache_dir: Path, model_id: str,
             log.info("int8 text tower: %s (%s)", recipe.name, _joined(failures))
         # Released only now: had no session opened, queries stay on the torch tower.
         _release(model)
-        return OnnxText(session, model, entry.model_path)
+        text = OnnxText(session, model, entry.model_path)
+        # For processes without torch: a `photoclip search` encodes its query from it.
+        keep_query_pack(model, tokenizer, text, cache_dir, model_id, entry.model_path, PROBES)
+        return text
     raise OnnxUnavailable(failures[0][1] if len(failures) == 1 else _joined(failures))
 
 

@@ -91,6 +91,7 @@ class LibraryWorker:
         self._burst: _Burst | None = None
         self._reconcile_due = True  # at start-up
         self._pending_due = True
+        self._meta_due = True  # photos indexed before PhotoClip read their metadata: once
         self._model_error: str | None = None
         # Set once the catalog is found damaged: retrying cannot mend it, and every write
         # is refused anyway (the user must restore or move the file, then start again).
@@ -206,7 +207,7 @@ class LibraryWorker:
                     self._reconcile()
                     next_reconcile = time.monotonic() + self.reconcile_interval_s
                     continue
-                if self._apply_ready() or self._index_pending():
+                if self._apply_ready() or self._index_pending() or self._backfill_meta():
                     continue
                 if now >= next_purge:
                     self._write(self.library.purge_trash, busy=False)
@@ -304,6 +305,14 @@ class LibraryWorker:
             log.info("%d moved, %d removed from search", applied.moved, applied.trashed)
         self._pending_due = self._pending_due or applied.marked > 0
         return True
+
+    def _backfill_meta(self) -> bool:
+        """One batch of the metadata backfill (headers only), between live changes."""
+        if not self._meta_due:
+            return False
+        got = self._write(lambda: self.library.backfill_meta(cancel=self._interrupt, batches=1))
+        self._meta_due = got > 0  # none left (or none readable now): done until restarted
+        return self._meta_due
 
     def _index_pending(self) -> bool:
         """One chunk of pending photos; False when there was nothing to do."""

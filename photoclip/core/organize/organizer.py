@@ -9,13 +9,14 @@ whose tags changed.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from ..models import Album, SmartAlbum, Tag
+from ..search.query import QueryError
 from ..settings import load_settings, save_settings
 from .album_book import AlbumBook
 from .concept_book import ConceptBook
@@ -257,6 +258,18 @@ class Organizer:
 
     def albums(self) -> list[Album]:
         return self.album_book.all()
+
+    def album_members(self, names: Iterable[str]) -> set[int]:
+        """The photos in every one of the named albums (names case-insensitive), for
+        the ``album:`` filter; an unknown name is a QueryError, said in one line."""
+        albums = {a.name.casefold(): a for a in self.albums()}
+        members: set[int] | None = None
+        for name in names:
+            album = albums.get(name.casefold())
+            if album is None:
+                raise QueryError(f"no album named {name!r}")
+            members = set(album.photo_ids) if members is None else members & set(album.photo_ids)
+        return members or set()
 
     def save_smart_album(self, name: str, query: str, min_score: float,
                          cwd: Path | None = None) -> SmartAlbum:

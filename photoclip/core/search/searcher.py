@@ -19,8 +19,9 @@ from ..catalog.store import Catalog
 from ..clip.encoder import Encoder
 from ..files.imaging import ImageRejected, decode_for_model
 from ..files.scanner import file_is_gone
-from ..models import SearchHit
+from ..models import Photo, SearchHit
 from ..organize.concepts import Concept, find_concepts
+from .filtered_knn import adaptive_cutoff, filtered_top_k, unit_query
 from .index_store import IndexStore
 from .query import QueryError, QueryTerm, parse_query
 
@@ -29,6 +30,12 @@ DEFAULT_TOP = 20
 # search. A check that has not answered by then keeps its hit (unreachable is not gone).
 FILE_CHECK_S = 0.5
 FILE_CHECK_THREADS = 4  # per search; one hung path holds up only one of them
+# sort:date: the query's typical score comes from this many library photos picked at
+# random; the pool of candidates grows (x4) from DATE_POOL until it reaches scores under
+# the cutoff, up to MAX_DATE_POOL (the newest matches are then those of the best 20k).
+BACKGROUND_SAMPLE = 1000
+DATE_POOL = 500
+MAX_DATE_POOL = 20_000
 # Threads still stuck in a hung stat() (they can't be killed); past this many, searches
 # skip the checks and keep every hit rather than pile up more.
 MAX_STUCK_CHECKS = 16
@@ -122,6 +129,61 @@ class Searcher:
                 return hits[:top]
             want *= 2
 
+    def nearest_filtered(
+        self, vector: np.ndarray, allowed: np.ndarray, top: int, min_score: float | None = None,
+        exclude: set[int] | None = None,
+    ) -> list[SearchHit]:
+        """The true best ``top`` live photos among ``allowed`` (ids); like ``nearest``, asks
+        for more when some must be dropped (a file gone, a row trashed since)."""
+        index = self._index.get(int(vector.shape[0]))
+        allowed = np.asarray(allowed, dtype=np.int64).reshape(-1)
+        if exclude:
+            allowed = allowed[~np.isin(allowed, np.fromiter(exclude, dtype=np.int64))]
+        want = top
+        while top > 0:
+            found = filtered_top_k(index, vector, allowed, want)
+            hits = self._hits(found, set(), min_score)
+            exhausted = len(found) < want or (min_score is not None and found[-1][1] < min_score)
+            if len(hits) >= top or exhausted:
+                return hits[:top]
+            want *= 2
+        return []
+
+    def by_date(
+        self, vector: np.ndarray, allowed: np.ndarray | None, limit: int
+    ) -> tuple[list[SearchHit], int]:
+        """The matches (scores at or above ``adaptive_cutoff``) among ``allowed`` (None: the
+        whole library), newest first (taken, else file time), at most ``limit``; and how
+        many of the best ``limit`` by relevance the cutoff hid as too weak."""
+        if limit <= 0:
+            return [], 0
+        index = self._index.get(int(vector.shape[0]))
+        _, sample = index.sample_vectors(BACKGROUND_SAMPLE)
+        background = sample @ unit_query(vector, index.dim)
+        k = max(limit, DATE_POOL)
+        while True:
+            found = (index.search(vector, k) if allowed is None
+                     else filtered_top_k(index, vector, allowed, k))
+            cutoff = adaptive_cutoff(np.array([s for _, s in found[:1]]), background)
+            if len(found) < k or found[-1][1] < cutoff or k >= MAX_DATE_POOL:
+                break
+            k = min(4 * k, MAX_DATE_POOL)
+        hidden = sum(1 for _, score in found[:limit] if score < cutoff)
+        return self._newest_first([(i, s) for i, s in found if s >= cutoff], limit), hidden
+
+    def _newest_first(self, found: list[tuple[int, float]], limit: int) -> list[SearchHit]:
+        photos = self._catalog.photos_by_ids([i for i, _ in found])
+        dated = sorted(((photos[i], score) for i, score in found if i in photos),
+                       key=lambda hit: (_taken(hit[0]), hit[0].id), reverse=True)
+        hits: list[SearchHit] = []
+        for start in range(0, len(dated), limit):  # files checked a page at a time
+            page = dated[start:start + limit]
+            gone = self._file_checks.not_photo_files([photo.path for photo, _ in page])
+            hits += [SearchHit(photo, float(score)) for photo, score in page if photo.path not in gone]
+            if len(hits) >= limit:
+                break
+        return hits[:limit]
+
     def _hits(
         self, found: list[tuple[int, float]], skip: set[int], min_score: float | None
     ) -> list[SearchHit]:
@@ -131,6 +193,11 @@ class Searcher:
         # Moved, deleted or replaced (by a folder of the same name) since it was indexed.
         gone = self._file_checks.not_photo_files([photo.path for photo, _ in wanted])
         return [SearchHit(photo, float(score)) for photo, score in wanted if photo.path not in gone]
+
+
+def _taken(photo: Photo) -> float:
+    """When the photo was taken (POSIX seconds): its capture time, else the file's."""
+    return photo.taken_at if photo.taken_at is not None else photo.mtime_ns / 1e9
 
 
 class FileChecks:

@@ -43,7 +43,7 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -53,6 +53,7 @@ from .index_files import IndexUnusable, inspect_saved, unless_replaced
 from .index_format import FORMAT_VERSION, SPACE
 from .index_persistence import load_checked, publish_index_files
 from .rwlock import ReadWriteLock
+from .vector_rows import IdTest, Rows, VectorRows
 
 if TYPE_CHECKING:  # hnswlib is imported lazily so read_manifest stays cheap.
     import hnswlib
@@ -91,6 +92,7 @@ class VectorIndex:
     # (each resize reallocates and copies the whole level-0 array).
     GROWTH = 1.5
     MIN_CAPACITY = 1024
+    _rows: VectorRows | None = None  # a copy of the vectors, made by the first vectors_of/sample_vectors
 
     def __init__(self, dim: int, capacity: int = 1024) -> None:
         import hnswlib
@@ -138,6 +140,8 @@ class VectorIndex:
             self._reserve_locked(self._index.get_current_count() + new)
             # hnswlib un-deletes a tombstoned label on add (verified for 0.8.0).
             self._index.add_items(data, labels, num_threads=os.cpu_count() or 1)
+            if self._rows is not None:
+                self._rows.put(labels, data)
             for i in labels.tolist():
                 self._deleted.discard(i)
                 self._live.add(i)
@@ -150,6 +154,8 @@ class VectorIndex:
                     self._index.mark_deleted(i)
                     self._live.discard(i)
                     self._deleted.add(i)
+            if self._rows is not None:
+                self._rows.drop(_as_int_list(ids))  # it skips ids it does not hold
 
     def _reserve_locked(self, needed: int) -> None:
         capacity = self._index.get_max_elements()
@@ -202,6 +208,36 @@ class VectorIndex:
                 continue
             best, lo = _hits(labels[0], dists[0]), mid
         return best
+
+    def search_filtered(self, query: np.ndarray, k: int, allowed: IdTest, ef: int) -> list[Hit] | None:
+        """Best k ids passing ``allowed(id)``, searched with ef: asking hnswlib for ef results is
+        ef without set_ef (which needs write()). None: fewer were reachable; score exactly."""
+        q = np.ascontiguousarray(query, dtype=np.float32).reshape(1, self.dim)
+        with self._lock.read():
+            if k <= 0 or (wide := min(max(int(ef), int(k)), len(self._live))) <= 0:
+                return []
+            try:
+                labels, dists = self._index.knn_query(q, k=wide, filter=allowed)
+            except RuntimeError as exc:
+                if _CONTIGUOUS_ERROR not in str(exc):
+                    raise
+                return None
+        return _hits(labels[0][:k], dists[0][:k])
+
+    def vectors_of(self, ids: np.ndarray) -> Rows:  # the ids that are live (in order) and their vectors
+        return self._with_rows(lambda rows: rows.lookup(ids))
+
+    def sample_vectors(self, count: int) -> Rows:  # up to count live ids at random, and vectors
+        return self._with_rows(lambda rows: rows.sample(count))
+
+    def _with_rows(self, read: Callable[[VectorRows], Rows]) -> Rows:
+        with self._lock.read():
+            if self._rows is not None:
+                return read(self._rows)
+        with self._lock.write():  # first use: copy the vectors out of hnswlib once
+            if self._rows is None:
+                self._rows = VectorRows.from_hnsw(self._index, self._live)
+            return read(self._rows)
 
     # ----------------------------------------------------------- inspection
 

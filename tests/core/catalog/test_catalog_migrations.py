@@ -3,7 +3,7 @@
 The pending migrations run in one write transaction after a backup: whatever stops
 them, the catalog stays at its old version with all its old rows, the backup is
 there, and the next normal open migrates it. The old catalog here is at version 2,
-so migrations 3, 4 and 5 are pending and the one that breaks is the second of them.
+so migrations 3 to the last are pending and the one that breaks is the last of them.
 """
 
 from __future__ import annotations
