@@ -18,9 +18,15 @@ Measured:
     recall@20 of filtered_top_k vs exact filtered brute force (numpy), p50/p95 of
     filtered_top_k and of Searcher.nearest_filtered (vector given: the text encode is
     measured above), on the library's vectors and on a mixture of 200 gaussian clusters
+  * unfiltered recall on text-like queries (section "unfiltered-recall"): the 200-cluster
+    mixture, queries = cluster means shifted by one common "modality gap" offset (best
+    cosine ~0.3, as CLIP text to images): recall@20 vs brute force and p50/p95 of HNSW
+    at several ef, of exact scoring over the index's float32 copy (also on smaller
+    prefixes of the library), and of filtered_knn.nearest_top_k (what Searcher.nearest uses)
 
 Usage: python benchmarks/bench_search.py [--sizes 10000 100000] [--queries 20]
-Defaults take about 2-4 minutes on 2 cores.
+       python benchmarks/bench_search.py --only unfiltered-recall [--sizes 100000]
+Defaults take about 2-4 minutes on 2 cores; the unfiltered-recall section alone ~1 minute.
 """
 
 from __future__ import annotations
@@ -54,8 +60,10 @@ from photoclip.core.catalog.store import Catalog, EncodedPhoto
 from photoclip.core.clip.encoder import ClipEncoder, ModelSpec
 from photoclip.core.library import Library
 from photoclip.core.paths import app_paths
-from photoclip.core.search.filtered_knn import filtered_top_k
+from photoclip.core.search import filtered_knn
+from photoclip.core.search.filtered_knn import filtered_top_k, nearest_top_k
 from photoclip.core.search.vector_index import VectorIndex
+from photoclip.core.search.vector_rows import VectorRows
 from photoclip.core.settings import Settings
 
 MODEL = "random:ViT-B-32"
@@ -71,6 +79,11 @@ FILTER_SHARES = (0.5, 0.1, 0.01, 0.001)
 FILTER_K = 20
 TARGET_FILTERED_RECALL = 0.99
 MIXTURE_CLUSTERS = 200
+UNFILTERED_EFS = (64, 128, 256, 512, 1024)
+TARGET_UNFILTERED_RECALL = 0.99
+TEXT_BEST_COS = 0.3  # a CLIP text query's best cosine to any image, typically
+EXACT_PREFIXES = (10_000, 25_000, 50_000, 100_000, 200_000)  # library sizes for the exact scan
+EXACT_TARGET_MS = 20.0
 ADJECTIVES = ("red", "old", "snowy", "sunny", "quiet", "crowded", "tiny", "blue", "wet", "dark")
 NOUNS = ("car", "beach", "dog", "mountain", "street", "birthday cake", "bridge", "forest",
          "kitchen", "cat on a sofa", "city at night", "boat", "garden", "church", "train")
@@ -96,6 +109,11 @@ def clustered_vectors(n: int, seed: int) -> np.ndarray:
 def mixture_vectors(n: int, seed: int) -> np.ndarray:
     """Unit vectors from MIXTURE_CLUSTERS gaussian clusters on the sphere of uneven size and
     spread (cos to centre 0.6-0.85): some tight bursts, some loose themes."""
+    return mixture_with_labels(n, seed)[0]
+
+
+def mixture_with_labels(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """mixture_vectors, and the cluster of each vector."""
     rng = np.random.default_rng(seed)
     centres = unit_rows(rng.standard_normal((MIXTURE_CLUSTERS, DIM), dtype=np.float32))
     weights = rng.dirichlet(np.ones(MIXTURE_CLUSTERS))
@@ -103,7 +121,7 @@ def mixture_vectors(n: int, seed: int) -> np.ndarray:
     sigma = (np.sqrt(1 / cos**2 - 1) / np.sqrt(DIM)).astype(np.float32)
     label = rng.choice(MIXTURE_CLUSTERS, size=n, p=weights)
     noise = rng.standard_normal((n, DIM), dtype=np.float32) * sigma[label, None]
-    return unit_rows(centres[label] + noise)
+    return unit_rows(centres[label] + noise), label
 
 
 def perturbed_queries(base: np.ndarray, count: int, seed: int) -> np.ndarray:
@@ -441,6 +459,102 @@ def measure_filtered(library: Library, vectors: np.ndarray, ids: np.ndarray,
     return result
 
 
+def text_like_queries(vectors: np.ndarray, labels: np.ndarray, count: int, seed: int) -> np.ndarray:
+    """Cluster means (of clusters picked as a random photo's: big themes more often) moved
+    by one common offset, the "modality gap", scaled so that the median query's best
+    cosine to any stored vector is TEXT_BEST_COS, as for CLIP text against images."""
+    rng = np.random.default_rng(seed)
+    picked = labels[rng.integers(0, len(labels), count)]
+    means = unit_rows(np.stack([vectors[labels == c].mean(axis=0) for c in picked]))
+    gap = unit_rows(rng.standard_normal((1, DIM), dtype=np.float32))[0]
+    probe = vectors[rng.choice(len(vectors), min(len(vectors), 20_000), replace=False)]
+    low, high = 0.0, 20.0  # the best cosine falls as the offset grows: bisect on its scale
+    for _ in range(20):
+        scale = (low + high) / 2
+        best = float(np.median((unit_rows(means[:50] + scale * gap) @ probe.T).max(axis=1)))
+        low, high = (scale, high) if best > TEXT_BEST_COS else (low, scale)
+    return unit_rows(means + (low + high) / 2 * gap)
+
+
+def recall_and_times(search: Callable[[np.ndarray], list[tuple[int, float]]], queries: np.ndarray,
+                     truth: list[set[int]]) -> dict[str, float]:
+    found, times = 0, []
+    for query, want in zip(queries, truth, strict=True):
+        start = time.perf_counter()
+        got = search(query)
+        times.append(time.perf_counter() - start)
+        found += len({i for i, _ in got} & want)
+    return {"recall_at_20": found / (len(queries) * FILTER_K), "p50_ms": percentile(times, 50) * 1e3,
+            "p95_ms": percentile(times, 95) * 1e3}
+
+
+def exact_scan_times(vectors: np.ndarray, queries: np.ndarray, n: int) -> dict[str, Any]:
+    """VectorRows.top_k (the exact branch) on libraries of EXACT_PREFIXES sizes (the
+    mixture's rows repeated past n: the scan's cost depends on the row count only)."""
+    rows_by_size = {}
+    for size in EXACT_PREFIXES:
+        picked = np.arange(size) % n
+        rows = VectorRows(np.arange(size, dtype=np.int64), vectors[picked])
+        times = time_each(lambda q, r=rows: r.top_k(q, FILTER_K), queries[:50])
+        rows_by_size[size] = {"p50_ms": percentile(times, 50) * 1e3, "p95_ms": percentile(times, 95) * 1e3,
+                              "copy_mb": size * DIM * 4 / 1e6}
+        del rows
+    return rows_by_size
+
+
+def measure_unfiltered(n: int, count: int) -> dict[str, Any]:
+    """Unfiltered top-20 on text-like queries: HNSW by ef, exact scoring, nearest_top_k."""
+    vectors, labels = mixture_with_labels(n, seed=n + 11)
+    ids = np.arange(1, n + 1, dtype=np.int64) * 3  # gaps, as a catalog's ids have after deletes
+    queries = text_like_queries(vectors, labels, count, seed=n + 12)
+    best = (queries @ vectors.T).max(axis=1)
+    truth = [set(ids[np.argpartition(-(vectors @ q), FILTER_K - 1)[:FILTER_K]].tolist()) for q in queries]
+    start = time.perf_counter()
+    index = VectorIndex.build(DIM, ids, vectors)
+    result: dict[str, Any] = {"n": n, "queries": count, "build_s": time.perf_counter() - start,
+                              "best_cos_p50": float(np.median(best)), "best_cos_max": float(best.max()),
+                              "exact_nearest_max": filtered_knn.EXACT_NEAREST_MAX,
+                              "nearest_ef": filtered_knn.NEAREST_EF}
+    result["hnsw"] = [{"ef": ef} | recall_and_times(lambda q, e=ef: index.search(q, FILTER_K, ef=e),
+                                                    queries, truth) for ef in UNFILTERED_EFS]
+    start = time.perf_counter()
+    index.search_exact(queries[0], FILTER_K)  # the first exact search copies the vectors out
+    result["copy_s"] = time.perf_counter() - start
+    result["exact"] = recall_and_times(lambda q: index.search_exact(q, FILTER_K), queries, truth)
+    result["nearest_top_k"] = recall_and_times(lambda q: nearest_top_k(index, q, FILTER_K), queries, truth)
+    result["exact_by_size"] = exact_scan_times(vectors, queries, n)
+    return result
+
+
+def unfiltered_table(sections: list[dict[str, Any]]) -> str:
+    rows = []
+    for u in sections:
+        label = f"{u['n']:,} (best cos p50 {u['best_cos_p50']:.2f})"
+        rows += [(label, f"HNSW ef={r['ef']}", f"{r['recall_at_20']:.4f}", f"{r['p50_ms']:.2f}",
+                  f"{r['p95_ms']:.2f}") for r in u["hnsw"]]
+        exact = u["exact"]
+        rows.append((label, f"exact (float32 copy, chunks of 512; copy made in {u['copy_s']:.2f} s)",
+                     f"{exact['recall_at_20']:.4f}", f"{exact['p50_ms']:.2f}", f"{exact['p95_ms']:.2f}"))
+        near = u["nearest_top_k"]
+        rows.append((label, f"nearest_top_k (exact <= {u['exact_nearest_max']:,}, else ef={u['nearest_ef']})",
+                     f"{near['recall_at_20']:.4f}", f"{near['p50_ms']:.2f}", f"{near['p95_ms']:.2f}"))
+        rows += [(f"{size:,}", f"exact scan, copy {r['copy_mb']:.0f} MB", "1", f"{r['p50_ms']:.2f}",
+                  f"{r['p95_ms']:.2f}") for size, r in u["exact_by_size"].items()]
+    return markdown_table(("photos", f"text-like queries, top {FILTER_K}",
+                           f"recall@20 (>= {TARGET_UNFILTERED_RECALL})", "p50 ms",
+                           f"p95 ms (exact: <= {EXACT_TARGET_MS:.0f} p50)"), rows)
+
+
+def only_unfiltered(args: argparse.Namespace) -> dict[str, Any]:
+    """`--only unfiltered-recall`: that section alone, for each of --sizes."""
+    results: dict[str, Any] = {"config": vars(args) | {"dim": DIM}, "environment": environment()}
+    results["unfiltered"] = [measure_unfiltered(n, args.unfiltered_queries) for n in args.sizes]
+    results["environment"]["loadavg_at_end"] = loadavg()
+    print(unfiltered_table(results["unfiltered"]), end="\n\n")
+    print(f"results: {write_results('bench_search_unfiltered', results)}")
+    return results
+
+
 def run_size(n: int, work: Path, encoder: ClipEncoder, args: argparse.Namespace,
              offset: int, cold_cli: bool) -> dict[str, Any]:
     print(f"building a catalog of {n} photos ...", flush=True)
@@ -457,6 +571,8 @@ def run_size(n: int, work: Path, encoder: ClipEncoder, args: argparse.Namespace,
         print("  filtered search ...", flush=True)
         result["filtered"] = measure_filtered(library, built["vectors"], built["ids"],
                                               queries[: args.filtered_queries])
+        print("  unfiltered search, text-like queries ...", flush=True)
+        result["unfiltered"] = measure_unfiltered(n, args.unfiltered_queries)
         if cold_cli:
             result["cold_cli"] = cold_cli_search(library, encoder)
         print("  cold search with and without the query pack ...", flush=True)
@@ -548,6 +664,7 @@ def print_report(results: dict[str, Any]) -> None:
     print(start_table(results), end="\n\n")
     print(size_table(results["sizes"]), end="\n\n")
     print(filtered_table(results["sizes"]), end="\n\n")
+    print(unfiltered_table([s["unfiltered"] for s in results["sizes"] if "unfiltered" in s]), end="\n\n")
     print(f"peak RSS (ru_maxrss): {results['ru_maxrss_mib']:.0f} MiB; after model load: "
           f"{results['model_load']['rss_after_load_mib'] or float('nan'):.0f} MiB\n")
     for size in results["sizes"]:
@@ -576,12 +693,18 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                    help="queries per filter share in the filtered-search section (default 100)")
     p.add_argument("--start-repeats", type=int, default=5,
                    help="runs of each process-start command (default 5)")
+    p.add_argument("--unfiltered-queries", type=int, default=200,
+                   help="text-like queries in the unfiltered-recall section (default 200)")
+    p.add_argument("--only", choices=["unfiltered-recall"],
+                   help="run only this section (results in results/bench_search_<section>.json)")
     p.add_argument("--keep", action="store_true", help="keep the temporary libraries")
     return p.parse_args(argv)
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     args = parse_args(argv)
+    if args.only == "unfiltered-recall":
+        return only_unfiltered(args)
     started = time.perf_counter()
     results: dict[str, Any] = {"config": vars(args) | {"model": MODEL, "dim": DIM, "top": TOP},
                                "environment": environment()}

@@ -122,6 +122,12 @@ def open_library(args: argparse.Namespace) -> Library:
     return Library(paths, settings, encoder=encoder)
 
 
+def _search_filters_given(args: argparse.Namespace) -> bool:
+    from .cli_search import FILTER_OPTIONS
+
+    return any(getattr(args, name) for name in FILTER_OPTIONS)
+
+
 def _expected_errors() -> tuple[type[BaseException], ...]:
     """Failures that get a one-line message, not a traceback."""
     from .core.catalog.store import CatalogError
@@ -138,6 +144,8 @@ def _expected_errors() -> tuple[type[BaseException], ...]:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    if args.command == "search" and not args.query.strip() and not _search_filters_given(args):
+        parser.error("search needs words, filters or both, e.g. \"dog\" or --place Lisbon")
     if args.reindex:
         if args.command not in (None, "index"):
             parser.error("--reindex is a command of its own")

@@ -21,6 +21,7 @@ log = logging.getLogger(__name__)
 
 _REPEATABLE = ("place", "camera", "folder", "tag", "album", "kind")
 _SINGLE = ("after", "before", "year", "date", "orientation")
+FILTER_OPTIONS = (*_REPEATABLE, *_SINGLE)
 # A running PhotoClip accepts at once or not at all; its answer may need a query encoded.
 CONNECT_TIMEOUT_S = 0.3
 ANSWER_TIMEOUT_S = 5.0
@@ -50,7 +51,7 @@ def add_search_parser(commands: Any) -> argparse.ArgumentParser:
 
 
 def _options(args: argparse.Namespace) -> dict[str, Any]:
-    return {name: getattr(args, name) for name in (*_REPEATABLE, *_SINGLE)}
+    return {name: getattr(args, name) for name in FILTER_OPTIONS}
 
 
 def run_search(library: Library, args: argparse.Namespace) -> int:
@@ -119,10 +120,10 @@ def _print_reply(reply: dict[str, Any], as_json: bool) -> None:
         print(said, file=sys.stderr)
     for hit in hits:
         when = _short_date(hit.get("date"), hit.get("date_source"))
-        place = hit.get("place") or {}
-        where = ", ".join(p for p in (place.get("city"), place.get("country")) if p)
-        score = "     " if reply["total"] is not None else f"{hit['score']:.3f}"
-        print("  ".join(part for part in (score, when, hit["path"], where) if part))
+        # What the list is ordered by (the score; a filter-only list's date), then the path
+        # to the end of the line, as always: scripts read "score  path". --json has the rest.
+        first = (when or "-") if reply["total"] is not None else f"{hit['score']:.3f}"
+        print(f"{first}  {hit['path']}")
     if reply["hidden"]:
         print(f"{len(hits)} matches; {reply['hidden']} weaker hidden", file=sys.stderr)
     elif reply["total"] is not None and reply["total"] > len(hits):

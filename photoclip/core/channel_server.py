@@ -58,7 +58,7 @@ class ChannelServer:
         self._wake_read, self._wake_write = -1, -1
         self._accepting: threading.Thread | None = None
         self._answers = ThreadPoolExecutor(1, thread_name_prefix="channel-answer")
-        self._peers: set[socket.socket] = set()
+        self._peers: dict[socket.socket, threading.Thread] = {}
         self._peers_lock = threading.Lock()
         self._closed = threading.Event()
 
@@ -97,11 +97,13 @@ class ChannelServer:
             self._accepting.join(timeout=5)
             for fd in (self._wake_read, self._wake_write):
                 os.close(fd)
+        self._answers.shutdown(wait=True, cancel_futures=True)  # the reply in flight is written
         with self._peers_lock:
-            for peer in self._peers:
-                with contextlib.suppress(OSError):
-                    peer.shutdown(socket.SHUT_RDWR)  # wakes its thread's recv
-        self._answers.shutdown(wait=True, cancel_futures=True)
+            peers = dict(self._peers)
+        for peer, thread in peers.items():
+            with contextlib.suppress(OSError):
+                peer.shutdown(socket.SHUT_RD)  # wakes its thread's recv; a reply still goes out
+            thread.join(timeout=1)
         if self._listener is not None:
             self._listener.close()
             self._remove_our_socket_file()
@@ -134,9 +136,9 @@ class ChannelServer:
             if len(self._peers) >= self.max_peers or self._closed.is_set():
                 connection.close()
                 return
-            self._peers.add(connection)
-        threading.Thread(target=self._serve, args=(connection,), name="channel-peer",
-                         daemon=True).start()
+            thread = self._peers[connection] = threading.Thread(
+                target=self._serve, args=(connection,), name="channel-peer", daemon=True)
+        thread.start()
 
     def _serve(self, connection: socket.socket) -> None:
         try:
@@ -147,7 +149,7 @@ class ChannelServer:
             pass  # a timeout (a slow writer), a hang-up, or close()
         finally:
             with self._peers_lock:
-                self._peers.discard(connection)
+                self._peers.pop(connection, None)
             connection.close()
 
     def _converse(self, connection: socket.socket) -> None:

@@ -314,6 +314,7 @@ class MainWindow(FilterActions, FolderActions, ModelSwitching, PhotoActions):
             return
         if error is None:
             has_folders = bool(self.sidebar.count())
+            self.add_button.setVisible(not has_folders)  # no filter or query wants a new folder
             self.empty.setText(
                 "No photos here any more." if self.browse is not None else
                 "No photos match these filters." if found is not None

@@ -36,7 +36,8 @@ def found(cli: Cli, *args: str) -> list[dict]:
 def test_json_hits_carry_date_place_and_camera(trips: Cli) -> None:
     (hit,) = found(trips, "--place", "Lisbon")
     assert Path(hit["path"]).name == "lisbon.jpg"
-    assert (hit["date"], hit["date_source"], hit["camera"]) == ("2023-07-14T18:30:00", "exif", "Google Pixel 7")
+    assert (hit["date"], hit["date_source"], hit["camera"]) == (
+        "2023-07-14T18:30:00", "exif", "Google Pixel 7")
     assert hit["place"] == {"city": "Lisbon", "region": "Lisbon", "country": "Portugal", "country_code": "PT"}
 
 

@@ -110,6 +110,11 @@ class PhotoMetaStore(CatalogConnections):
             "WHERE photo_id IN (SELECT value FROM json_each(?))", (json_ids(photo_ids),))
         return {r[0]: _meta(r[1:]) for r in rows}
 
+    def photo_cities(self) -> dict[int, str]:
+        """Each photo's place name (its nearest city), for naming event albums."""
+        rows = self._reader().execute("SELECT photo_id, city FROM photo_meta WHERE city IS NOT NULL")
+        return dict(rows)
+
     def photos_missing_meta(self, limit: int) -> list[tuple[int, Path, int]]:
         """(id, path, mtime_ns) of up to ``limit`` live indexed photos whose meta is missing
         or was read by an older reader, newest first (the photos people look at first):

@@ -84,7 +84,8 @@ class AlbumBook:
         return [
             *(self._smart_or_empty(a) for a in catalog.smart_albums()),
             *album_rules.event_albums(times, names, gap_hours=settings.event_gap_hours,
-                                      min_photos=settings.album_min_photos),
+                                      min_photos=settings.album_min_photos,
+                                      places=catalog.photo_cities()),
             *album_rules.tag_albums(counts, members, settings.album_min_photos),
         ]
 

@@ -3,8 +3,8 @@
 All are computed from the catalog when asked for, so they are always up to
 date: a photo indexed or tagged a moment ago is in them the next time they are
 listed. Events are runs of photos with no gap longer than ``gap_hours``,
-named from the tags most of their photos share and their dates
-("Beach · 14–16 Jul 2024").
+named from the place and the tags most of their photos share and their dates
+("Lisbon · Beach · 14–16 Jul 2024").
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from collections.abc import Mapping, Sequence
 from ..models import Album
 
 DEFAULT_GAP_HOURS = 14.0  # see Settings.event_gap_hours
-DOMINANT_SHARE = 0.4  # a tag names an event when at least this share of its photos have it
+DOMINANT_SHARE = 0.4  # a tag or place names an event when at least this share of its photos have it
 MAX_NAME_TAGS = 2
 
 
@@ -49,16 +49,27 @@ def title(tag: str) -> str:
 
 
 def event_albums(times: Sequence[tuple[int, float]], tags: Mapping[int, list[str]], *,
-                 gap_hours: float = DEFAULT_GAP_HOURS, min_photos: int = 3) -> list[Album]:
-    """Event albums, newest first."""
+                 gap_hours: float = DEFAULT_GAP_HOURS, min_photos: int = 3,
+                 places: Mapping[int, str] | None = None) -> list[Album]:
+    """Event albums, newest first, named by their place, tags and dates
+    ("Lisbon · Beach · 14–16 Jul 2024")."""
     albums = []
     for event in split_events(times, gap_hours, min_photos):
         ids = [pid for pid, _ in event]
         start, end = event[0][1], event[-1][1]
-        title = " · ".join([*dominant_tags(ids, tags), date_range(start, end)])
+        place = dominant_place(ids, places or {})
+        title = " · ".join([*place, *dominant_tags(ids, tags), date_range(start, end)])
         albums.append(Album(title, "event", tuple(ids), key=f"event-{ids[0]}",
                             start=start, end=end))
     return sorted(albums, key=lambda a: a.start or 0.0, reverse=True)
+
+
+def dominant_place(ids: Sequence[int], places: Mapping[int, str]) -> list[str]:
+    """The place at least 40% of the photos were taken in, if one is (a trip to two
+    cities is named by its tags and dates only)."""
+    counts = Counter(places[pid] for pid in ids if pid in places)
+    need = max(1, DOMINANT_SHARE * len(ids))
+    return [name for name, count in counts.most_common(1) if count >= need]
 
 
 def dominant_tags(ids: Sequence[int], tags: Mapping[int, list[str]]) -> list[str]:

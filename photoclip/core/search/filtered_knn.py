@@ -17,6 +17,16 @@ clustered vectors, 2 cores):
   0.998 (7 ms).  A lower share needs no higher ef (more nodes are visited per
   allowed result), so ef follows k, not the share.  If the graph runs dry (fewer
   allowed photos reachable than asked for), the answer is scored exactly instead.
+
+Unfiltered search (``nearest_top_k``, used by Searcher.nearest) has the same problem
+with text queries: CLIP text vectors sit far from every image vector (the modality gap,
+best cosine ~0.3) and HNSW's greedy descent loses its way there. Text-like queries on
+100k vectors (benchmarks/bench_search.py --only unfiltered-recall), recall@20 / p50:
+ef=64 (the index's default) 0.47 / 0.3 ms, 128 0.86, 256 0.968, 512 0.995 / 1.3 ms,
+1024 0.997 / 2.4 ms. Exact scoring of every row of the index's float32 copy (chunks of
+512) gives recall 1 at ~2 ms for 10k photos, ~9 ms for 50k, ~19-25 ms for 100k (p95
+21-45 ms) and ~47 ms for 200k. So: exact up to 50k photos (~10 ms, a copy of 100 MB at
+512-d), HNSW at ef=512 above, the smallest ef reaching 0.99.
 """
 
 from __future__ import annotations
@@ -24,8 +34,13 @@ from __future__ import annotations
 import numpy as np
 
 from .vector_index import Hit, VectorIndex
-from .vector_rows import IdTest
+from .vector_rows import SCORE_CHUNK, IdTest, best_of
 
+# Unfiltered search (nearest_top_k): exact up to EXACT_NEAREST_MAX photos (~10 ms, where
+# 100k takes ~20 ms and a 200 MB copy), HNSW above at NEAREST_EF (recall@20 0.995 on
+# text-like queries at 100k, ~1.3 ms; the index's own ef=64 gives 0.47).
+EXACT_NEAREST_MAX = 50_000
+NEAREST_EF = 512
 # Exact scoring up to EXACT_MAX_ROWS allowed ids (~5 ms, where HNSW at 10% of 100k costs
 # 2-8 ms), and below HNSW_MIN_SHARE of the index at any size (HNSW slows and loses recall
 # there: 5% of 100k needed ef=100 and ~13 ms for 0.998).
@@ -39,12 +54,15 @@ MAX_FILTERED_EF = 4096
 # score and within KEEP_FRACTION of the way from typical to the best score.
 CUTOFF_Z = 3.0
 KEEP_FRACTION = 0.5
-# Exact scoring reads this many vectors at a time: a 512 x 512 product stays on one thread
-# in OpenBLAS. Larger ones go multi-threaded, and on a busy machine (the indexer encoding,
-# other programs) its worker threads wait for a scheduler slice: 8-40 ms stalls measured
-# for 2,500-20,000 rows at once on 2 loaded cores, vs 0.5-7 ms in chunks of 512.
-SCORE_CHUNK = 512
 MAD_TO_STD = 1.4826  # a normal distribution's std / its median absolute deviation
+
+
+def nearest_top_k(index: VectorIndex, query: np.ndarray, k: int) -> list[Hit]:
+    """(id, cosine similarity) of the best ``k`` photos of the whole index, best first:
+    exact up to EXACT_NEAREST_MAX photos, HNSW searched NEAREST_EF wide above."""
+    if len(index) <= EXACT_NEAREST_MAX:
+        return index.search_exact(query, k)
+    return index.search(query, k, ef=NEAREST_EF)
 
 
 def filtered_top_k(index: VectorIndex, query: np.ndarray, allowed: np.ndarray, k: int) -> list[Hit]:
@@ -72,14 +90,7 @@ def exact_top_k(index: VectorIndex, query: np.ndarray, allowed: np.ndarray, k: i
         found, vectors = index.vectors_of(wanted[start:start + SCORE_CHUNK])
         id_parts.append(found)
         score_parts.append(vectors @ q)
-    ids, scores = np.concatenate(id_parts), np.concatenate(score_parts)
-    if not len(ids) or k <= 0:
-        return []
-    if len(ids) > k:  # argpartition first: sorting all of a 15k set would cost more
-        keep = np.argpartition(-scores, k - 1)[:k]
-        ids, scores = ids[keep], scores[keep]
-    order = np.lexsort((ids, -scores))
-    return [(int(i), float(s)) for i, s in zip(ids[order], scores[order], strict=True)]
+    return best_of(np.concatenate(id_parts), np.concatenate(score_parts), k)
 
 
 def sorted_unique(ids: np.ndarray) -> np.ndarray:

@@ -21,7 +21,7 @@ from ..files.imaging import ImageRejected, decode_for_model
 from ..files.scanner import file_is_gone
 from ..models import Photo, SearchHit
 from ..organize.concepts import Concept, find_concepts
-from .filtered_knn import adaptive_cutoff, filtered_top_k, unit_query
+from .filtered_knn import adaptive_cutoff, filtered_top_k, nearest_top_k, unit_query
 from .index_store import IndexStore
 from .query import QueryError, QueryTerm, parse_query
 
@@ -117,12 +117,13 @@ class Searcher:
         self, vector: np.ndarray, top: int, min_score: float | None = None,
         exclude: set[int] | None = None,
     ) -> list[SearchHit]:
-        """Best ``top`` live photos; asks the index for more when some must be dropped."""
+        """Best ``top`` live photos; asks the index for more when some must be dropped.
+        Exact for small libraries, HNSW searched wide above (filtered_knn.nearest_top_k)."""
         index = self._index.get(int(vector.shape[0]))
         skip = exclude or set()
         want = top + len(skip)
         while True:
-            found = index.search(vector, want)
+            found = nearest_top_k(index, vector, want)
             hits = self._hits(found, skip, min_score)
             exhausted = len(found) < want or (min_score is not None and found[-1][1] < min_score)
             if len(hits) >= top or exhausted:

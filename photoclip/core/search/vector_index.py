@@ -53,12 +53,10 @@ from .index_files import IndexUnusable, inspect_saved, unless_replaced
 from .index_format import FORMAT_VERSION, SPACE
 from .index_persistence import load_checked, publish_index_files
 from .rwlock import ReadWriteLock
-from .vector_rows import IdTest, Rows, VectorRows
+from .vector_rows import Hit, IdTest, Rows, VectorRows, as_int_list, hnsw_hits, prepare_rows
 
 if TYPE_CHECKING:  # hnswlib is imported lazily so read_manifest stays cheap.
     import hnswlib
-
-Hit = tuple[int, float]
 
 _CONTIGUOUS_ERROR = "contiguous"
 
@@ -85,6 +83,8 @@ class VectorIndex:
     #   measurable recall gain; 100k builds in ~86 CPU-s (~45 s on 2 cores).
     # EF_SEARCH=64: >= 0.98 recall@10 at ~0.4-0.5 ms p50 per query; ef=32 is
     #   already >= 0.97.  hnswlib searches with max(ef, k), so large k works.
+    #   That holds for queries near stored photos (images); text queries, far from
+    #   every photo, need ef=512: Searcher.nearest passes it (filtered_knn.nearest_top_k).
     M = 16
     EF_CONSTRUCTION = 100
     EF_SEARCH = 64
@@ -92,7 +92,7 @@ class VectorIndex:
     # (each resize reallocates and copies the whole level-0 array).
     GROWTH = 1.5
     MIN_CAPACITY = 1024
-    _rows: VectorRows | None = None  # a copy of the vectors, made by the first vectors_of/sample_vectors
+    _rows: VectorRows | None = None  # a copy of the vectors, made by the first vectors_of/sample/search_exact
 
     def __init__(self, dim: int, capacity: int = 1024) -> None:
         import hnswlib
@@ -120,7 +120,7 @@ class VectorIndex:
     @classmethod
     def build(cls, dim: int, ids: np.ndarray, vectors: np.ndarray) -> VectorIndex:
         """Bulk build with a single add_items call using every core."""
-        labels, data = _prepare(ids, vectors, dim)
+        labels, data = prepare_rows(ids, vectors, dim)
         index = cls(dim, capacity=max(len(labels), 1))
         with index._lock.write():
             if len(labels):
@@ -132,7 +132,7 @@ class VectorIndex:
 
     def add(self, ids: Iterable[int] | np.ndarray, vectors: np.ndarray) -> None:
         """Upsert: existing ids get their vector replaced, removed ids come back."""
-        labels, data = _prepare(ids, vectors, self.dim)
+        labels, data = prepare_rows(ids, vectors, self.dim)
         if not len(labels):
             return
         with self._lock.write():
@@ -149,13 +149,13 @@ class VectorIndex:
     def remove(self, ids: Iterable[int] | np.ndarray) -> None:
         """Hide ids from search; unknown or already-removed ids are ignored."""
         with self._lock.write():
-            for i in _as_int_list(ids):
+            for i in as_int_list(ids):
                 if i in self._live:
                     self._index.mark_deleted(i)
                     self._live.discard(i)
                     self._deleted.add(i)
             if self._rows is not None:
-                self._rows.drop(_as_int_list(ids))  # it skips ids it does not hold
+                self._rows.drop(as_int_list(ids))  # it skips ids it does not hold
 
     def _reserve_locked(self, needed: int) -> None:
         capacity = self._index.get_max_elements()
@@ -165,33 +165,47 @@ class VectorIndex:
 
     # ---------------------------------------------------------------- search
 
-    def search(self, query: np.ndarray, k: int) -> list[Hit]:
-        """(id, cosine similarity) pairs, best first; at most min(k, len(self))."""
-        q = np.asarray(query, dtype=np.float32)
-        if q.ndim == 2 and q.shape[0] == 1:
-            q = q[0]
-        if q.shape != (self.dim,):
-            raise ValueError(f"query must have shape ({self.dim},), got {q.shape}")
-        return self.search_many(q[None, :], k)[0]
+    def search(self, query: np.ndarray, k: int, *, ef: int | None = None) -> list[Hit]:
+        """(id, cosine similarity) pairs, best first; at most min(k, len(self)).
+        ``ef``: search as wide as that for this query (default: the index's ef)."""
+        return self.search_many(self._query_row(query)[None, :], k, ef=ef)[0]
 
-    def search_many(self, queries: np.ndarray, k: int) -> list[list[Hit]]:
+    def search_many(self, queries: np.ndarray, k: int, *, ef: int | None = None) -> list[list[Hit]]:
         """Batch version of search(): one result list per query row."""
         qs = np.ascontiguousarray(queries, dtype=np.float32)
         if qs.ndim != 2 or qs.shape[1] != self.dim:
             raise ValueError(f"queries must have shape (n, {self.dim}), got {qs.shape}")
         with self._lock.read():
             k = min(int(k), len(self._live))
+            # Asking hnswlib for ef results searches with that ef (it uses max(ef, k)) without
+            # set_ef, which needs write(); only the best k are kept.
+            wide = min(max(k, int(ef or 0)), len(self._live))
             if k <= 0 or len(qs) == 0:
                 return [[] for _ in range(len(qs))]
             try:
-                labels, dists = self._index.knn_query(qs, k=k)
-                return [_hits(lab, dist) for lab, dist in zip(labels, dists, strict=True)]
+                labels, dists = self._index.knn_query(qs, k=wide)
+                return [hnsw_hits(lab[:k], dist[:k]) for lab, dist in zip(labels, dists, strict=True)]
             except RuntimeError as exc:
                 if _CONTIGUOUS_ERROR not in str(exc):
                     raise
             # Some query reached fewer than k live elements; answer each
             # query on its own with the largest k that works.
             return [self._search_shrinking_locked(q, k) for q in qs]
+
+    def search_exact(self, query: np.ndarray, k: int) -> list[Hit]:
+        """Like search(), scored exactly: every live vector (the copy ``vectors_of`` uses,
+        made on first use) times the query; ties by id."""
+        q = self._query_row(query)
+        q = q / np.float32(max(float(np.linalg.norm(q)), 1e-30))
+        return self._with_rows(lambda rows: rows.top_k(q, int(k)))
+
+    def _query_row(self, query: np.ndarray) -> np.ndarray:
+        q = np.asarray(query, dtype=np.float32)
+        if q.ndim == 2 and q.shape[0] == 1:
+            q = q[0]
+        if q.shape != (self.dim,):
+            raise ValueError(f"query must have shape ({self.dim},), got {q.shape}")
+        return np.ascontiguousarray(q)
 
     def _search_shrinking_locked(self, query: np.ndarray, k: int) -> list[Hit]:
         """Binary search for the largest k' <= k that hnswlib can satisfy."""
@@ -206,7 +220,7 @@ class VectorIndex:
                     raise
                 hi = mid - 1
                 continue
-            best, lo = _hits(labels[0], dists[0]), mid
+            best, lo = hnsw_hits(labels[0], dists[0]), mid
         return best
 
     def search_filtered(self, query: np.ndarray, k: int, allowed: IdTest, ef: int) -> list[Hit] | None:
@@ -222,7 +236,7 @@ class VectorIndex:
                 if _CONTIGUOUS_ERROR not in str(exc):
                     raise
                 return None
-        return _hits(labels[0][:k], dists[0][:k])
+        return hnsw_hits(labels[0][:k], dists[0][:k])
 
     def vectors_of(self, ids: np.ndarray) -> Rows:  # the ids that are live (in order) and their vectors
         return self._with_rows(lambda rows: rows.lookup(ids))
@@ -365,36 +379,3 @@ class VectorIndex:
         """Like read_manifest, but raise IndexUnusable saying what is wrong."""
         path = Path(path)
         return unless_replaced(lambda: inspect_saved(path, thorough=thorough), path)
-
-
-# ---------------------------------------------------------------- helpers
-
-
-def _as_int_list(ids: Iterable[int] | np.ndarray) -> list[int]:
-    return [int(i) for i in np.asarray(ids, dtype=np.int64).reshape(-1)]
-
-
-def _prepare(ids: Iterable[int] | np.ndarray, vectors: np.ndarray, dim: int) -> tuple[np.ndarray, np.ndarray]:
-    """Validate ids/vectors; returns (uint64 labels, float32 rows), last duplicate wins."""
-    labels = np.asarray(ids, dtype=np.int64).reshape(-1)
-    data = np.asarray(vectors, dtype=np.float32)
-    if data.ndim == 1 and len(labels) == 1:
-        data = data[None, :]
-    if data.ndim != 2 or data.shape != (len(labels), dim):
-        raise ValueError(f"vectors must have shape ({len(labels)}, {dim}), got {data.shape}")
-    if len(labels) and labels.min() < 0:
-        raise ValueError("ids must be non-negative")
-    if not np.isfinite(data).all():
-        raise ValueError("vectors contain NaN or infinity")
-    # A label twice in one add_items call would race between hnswlib's worker
-    # threads; keep only the last occurrence so the result is deterministic.
-    _, last = np.unique(labels[::-1], return_index=True)
-    if len(last) != len(labels):
-        keep = np.sort(len(labels) - 1 - last)
-        labels, data = labels[keep], data[keep]
-    return labels.astype(np.uint64), np.ascontiguousarray(data)
-
-
-def _hits(labels: np.ndarray, dists: np.ndarray) -> list[Hit]:
-    # hnswlib's cosine distance is 1 - cos; results are already best first.
-    return [(int(lab), 1.0 - float(d)) for lab, d in zip(labels, dists, strict=True)]

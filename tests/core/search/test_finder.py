@@ -176,4 +176,20 @@ def test_a_library_indexed_before_gets_its_metadata_by_a_resumable_backfill(libr
         backfill.BATCH = backfill_batch
     assert seen == [(2, 6), (2, 4), (4, 4)]
     assert library.catalog.count_missing_meta() == 0
-    assert names(library.find("in:Portugal").hits) == ["lisbon_blue_2023", "lisbon_red_2023", "porto_red_2022"]
+    assert names(library.find("in:Portugal").hits) == [
+        "lisbon_blue_2023", "lisbon_red_2023", "porto_red_2022"]
+
+
+def test_event_albums_are_named_with_their_place(tmp_path: Path) -> None:
+    photos = tmp_path / "trip"
+    for i, (hour, gps) in enumerate([(9, LISBON), (11, LISBON), (15, LISBON), (17, PORTO)]):
+        save_camera_photo(photos / f"t{i}.jpg", "red", "circle",
+                          camera_exif(f"2024:07:14 {hour:02d}:00:00", gps=gps), seed=i)
+    paths = app_paths({"PHOTOCLIP_HOME": str(tmp_path / "home")})
+    settings = Settings(batch_size=8, decode_workers=2, album_min_photos=3)
+    with Library(paths, settings, encoder=FakeEncoder()) as lib:
+        lib.add_folder(photos)
+        lib.index_photos()
+        (event,) = [a for a in lib.organizer.albums() if a.kind == "event"]
+        assert event.name == "Lisbon · 14 Jul 2024"  # 3 of 4 photos: Lisbon names it
+        assert len(event.photo_ids) == 4
