@@ -4,6 +4,7 @@ and a server that stays responsive whatever is written to it."""
 from __future__ import annotations
 
 import contextlib
+import gc
 import logging
 import os
 import shutil
@@ -12,6 +13,7 @@ import stat
 import tempfile
 import threading
 import time
+import weakref
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -58,6 +60,39 @@ def test_a_second_launch_hands_over_to_the_first(qtbot, make_instance) -> None:
     qtbot.waitUntil(lambda: not thread.is_alive(), timeout=3_000)
     assert handed_over == [True] and second.problem is None
     assert not make_instance("another library").hand_over()
+
+
+def test_an_instance_dropped_with_a_peer_connected_goes_at_once_and_hangs_up(
+        qtbot, tmp_path: Path, runtime_dir: Path) -> None:
+    """Freed by its reference count where it is dropped, its peer's socket with it: a cycle
+    would leave it to the cyclic collector, which may run in the indexing worker's thread and
+    destroy the sockets there, under the GUI thread's event loop (a crash, now and then)."""
+    instance = SingleInstance(tmp_path / "library", tmp_path / "cache",
+                              environ={"XDG_RUNTIME_DIR": str(runtime_dir)})
+    assert instance.listen() is None
+    received = bytearray()
+
+    def replied() -> bool:
+        with contextlib.suppress(BlockingIOError):
+            received.extend(client.recv(100))
+        return received.endswith(b"\n")
+
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as client:
+        client.connect(instance.address())
+        client.setblocking(False)
+        with qtbot.waitSignal(instance.activated, timeout=5_000):
+            client.sendall(b'{"v":1,"cmd":"activate"}\n')
+        qtbot.waitUntil(replied, timeout=5_000)  # the peer stays: this client has not hung up
+        assert bytes(received) == b'{"v":1,"ok":true}\n' and len(instance._peers) == 1
+        gone = weakref.ref(instance)
+        gc.disable()  # only the reference count may free it
+        try:
+            del instance
+            assert gone() is None
+        finally:
+            gc.enable()
+        client.settimeout(2)
+        assert client.recv(100) == b""  # its connection was closed with it, at once
 
 
 def test_the_socket_and_its_fallback_folder_are_the_owners_only(tmp_path: Path) -> None:

@@ -206,6 +206,50 @@ def _photo_meta(db: sqlite3.Connection) -> None:
     )
 
 
+def _photo_text(db: sqlite3.Connection) -> None:
+    _run_statements(
+        db,
+        """
+        -- The text read in each photo (catalog/text.py). Every photo read gets a row, one
+        -- with no text too (lines '[]'), so it is not read again, engine says which engine
+        -- and model version read it, content_hash which content (a changed file re-reads).
+        -- lines: JSON [[text, [[x, y], ...], confidence], ...], full_text: the lines, one a line.
+        CREATE TABLE photo_text (
+            photo_id INTEGER PRIMARY KEY REFERENCES photos(id) ON DELETE CASCADE,
+            engine TEXT NOT NULL,
+            content_hash TEXT,
+            read_at REAL NOT NULL,
+            lines TEXT NOT NULL,
+            full_text TEXT NOT NULL
+        );
+        CREATE INDEX photo_text_by_engine ON photo_text(engine, content_hash);
+        -- Words (diacritics and case folded: "cafe" finds "Café"), prefixes and phrases...
+        CREATE VIRTUAL TABLE photo_text_words USING fts5(
+            full_text, content = 'photo_text', content_rowid = 'photo_id',
+            tokenize = "unicode61 remove_diacritics 2");
+        -- ...and substrings (codes, numbers: "4711" in "INV-47110"), by trigrams.
+        CREATE VIRTUAL TABLE photo_text_grams USING fts5(
+            full_text, content = 'photo_text', content_rowid = 'photo_id', tokenize = 'trigram')
+        """
+    )
+    # External-content tables are kept in step by triggers (so a photo deleted, which
+    # cascades here, leaves its words too). Rows with no text are never indexed, so never
+    # deleted from the index either: an FTS5 'delete' of what was not inserted corrupts it.
+    # An update deletes the old words BEFORE and inserts the new AFTER: a defined order.
+    for when, old_or_new, sql in (
+        ("AFTER INSERT", "NEW", "INSERT INTO {t}(rowid, full_text) VALUES (NEW.photo_id, NEW.full_text)"),
+        ("AFTER DELETE", "OLD", "INSERT INTO {t}({t}, rowid, full_text) "
+                                "VALUES ('delete', OLD.photo_id, OLD.full_text)"),
+        ("BEFORE UPDATE", "OLD", "INSERT INTO {t}({t}, rowid, full_text) "
+                                 "VALUES ('delete', OLD.photo_id, OLD.full_text)"),
+        ("AFTER UPDATE", "NEW", "INSERT INTO {t}(rowid, full_text) VALUES (NEW.photo_id, NEW.full_text)"),
+    ):
+        name = "photo_text_" + when.lower().replace(" ", "_")
+        body = "; ".join(sql.format(t=t) for t in ("photo_text_words", "photo_text_grams"))
+        db.execute(f"CREATE TRIGGER {name} {when} ON photo_text "
+                   f"WHEN {old_or_new}.full_text != '' BEGIN {body}; END")
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "initial schema", _initial_schema),
     Migration(2, "trash for deleted photos, tags, folder identity", _trash_and_tags),
@@ -213,6 +257,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(4, "auto tags' provenance, smart albums, concepts", _auto_tags_albums_concepts),
     Migration(5, "photos still owed their auto tags", _tags_owed),
     Migration(6, "what photos' headers say, folder names for filters", _photo_meta),
+    Migration(7, "text read in photos, its word and substring indexes", _photo_text),
 )
 SCHEMA_VERSION = MIGRATIONS[-1].version
 

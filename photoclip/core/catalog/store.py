@@ -39,9 +39,10 @@ from .records import (
     vector_to_blob,
 )
 from .tags import TagsAlbumsConcepts
+from .text import PhotoTextStore
 
 
-class Catalog(PhotoReads, MovesAndTrash, TagsAlbumsConcepts, PhotoFacets):
+class Catalog(PhotoReads, MovesAndTrash, TagsAlbumsConcepts, PhotoFacets, PhotoTextStore):
     """Typed access to the SQLite catalog. Safe to share between threads."""
 
     def __init__(self, path: Path, *, backups_dir: Path | None = None) -> None:

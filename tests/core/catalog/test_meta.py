@@ -228,7 +228,7 @@ def test_a_v5_catalog_migrates_with_a_backup_and_keeps_its_rows(tmp_path: Path) 
     db.close()
     catalog = Catalog(path, backups_dir=tmp_path / "backups")
     try:
-        assert SCHEMA_VERSION == 6 and catalog.schema_version() == 6
+        assert catalog.schema_version() == SCHEMA_VERSION  # 6, and any later ones
         assert len(list((tmp_path / "backups").glob("catalog-before-v6-*.sqlite3"))) == 1
         assert catalog.photo_by_path(root / "Trips" / "2.jpg").mtime_ns == 2
         assert catalog.tags(1) == [Tag("beach")]
