@@ -75,6 +75,9 @@ def build_parser() -> argparse.ArgumentParser:
     from .cli_organize import add_parsers
 
     add_parsers(commands)
+    from .cli_text import add_parser as add_text_parser
+
+    add_text_parser(commands)
     status = commands.add_parser("status", help="counts, failures, model, device, index size")
     status.add_argument("--json", action="store_true")
     return parser

@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 from .cli_output import ProgressBar, hit_record, print_json, status_record
+from .cli_text import read_text_after_index, show_text
 from .core.clip.precision import describe_precision
 from .core.library import Library
 from .core.models import PhotoState, SearchHit
@@ -69,25 +70,35 @@ def index(library: Library, args: argparse.Namespace) -> int:
     try:
         with _stop_gracefully_on_signals(cancel):
             report = library.index_photos(full=args.full, progress=bar, cancel=cancel)
+            if bar:
+                bar.close()
+                bar = None
+            text_read = 0 if report.cancelled else read_text_after_index(library, cancel, args.json)
     finally:
         if bar:
             bar.close()
+    report.cancelled = report.cancelled or cancel.is_set()
     for folder in report.offline_folders:
         print(f"photoclip: folder offline, nothing in it was changed: {folder}", file=sys.stderr)
     if args.json:
-        print_json({k: (list(map(str, v)) if isinstance(v, list) else v)
-                    for k, v in vars(report).items()})
+        print_json({**{k: (list(map(str, v)) if isinstance(v, list) else v)
+                       for k, v in vars(report).items()}, "text_read": text_read})
     else:
         rate = report.encoded / report.seconds if report.seconds else 0.0
         print(f"indexed: {report.encoded} encoded ({rate:.1f}/s), {report.reused} reused, "
               f"{report.failed} failed, {report.unchanged} unchanged"
               + (f", {report.forgotten} forgotten" if args.full else "")
-              + (", search index rebuilt" if report.index_rebuilt else ""))
+              + (", search index rebuilt" if report.index_rebuilt else "")
+              + (f"; text read in {text_read}" if text_read else ""))
     if report.cancelled:
         print("photoclip: stopped; what was indexed is kept, `photoclip index` continues",
               file=sys.stderr)
         return 130
     return 0
+
+
+def text(library: Library, args: argparse.Namespace) -> int:
+    return show_text(library, args)
 
 
 def watch(library: Library, args: argparse.Namespace) -> int:

@@ -19,7 +19,7 @@ if TYPE_CHECKING:  # the parser is built for --help too: the core is imported wh
 
 log = logging.getLogger(__name__)
 
-_REPEATABLE = ("place", "camera", "folder", "tag", "album", "kind")
+_REPEATABLE = ("place", "camera", "folder", "tag", "album", "kind", "text")
 _SINGLE = ("after", "before", "year", "date", "orientation")
 FILTER_OPTIONS = (*_REPEATABLE, *_SINGLE)
 # A running PhotoClip accepts at once or not at all; its answer may need a query encoded.
@@ -43,6 +43,9 @@ def add_search_parser(commands: Any) -> argparse.ArgumentParser:
     for name in _REPEATABLE:
         what.add_argument(f"--{name}", action="append", default=[], metavar=name.upper())
     what.add_argument("--orientation", choices=("portrait", "landscape", "square"))
+    search.add_argument("--no-text", action="store_true", help=(
+        "rank by CLIP alone: leave out the photos found by the text read in them "
+        "(--text still filters by it; a repeated --text must all match)"))
     search.add_argument("--sort", choices=("relevance", "date"),
                         help="date: the matches above an adaptive cutoff, newest first")
     search.add_argument("--literal", action="store_true",
@@ -60,7 +63,8 @@ def run_search(library: Library, args: argparse.Namespace) -> int:
 
     result = library.find(
         args.query, filters=filter_from_options(**_options(args)), sort=args.sort,
-        literal=args.literal, top=args.top, min_score=args.min_score, cwd=Path.cwd())
+        literal=args.literal, top=args.top, min_score=args.min_score, cwd=Path.cwd(),
+        use_text=not args.no_text)
     _print_reply(found_reply(library, result), args.json)
     return 0
 
@@ -76,6 +80,8 @@ def search_via_running(args: argparse.Namespace, model: str | None) -> int | Non
     message = {"cmd": "search", "query": args.query, "sort": args.sort, "literal": args.literal,
                "top": args.top, "min_score": args.min_score, "cwd": str(Path.cwd()), "model": model,
                "filters": {k: v for k, v in _options(args).items() if v not in (None, [])}}
+    if args.no_text:  # only then: a running PhotoClip older than the text index refuses the
+        message["use_text"] = False  # field, and this one searches by itself
     try:
         path = socket_path(paths.data_dir, paths.cache_dir)
         reply = request(path, message, ANSWER_TIMEOUT_S, connect_timeout=CONNECT_TIMEOUT_S)

@@ -34,6 +34,20 @@ def _cli_logging_undone() -> Iterator[None]:
     root.setLevel(level)
 
 
+@pytest.fixture(autouse=True)
+def _text_pass_off(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The real OCR engine (~0.3 s a photo) only where a test asks for ``real_ocr``: else
+    every index and live worker in this process would read the text of all its photos."""
+    if "real_ocr" not in request.fixturenames:
+        monkeypatch.setattr("photoclip.core.text_pass.ocr_available", lambda: False)
+        monkeypatch.setenv("PHOTOCLIP_OCR", "off")  # and in the processes tests start
+
+
+@pytest.fixture
+def real_ocr() -> None:
+    """Libraries built in this test read text with the real engine (the `ocr` extra)."""
+
+
 @pytest.fixture
 def photoclip_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """Point every PhotoClip path at a fresh temporary directory."""

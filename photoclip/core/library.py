@@ -15,7 +15,9 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from .catalog.store import Catalog
+from .catalog.text import StoredText
 from .clip.encoder import ClipEncoder, Encoder, ModelSpec
+from .files.ocr import OCR_MISSING
 from .files.scanner import file_is_gone, folder_online
 from .files.thumbnails import ThumbnailCache
 from .indexer import Indexer, ProgressCallback
@@ -44,6 +46,7 @@ from .search.index_store import IndexStore
 from .search.searcher import DEFAULT_TOP, Searcher
 from .search.vector_index import VectorIndex
 from .settings import Settings
+from .text_pass import PhotoReader, TextProgress, read_text_in_photos, text_reader_for
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +58,7 @@ class LibraryError(Exception):
 class Library:
     def __init__(
         self, paths: AppPaths, settings: Settings, *, encoder: Encoder | None = None,
+        text_reader: PhotoReader | None = None,
     ) -> None:
         self.paths = paths.ensure()
         self.settings = settings
@@ -64,6 +68,8 @@ class Library:
         self.encoder: Encoder = encoder or ClipEncoder(
             self.spec, settings.device, settings.precision, cache_dir=paths.models_cache)
         self.catalog = Catalog(paths.catalog, backups_dir=paths.backups)
+        # None: as the `ocr` setting says (loads no model; none when off or not installed).
+        self.text_reader = text_reader or text_reader_for(settings.ocr)
         self.index = IndexStore(self.catalog, paths.index, self.encoder.model_id)
         # Handed only as its LibraryParts (catalog, encoder, paths, settings, searcher, the
         # writer lock, photo_at): the organizing room never imports this module.
@@ -297,14 +303,15 @@ class Library:
     def find(
         self, query: str, *, filters: PhotoFilter | None = None, sort: str | None = None,
         literal: bool = False, top: int = DEFAULT_TOP, offset: int = 0,
-        min_score: float | None = None, cwd: Path | None = None,
+        min_score: float | None = None, cwd: Path | None = None, use_text: bool = True,
     ) -> FindResult:
-        """Text, filters or both (``search/finder.py``); a filter-only query needs no model."""
+        """Text, filters or both (``search/finder.py``); a filter-only query needs no model.
+        ``use_text``: fuse the photos whose text matches the query's words (off: CLIP only)."""
         parsed = parse_filters(query, literal=literal)
         if parsed.text.strip():
             self._require_vectors()
         result = self.finder.find(query, filters=filters, sort=sort, literal=literal, top=top,
-                                  offset=offset, min_score=min_score, cwd=cwd)
+                                  offset=offset, min_score=min_score, cwd=cwd, use_text=use_text)
         self._keep_rebuilt_index()
         return result
 
@@ -320,6 +327,20 @@ class Library:
         """Read the headers of photos indexed before PhotoClip kept their metadata."""
         with self.writing("metadata"):
             return backfill_metadata(self.catalog, progress=progress, cancel=cancel, batches=batches)
+
+    def read_text(self, progress: TextProgress | None = None, cancel: threading.Event | None = None,
+                  batches: int | None = None) -> int:
+        """Read the text in indexed photos not read yet (``text_pass``); 0 without a reader."""
+        if self.text_reader is None:
+            if self.settings.ocr == "all":
+                raise LibraryError(OCR_MISSING)
+            return 0
+        with self.writing("text"):
+            return read_text_in_photos(self.catalog, self.text_reader, progress=progress,
+                                       cancel=cancel, batches=batches)
+
+    def text_of(self, photo_ids: Iterable[int]) -> dict[int, StoredText]:
+        return self.catalog.text_of(list(photo_ids))
 
     def similar(self, path: Path, top: int = DEFAULT_TOP) -> list[SearchHit]:
         if not path.is_file():

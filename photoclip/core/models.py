@@ -40,7 +40,8 @@ class Photo:
 @dataclass(frozen=True)
 class SearchHit:
     photo: Photo
-    score: float  # cosine similarity, higher is better
+    score: float  # cosine similarity, higher is better (a hit found by its text: its cosine too)
+    matched_text: str | None = None  # the photo's text that matched the query, when it did
 
     @property
     def path(self) -> Path:
@@ -188,6 +189,7 @@ class PhotoFilter:
     exclude_tags: tuple[str, ...] = ()
     exclude_places: tuple[str, ...] = ()
     ids: tuple[int, ...] | None = None  # an allow-list; None: no limit
+    text: tuple[str, ...] = ()  # text queries (catalog/text_search.py) the photo's text matches; all of them
 
     def is_empty(self) -> bool:
         return self == PhotoFilter()

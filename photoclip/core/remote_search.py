@@ -5,7 +5,8 @@ a model of its own.
 The request is what the CLI's options say::
 
     {"v": 1, "cmd": "search", "query": "dog in 2019", "filters": {"place": ["Lisbon"]},
-     "sort": null, "literal": false, "top": 20, "min_score": null, "cwd": "/home/me"}
+     "sort": null, "literal": false, "top": 20, "min_score": null, "cwd": "/home/me",
+     "use_text": true}
 
 and the reply is what ``photoclip search --json`` prints, with the chips and counts the
 terminal shows beside it::
@@ -43,9 +44,9 @@ MAX_VALUES = 64  # values of one repeatable filter ("place": [...])
 SORTS = ("relevance", "date")
 ONE_VALUE_FILTERS = ("after", "before", "year", "date", "orientation")
 MANY_VALUE_FILTERS = ("place", "camera", "folder", "tag", "album", "kind", "exclude_tag",
-                      "exclude_place")
+                      "exclude_place", "text")
 _REQUEST_KEYS = {"v", "cmd", "query", "filters", "sort", "literal", "top", "min_score", "cwd",
-                 "model"}
+                 "model", "use_text"}
 Reply = dict[str, Any]
 
 
@@ -63,16 +64,18 @@ class SearchRequest:
     min_score: float | None = None
     cwd: Path | None = None
     model: str | None = None  # the model the asker wants; None: whichever runs
+    use_text: bool = True  # fuse the text index's matches (photoclip search --no-text: off)
 
 
 def search_record(hit: SearchHit, meta: PhotoMeta | None) -> dict[str, Any]:
     """One hit as ``photoclip search --json`` prints it: the file, its score and size,
-    and what its headers say (date, place, camera)."""
+    what its headers say (date, place, camera), and the text that matched (or null)."""
     photo = hit.photo
     record: dict[str, Any] = {
         "path": str(photo.path), "score": round(hit.score, 6), "width": photo.width,
         "height": photo.height, "taken_at": photo.taken_at,
         "date": None, "date_source": None, "place": None, "camera": None,
+        "matched_text": hit.matched_text,
     }
     if meta is not None:
         record.update(
@@ -108,7 +111,8 @@ def answer_search(library: Library, message: Mapping[str, Any]) -> Reply:
     try:
         result = library.find(
             request.query, filters=filter_from_options(**request.filters), sort=request.sort,
-            literal=request.literal, top=request.top, min_score=request.min_score, cwd=request.cwd)
+            literal=request.literal, top=request.top, min_score=request.min_score, cwd=request.cwd,
+            use_text=request.use_text)
         reply = found_reply(library, result)
     except QueryError as exc:
         return _refusal("query", str(exc))
@@ -151,7 +155,8 @@ def read_search_request(message: Mapping[str, Any]) -> SearchRequest:
         query=query, filters=_read_filters(message.get("filters")), sort=sort,
         literal=bool(_optional(message, "literal", bool)), top=20 if top is None else top,
         min_score=None if min_score is None else float(min_score),
-        cwd=None if cwd is None else Path(cwd), model=_optional(message, "model", str))
+        cwd=None if cwd is None else Path(cwd), model=_optional(message, "model", str),
+        use_text=_optional(message, "use_text", bool) is not False)
 
 
 def _optional(message: Mapping[str, Any], key: str, kinds: type | tuple[type, ...]) -> Any:

@@ -27,6 +27,9 @@ DEFAULT_MODEL = "ViT-B-32:laion2b_s34b_b79k"
 DEVICES = ("auto", "cpu", "cuda", "mps")
 DEFAULT_LABEL_SETS = ("scenes", "subjects", "events", "kinds")
 SIDECAR_STYLES = ("photo.jpg.xmp", "photo.xmp")
+# Reading text in photos: auto = when the `ocr` extra is installed; all = the same, but
+# an error when it is missing; off = never.
+OCR_MODES = ("auto", "all", "off")
 
 
 class SettingsError(Exception):
@@ -57,6 +60,7 @@ class Settings:
     read_keywords: bool = True  # existing keywords (XMP, IPTC, sidecars) become user tags
     xmp_sidecars: bool = False  # write tags to XMP sidecars (never into the photos)
     xmp_sidecar_style: str = "photo.jpg.xmp"  # or "photo.xmp" (Lightroom's naming)
+    ocr: str = "auto"  # read the text in photos (OCR_MODES)
     extra: dict[str, Any] = field(default_factory=dict, repr=False)  # unknown keys, kept
 
     def validate(self) -> None:
@@ -91,6 +95,7 @@ _TYPES: dict[str, tuple[type | tuple[type, ...], str]] = {
     "label_sets": (list, "a list"), "album_min_photos": (int, "an integer"),
     "event_gap_hours": ((int, float), "a number"), "read_keywords": (bool, "true or false"),
     "xmp_sidecars": (bool, "true or false"), "xmp_sidecar_style": (str, "a string"),
+    "ocr": (str, "a string"),
 }
 _STRING_LISTS = {"exclude": "glob patterns", "polling_folders": "folder paths",
                  "label_sets": "label set names"}
@@ -98,7 +103,8 @@ _STRING_LISTS = {"exclude": "glob patterns", "polling_folders": "folder paths",
 # a value is a typo that would fail late (a pool of a million decode threads).
 _BOUNDS = {"batch_size": (1, 1024), "decode_workers": (0, 256), "trash_days": (0, 36500),
            "thumbnail_size": (64, 512), "album_min_photos": (1, 1_000_000)}
-_CHOICES = {"device": DEVICES, "precision": PRECISIONS, "xmp_sidecar_style": SIDECAR_STYLES}
+_CHOICES = {"device": DEVICES, "precision": PRECISIONS, "xmp_sidecar_style": SIDECAR_STYLES,
+            "ocr": OCR_MODES}
 
 
 def _shown(value: object) -> str:

@@ -33,6 +33,8 @@ def describe(status: WorkerStatus) -> str:
         current = f" — {status.current.name}" if status.current else ""
         return (f"Indexing {status.done} of {status.total} ({status.rate:.1f} photos/s{eta})"
                 f"{current}")
+    if status.state == "reading text":  # the text pass, after every photo is searchable
+        return f"Reading text: {status.done:,} of {status.total:,}"
     return {
         "starting": "Starting…", "scanning": "Checking folders for changes…",
         "paused": "Indexing paused", "no model": "Indexing needs the CLIP model (see messages)",

@@ -239,3 +239,12 @@ def test_settings_saved_twice_quickly_end_with_the_last(qtbot, window: MainWindo
     qtbot.waitUntil(lambda: window.library.settings.exclude == ["*.part"]
                     and window.pause_button.isEnabled(), timeout=60_000)
     assert window.worker._thread.is_alive() and window.worker.library is window.library
+
+
+def test_the_status_bar_says_when_the_text_pass_runs() -> None:
+    from photoclip.core.live.worker_status import WorkerStatus
+    from photoclip.ui.widgets import describe
+
+    assert describe(WorkerStatus(state="reading text", done=1204, total=9870)) == (
+        "Reading text: 1,204 of 9,870")
+    assert describe(WorkerStatus(state="idle")) == "Up to date"

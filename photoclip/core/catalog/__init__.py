@@ -10,5 +10,6 @@ ordered, backed up first). ``records`` holds the rows and
 converters the parts share, ``errors`` the catalog's errors and their one-line wording,
 ``damage`` remembers a catalog found unreadable. No part imports ``store``.
 
-May import: ``models``, ``files.atomic``, ``files.places`` (``fold``). Never ``live``, ``organize`` or ``search``.
+May import: ``models``, ``files.atomic``, ``files.places`` (``fold``).
+Never ``live``, ``organize`` or ``search``.
 """

@@ -9,7 +9,8 @@ the sets are intersected in numpy with the live, indexed photos' ids, which each
 thread keeps until the database changes (``PRAGMA data_version``). Text matches folded
 (``files.places.fold``: case and accents ignored). Photos without a meta row meet no
 date, place, camera or orientation condition (the backfill gives them one). Albums are
-not resolved here: the library turns them into ``PhotoFilter.ids``.
+not resolved here: the library turns them into ``PhotoFilter.ids``. Text conditions
+(``PhotoFilter.text``) are the text index's matches (``text.PhotoTextStore.text_ids``).
 """
 
 from __future__ import annotations
@@ -23,8 +24,9 @@ import numpy as np
 
 from ..files.places import fold
 from ..models import Photo, PhotoFilter
-from .meta import PhotoMetaStore, json_ids, members
+from .meta import json_ids, members
 from .records import PHOTO_COLUMNS, photo_from_row
+from .text import PhotoTextStore
 
 KINDS_SET = "kinds"  # the label set whose tags kind: filters on
 _CAMERA_KEYS = "SELECT DISTINCT camera_key FROM photo_meta WHERE camera_key IS NOT NULL"
@@ -100,7 +102,7 @@ def _tags_query(names: Sequence[str], label_set: str | None = None) -> _Query:
     return _Query("tags t", "t.photo_id", where, [*names, *([label_set] if label_set else [])])
 
 
-class PhotoFilters(PhotoMetaStore):
+class PhotoFilters(PhotoTextStore):
     # -- the photos a filter keeps ------------------------------------------------------
     def filtered_ids(self, f: PhotoFilter) -> np.ndarray:
         """Ids (int64, ascending) of the live indexed photos meeting every condition of ``f``."""
@@ -111,6 +113,8 @@ class PhotoFilters(PhotoMetaStore):
         if f.ids is not None:
             allowed = np.asarray(f.ids, np.int64)
             kept = np.unique(allowed[members(kept, allowed)])
+        for query_text in f.text:  # every one of them; each is one FTS lookup, ids ascending
+            kept = kept[members(self.text_ids(query_text), kept)]
         for query in wanted:  # the narrow ones first: they narrow the next queries
             among = json_ids(kept.tolist()) if len(kept) <= NARROWING else None
             allowed = self._id_set(*query.sql(among))

@@ -29,6 +29,7 @@ from ..clip.encoder import ModelUnavailable
 from ..library import Library
 from ..models import IndexProgress, PhotoState
 from .apply_changes import ChangeApplier
+from .catch_up import CatchUp
 from .change_queue import ChangeQueue
 from .reconcile import folder_available
 from .watcher import FolderWatcher, ObserverFactory
@@ -91,7 +92,8 @@ class LibraryWorker:
         self._burst: _Burst | None = None
         self._reconcile_due = True  # at start-up
         self._pending_due = True
-        self._meta_due = True  # photos indexed before PhotoClip read their metadata: once
+        # Metadata backfill, then the text pass: a batch at a time once nothing is pending.
+        self._catch_up = CatchUp(library, self._interrupt, self._write, self._publish, self._message)
         self._model_error: str | None = None
         # Set once the catalog is found damaged: retrying cannot mend it, and every write
         # is refused anyway (the user must restore or move the file, then start again).
@@ -207,7 +209,7 @@ class LibraryWorker:
                     self._reconcile()
                     next_reconcile = time.monotonic() + self.reconcile_interval_s
                     continue
-                if self._apply_ready() or self._index_pending() or self._backfill_meta():
+                if self._apply_ready() or self._index_pending() or self._catch_up.step():
                     continue
                 if now >= next_purge:
                     self._write(self.library.purge_trash, busy=False)
@@ -306,14 +308,6 @@ class LibraryWorker:
         self._pending_due = self._pending_due or applied.marked > 0
         return True
 
-    def _backfill_meta(self) -> bool:
-        """One batch of the metadata backfill (headers only), between live changes."""
-        if not self._meta_due:
-            return False
-        got = self._write(lambda: self.library.backfill_meta(cancel=self._interrupt, batches=1))
-        self._meta_due = got > 0  # none left (or none readable now): done until restarted
-        return self._meta_due
-
     def _index_pending(self) -> bool:
         """One chunk of pending photos; False when there was nothing to do."""
         if not self._pending_due or self._model_error is not None:
@@ -344,6 +338,7 @@ class LibraryWorker:
         if self._interrupt.is_set():
             return False  # paused or stopping; resume() asks for the rest
         burst.done = before + done.done
+        self._catch_up.photos_indexed()
         if time.monotonic() - self._last_save >= BUSY_SAVE_S:
             self._write(self.library.index.save, busy=False)
             self._last_save = time.monotonic()

@@ -13,7 +13,7 @@ from pathlib import Path
 
 @dataclass(frozen=True)
 class WorkerStatus:
-    # starting, scanning, downloading model, indexing, idle, paused, no model,
+    # starting, scanning, downloading model, indexing, reading text (done of total), idle, paused, no model,
     # catalog damaged (live indexing has stopped for good), stopped
     state: str = "starting"
     queued: int = 0  # changes waiting to settle + photos waiting to be encoded

@@ -12,6 +12,9 @@ Syntax (keys ignore case; a value with spaces goes in double quotes, ``camera:"P
 - ``tag:beach``, ``album:"Italy 2023"``, ``kind:screenshot``: names as typed (tags match
   exactly); several tags or albums must all hold, several kinds any of them.
 - ``orientation:portrait`` (or landscape, square); ``sort:date`` / ``sort:relevance``.
+- ``text:"wifi password"`` / ``text:inv*``: the text read in the photo holds every word
+  (or prefix) of the value, in any order (``catalog/text_search.py`` reads it; case and
+  accents ignored); several ``text:`` must all match.
 - ``-tag:people`` and ``-place:Paris`` (or ``- tag:people`` right after the combined-query
   minus) leave those photos out; no other key can be negated.
 - A key this module does not know (``note:x``, ``http://...``, the weight in ``2:beach``)
@@ -34,6 +37,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, fields, replace
 from datetime import date
 
+from ..catalog.text_search import TextQueryError, parse_text_query
 from ..files.places import fold
 from ..models import PhotoFilter
 from .date_phrases import find_date_phrases, parse_period
@@ -42,10 +46,11 @@ from .query import QueryError
 SORTS = ("relevance", "date")
 ORIENTATIONS = ("portrait", "landscape", "square")
 KEYS = ("after", "before", "year", "date", "place", "in", "camera", "folder", "tag", "album", "kind",
-        "orientation", "sort")
+        "orientation", "sort", "text")
 _EXAMPLES = {"after": "2023-06", "before": "2024-01-15", "year": "2021", "date": "2024-07",
              "place": "Lisbon", "in": "Portugal", "camera": '"Pixel 7"', "folder": "Trips", "tag": "beach",
-             "album": '"Italy 2023"', "kind": "screenshot", "orientation": "portrait", "sort": "date"}
+             "album": '"Italy 2023"', "kind": "screenshot", "orientation": "portrait", "sort": "date",
+             "text": '"wifi password"'}
 _NEGATABLE = {"tag": "exclude_tags", "place": "exclude_places"}
 
 # A key at the start of a word, an optional sign glued to it, then a value: quoted, bare,
@@ -64,7 +69,7 @@ class Chip:
     """One active filter, for the UI to show and remove.
 
     ``kind``: the key ("after", "before", "year", "date", "place" (also for ``in:``),
-    "camera", "folder", "tag", "album", "kind", "orientation", "sort"), "-tag" or "-place"
+    "camera", "folder", "tag", "album", "kind", "orientation", "sort", "text"), "-tag" or "-place"
     for a negation, "date" for a date phrase. ``value``: as typed, unquoted (a phrase's
     range written the way ``date:`` reads it, "2023-06..2023-08").
     """
@@ -132,12 +137,13 @@ def filter_from_options(*, after: str | None = None, before: str | None = None,
                         folder: str | Iterable[str] | None = None, tag: str | Iterable[str] | None = None,
                         album: str | Iterable[str] | None = None, kind: str | Iterable[str] | None = None,
                         orientation: str | None = None, exclude_tag: str | Iterable[str] | None = None,
-                        exclude_place: str | Iterable[str] | None = None) -> PhotoFilter:
+                        exclude_place: str | Iterable[str] | None = None,
+                        text: str | Iterable[str] | None = None) -> PhotoFilter:
     """The filter of CLI options (``--after 2023-06 --place Lisbon --place Porto``), read by
     the same rules as the query syntax; a bad value raises QueryError naming the option."""
     options = {"after": after, "before": before, "year": year, "date": date, "place": place,
                "camera": camera, "folder": folder, "tag": tag, "album": album, "kind": kind,
-               "orientation": orientation}
+               "orientation": orientation, "text": text}
     combined = PhotoFilter()
     for key, values in options.items():
         for value in _values(values):
@@ -187,6 +193,8 @@ def _fragment(key: str, value: str, label: str, *, negated: bool) -> PhotoFilter
         if shape not in ORIENTATIONS:
             raise QueryError(f"{label}: orientation is portrait, landscape or square")
         return PhotoFilter(orientation=shape)
+    if key == "text":
+        return PhotoFilter(text=(_text_value(value, label),))
     target = {"place": "places", "camera": "cameras", "folder": "folders",
               "tag": "tags", "album": "albums", "kind": "kinds"}[key]
     return PhotoFilter(**{target: (_name(key, value, label),)})
@@ -198,6 +206,17 @@ def _name(key: str, value: str, label: str) -> str:
     if not name:
         raise QueryError(f"{label} needs a value, e.g. {key}:{_EXAMPLES[key]}")
     return name
+
+
+def _text_value(value: str, label: str) -> str:
+    """A text query as typed (the text index folds case and accents itself), once it reads."""
+    try:
+        terms = parse_text_query(value).terms
+    except TextQueryError as exc:
+        raise QueryError(f"{label}: {exc}") from None
+    if not terms:
+        raise QueryError(f"{label} needs words or numbers to find, e.g. text:{_EXAMPLES['text']}")
+    return value.strip()
 
 
 def _date_fragment(key: str, value: str, label: str) -> PhotoFilter:
