@@ -11,8 +11,10 @@ On Windows the channel is a named pipe whose access list admits only this user
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
+import weakref
 from collections.abc import Callable, Mapping
 from concurrent.futures import Future
 from pathlib import Path
@@ -53,8 +55,13 @@ Answer = Reply | Future
 
 
 class SingleInstance(QObject):
+    """Nothing here points back at the instance (its own commands and its peers hold it
+    weakly): in a reference cycle it would be freed by Python's cyclic collector, which runs
+    in whatever thread happens to allocate (the indexing worker, a pool thread), and its
+    server and sockets would be destroyed there, under the GUI thread's event loop: a crash.
+    Without cycles it goes, with its sockets, where its last reference is dropped."""
+
     activated = Signal()  # another launch asked this one to come forward
-    _answered_later = Signal(object, object)  # peer, done Future: back on the GUI thread
 
     def __init__(self, data_dir: Path, cache_dir: Path | None = None, parent: QObject | None = None,
                  *, environ: Mapping[str, str] | None = None,
@@ -65,11 +72,10 @@ class SingleInstance(QObject):
         self.environ = environ
         self.read_timeout_s = read_timeout_s
         self.problem: str | None = None  # why this launch could not hand over or listen
-        self.commands: dict[str, Callable[[Reply], Answer]] = {"activate": self._activate}
+        self.commands: dict[str, Callable[[Reply], Answer]] = {"activate": _weakly(self._activate)}
         self._address: str | None = None
         self._server: QLocalServer | None = None
-        self._peers: set[_Peer] = set()
-        self._answered_later.connect(self._deliver)  # queued: emitted from pool threads
+        self._peers: set[_Peer] = set()  # served now (not dropped)
 
     def address(self) -> str:
         """The socket's path (a pipe's name on Windows); raises ChannelError."""
@@ -145,15 +151,7 @@ class SingleInstance(QObject):
                 connection.abort()
                 connection.deleteLater()
                 continue
-            self._peers.add(_Peer(connection, self._answer, self._peers.discard,
-                                  int(self.read_timeout_s * 1000), self._when_done))
-
-    def _when_done(self, peer: _Peer, future: Future) -> None:
-        future.add_done_callback(lambda done: self._answered_later.emit(peer, done))
-
-    def _deliver(self, peer: _Peer, future: Future) -> None:
-        if peer in self._peers:  # not dropped (hung up, timed out, closed) meanwhile
-            peer.answered(future)
+            self._peers.add(_Peer(connection, self, int(self.read_timeout_s * 1000)))
 
     def _answer(self, message: Reply) -> Answer:
         command = self.commands.get(message["cmd"])
@@ -166,6 +164,17 @@ class SingleInstance(QObject):
         return {"ok": True}
 
 
+def _weakly(method: Callable[[Reply], Answer]) -> Callable[[Reply], Answer]:
+    """``method`` without the strong reference to its object that a bound method holds."""
+    ref = weakref.WeakMethod(method)
+
+    def call(message: Reply) -> Answer:
+        bound = ref()
+        return {"ok": False, "error": "PhotoClip is closing"} if bound is None else bound(message)
+
+    return call
+
+
 def _peer_is_us(connection: QLocalSocket) -> bool:
     try:
         check_peer(int(connection.socketDescriptor()))  # logs a stranger once
@@ -176,16 +185,20 @@ def _peer_is_us(connection: QLocalSocket) -> bool:
 
 class _Peer(QObject):
     """One connection: request lines in, reply lines out; dropped, without waiting on it,
-    on a malformed or oversized line or when a line takes longer than the timeout."""
+    on a malformed or oversized line or when a line takes longer than the timeout.
 
-    def __init__(self, connection: QLocalSocket, answer: Callable[[Reply], Answer],
-                 done: Callable[[_Peer], None], timeout_ms: int,
-                 later: Callable[[_Peer, Future], None]) -> None:
-        super().__init__(connection)
+    A child of the instance, its connection a child of it: when the instance goes, each peer
+    is destroyed before its socket, and Qt cuts the socket's signals to it first, so the
+    ``disconnected`` a dying socket emits never reaches a peer (nor the socket under it)."""
+
+    _answered = Signal(object)  # the done Future: queued back to the GUI thread from the pool
+
+    def __init__(self, connection: QLocalSocket, owner: SingleInstance, timeout_ms: int) -> None:
+        super().__init__(owner)
+        connection.setParent(self)
         self.connection = connection
-        self._answer = answer
-        self._done = done
-        self._later = later
+        self._owner = weakref.ref(owner)  # no cycle back (see SingleInstance)
+        self._done = False  # dropped: no more reading, answering or replying
         self._reader = LineReader()
         self._lines: list[bytes] = []  # read, not answered yet
         self._working: Future | None = None  # the answer being worked on
@@ -195,10 +208,11 @@ class _Peer(QObject):
         self._deadline.start()
         connection.readyRead.connect(self._read)
         connection.disconnected.connect(self._closed)
+        self._answered.connect(self.answered)
         self._read()  # bytes that came with the connection
 
     def _read(self) -> None:
-        if self._done is None or not self.connection.bytesAvailable():
+        if self._done or not self.connection.bytesAvailable():
             return  # dropped already, or nothing new
         try:
             self._lines += self._reader.feed(self.connection.readAll().data())
@@ -210,17 +224,27 @@ class _Peer(QObject):
             self.drop()
 
     def _answer_lines(self) -> None:
-        while self._lines and self._working is None and self._done is not None:
-            answer = self._answer(decode_request(self._lines.pop(0)))
+        while self._lines and self._working is None and not self._done:
+            owner = self._owner()
+            if owner is None:  # the instance is going: it takes this peer with it
+                return
+            answer = owner._answer(decode_request(self._lines.pop(0)))
             if isinstance(answer, Future):
                 self._working = answer
                 self._deadline.stop()  # the app's own work: not the peer's slowness
-                self._later(self, answer)
+                answer.add_done_callback(self._answer_later)
             else:
                 self._reply(answer)
 
+    def _answer_later(self, future: Future) -> None:
+        """In the pool thread: post the done Future to this peer's (the GUI) thread."""
+        with contextlib.suppress(RuntimeError):  # the peer was destroyed meanwhile
+            self._answered.emit(future)
+
     def answered(self, future: Future) -> None:
         """The reply of the Future handed out for the line in hand (on the GUI thread)."""
+        if self._done or future is not self._working:
+            return  # dropped (hung up, timed out, closed) while it was worked on
         self._working = None
         try:
             reply = future.result()
@@ -243,13 +267,15 @@ class _Peer(QObject):
         self.drop()
 
     def drop(self) -> None:
-        if self._done is None:
+        if self._done:
             return
-        done, self._done = self._done, None
+        self._done = True
+        self._working = None
         self._deadline.stop()
         self.connection.abort()
-        self.connection.deleteLater()
-        done(self)
+        self.deleteLater()  # and its connection with it
+        if (owner := self._owner()) is not None:
+            owner._peers.discard(self)
 
 
 def _ask_pipe(name: str, message: Reply, timeout_s: float) -> Reply:
