@@ -39,7 +39,6 @@ from .models import (
 )
 from .organize.organizer import Organizer
 from .paths import AppPaths
-from .search.filters import parse_filters
 from .search.finder import Finder, FindResult
 from .search.index_files import IndexUnusable, read_checked_manifest
 from .search.index_store import IndexStore
@@ -76,7 +75,8 @@ class Library:
         self.organizer = Organizer(self)
         self.searcher = Searcher(self.catalog, self.encoder, self.index,
                                  concepts=self.organizer.concepts)
-        self.finder = Finder(self.catalog, self.searcher, self.organizer.album_members)
+        self.finder = Finder(self.catalog, self.searcher, self.organizer.album_members,
+                             before_text=self._require_vectors)
         self._lock = WriterLock(paths.lock)
         # The file lock keeps other processes out; this keeps this process's
         # threads (indexer, a UI folder change) from writing at the same time.
@@ -307,9 +307,6 @@ class Library:
     ) -> FindResult:
         """Text, filters or both (``search/finder.py``); a filter-only query needs no model.
         ``use_text``: fuse the photos whose text matches the query's words (off: CLIP only)."""
-        parsed = parse_filters(query, literal=literal)
-        if parsed.text.strip():
-            self._require_vectors()
         result = self.finder.find(query, filters=filters, sort=sort, literal=literal, top=top,
                                   offset=offset, min_score=min_score, cwd=cwd, use_text=use_text)
         self._keep_rebuilt_index()

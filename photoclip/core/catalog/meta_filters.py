@@ -126,12 +126,14 @@ class PhotoFilters(PhotoTextStore):
             kept = kept[~members(np.unique(self._id_set(*query.sql(among))), kept)]
         return kept
 
-    def newest_first(self, f: PhotoFilter, limit: int, offset: int = 0) -> list[Photo]:
+    def newest_first(self, f: PhotoFilter, limit: int, offset: int = 0, *,
+                     kept: np.ndarray | None = None) -> list[Photo]:
         """A page of the photos ``f`` keeps, newest first (taken, else indexed: the
-        library view's order), for a query that is only filters."""
+        library view's order), for a query that is only filters. ``kept``: the filter's
+        ``filtered_ids`` when the caller has them already (it counts them too)."""
         order = self._newest_order()
         if not f.is_empty():
-            order = order[members(self.filtered_ids(f), order)]
+            order = order[members(self.filtered_ids(f) if kept is None else kept, order)]
         ids = order[offset:offset + limit].tolist()
         rows = {r[0]: photo_from_row(r) for r in self._reader().execute(
             f"SELECT {PHOTO_COLUMNS} FROM photos WHERE {_BY_IDS}", (json_ids(ids),))}

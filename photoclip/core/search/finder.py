@@ -50,10 +50,14 @@ class FindResult:
 
 
 class Finder:
-    def __init__(self, catalog: Catalog, searcher: Searcher, albums: AlbumResolver) -> None:
+    def __init__(self, catalog: Catalog, searcher: Searcher, albums: AlbumResolver,
+                 before_text: Callable[[], None] = lambda: None) -> None:
         self._catalog = catalog
         self._searcher = searcher
         self._albums = albums
+        # Called before the words are encoded (the library: "no vectors yet" said up front,
+        # rather than a model loaded to search nothing); a filter-only query never calls it.
+        self._before_text = before_text
 
     def find(
         self, query: str, *, filters: PhotoFilter | None = None, sort: str | None = None,
@@ -69,6 +73,7 @@ class Finder:
                 raise QueryError("the query is empty")
             result = self._newest_first(parsed, allowed_filter, top, offset)
             return replace(result, hits=self._with_text_filter_lines(result.hits, wanted.text))
+        self._before_text()
         terms = parse_query(parsed.text, cwd)
         vector = self._searcher.query_vector(terms)
         exclude = {p.id for t in terms if t.image and (p := self._catalog.photo_by_path(t.image))}
@@ -142,9 +147,9 @@ class Finder:
 
     def _newest_first(self, parsed: ParsedQuery, allowed: PhotoFilter, top: int,
                       offset: int) -> FindResult:
-        photos = self._catalog.newest_first(allowed, top, offset)
-        total = len(self._catalog.filtered_ids(allowed))
-        return FindResult([SearchHit(p, 0.0) for p in photos], parsed, total=total)
+        kept = self._catalog.filtered_ids(allowed)  # once: the page and the count
+        photos = self._catalog.newest_first(allowed, top, offset, kept=kept)
+        return FindResult([SearchHit(p, 0.0) for p in photos], parsed, total=len(kept))
 
     def _with_albums_resolved(self, wanted: PhotoFilter) -> PhotoFilter:
         """Albums become an allow-list of ids (a smart album is a saved search)."""
