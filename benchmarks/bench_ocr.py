@@ -62,7 +62,7 @@ def _read_all(reader: ocr.TextReader, samples: list[Sample]) -> list[tuple[Sampl
 
 
 def _above(text: ocr.PhotoText, bar: float) -> ocr.PhotoText:
-    return ocr.PhotoText(tuple(ln for ln in text.lines if ln.confidence >= bar), text.engine)
+    return ocr.PhotoText(tuple(ln for ln in text.lines if ln.confidence >= bar), text.engine, text.size)
 
 
 def threshold_sweep(results: list[tuple[Sample, ocr.PhotoText, float]]) -> list[dict[str, float]]:

@@ -25,7 +25,7 @@ from PIL import Image
 from .catalog.store import Catalog
 from .catalog.text import Line
 from .files.imaging import ImageRejected, decode_for_model
-from .files.ocr import MAX_SIDE, PhotoText, TextReader, engine_version, ocr_available
+from .files.ocr import MAX_SIDE, PROBE_SIDE, PhotoText, TextReader, engine_version, ocr_available
 from .models import Photo
 
 log = logging.getLogger(__name__)
@@ -44,7 +44,10 @@ class PhotoReader(Protocol):
 
     engine: str
 
-    def read(self, image: Image.Image) -> PhotoText: ...
+    def read(self, image: Image.Image, full: Callable[[], Image.Image] | None = None) -> PhotoText:
+        """The text in ``image``; ``full`` gives a larger decode to read from when
+        ``image`` (decoded for the probe) shows text."""
+        ...
 
 
 def reader_engine(reader: PhotoReader) -> str:
@@ -76,9 +79,9 @@ def read_text_in_photos(
             if _stopped(cancel):  # the batch so far is kept: each photo was read whole
                 break
             passed.add(photo_id)
-            text = _read_one(reader, path, _min_side(photos.get(photo_id)))
+            text = _read_one(reader, path, photos.get(photo_id))
             if text is not None:
-                read.append((photo_id, [(t.text, t.box, t.confidence) for t in text.lines], text.engine))
+                read.append((photo_id, _stored_lines(text), text.engine))
             if progress is not None:
                 progress(done + len(read), total)
         catalog.save_text_many(read)
@@ -90,24 +93,40 @@ def _stopped(cancel: threading.Event | None) -> bool:
     return cancel is not None and cancel.is_set()
 
 
-def _min_side(photo: Photo | None) -> int:
-    """The short side to decode at so the long side is at least the reader's MAX_SIDE
-    (it shrinks larger ones itself): the decode's integer reduction never goes below."""
+def _min_side(photo: Photo | None, long_side: int) -> int:
+    """The short side to decode at so the long side is at least ``long_side`` (the reader
+    shrinks larger ones itself): the decode's integer reduction never goes below."""
     if photo is None or not photo.width or not photo.height:
         return FALLBACK_MIN_SIDE
     short, long = sorted((photo.width, photo.height))
-    return max(1, min(short, math.ceil(MAX_SIDE * short / long)))
+    return max(1, min(short, math.ceil(long_side * short / long)))
 
 
-def _read_one(reader: PhotoReader, path: Path, min_side: int) -> PhotoText | None:
-    """The photo's text, or None when its file cannot be decoded now (asked again next run)."""
+def _decode(path: Path, min_side: int) -> Image.Image:
+    with path.open("rb") as file:
+        return decode_for_model(file, min_side).image
+
+
+def _read_one(reader: PhotoReader, path: Path, photo: Photo | None) -> PhotoText | None:
+    """The photo's text, or None when its file cannot be decoded now (asked again next run).
+
+    Decoded twice at most: small for the detector's probe (JPEG's reduced decode makes
+    that a fraction of a full one), and at reading size only when the probe sees text,
+    which most photos never need."""
     try:
-        with path.open("rb") as file:
-            decoded = decode_for_model(file, min_side)
+        small = _decode(path, _min_side(photo, PROBE_SIDE))
+        return reader.read(small, lambda: _decode(path, _min_side(photo, MAX_SIDE)))
     except (OSError, ImageRejected) as exc:
         log.info("text of %s not read now (%s); asked again next run", path, exc)
         return None
-    return reader.read(decoded.image)
+
+
+def _stored_lines(text: PhotoText) -> list[Line]:
+    """The lines with their boxes as fractions of the picture's width and height (as
+    shown, after its EXIF orientation), whatever size it was decoded at for reading."""
+    width, height = text.size
+    return [(line.text, tuple((x / width, y / height) for x, y in line.box), line.confidence)
+            for line in text.lines]
 
 
 # Overrides the ``ocr`` setting for one run ("off": scripts, tests, a slow machine).

@@ -1,18 +1,23 @@
 """A large preview of one result: the picture, its path, date and size, its tags
-as chips to confirm, reject, remove or add; arrows step through."""
+as chips to confirm, reject, remove or add, the text read in it (the words the search
+matched marked on the picture and in the text); arrows step through."""
 
 from __future__ import annotations
 
 import datetime
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from PySide6.QtCore import Qt, QUrl
 from PySide6.QtGui import QDesktopServices, QGuiApplication, QImage, QKeyEvent, QPixmap
 from PySide6.QtWidgets import QDialog, QHBoxLayout, QLabel, QPushButton, QVBoxLayout
 
+from ..core.catalog.text import Line
+from ..core.catalog.text_search import TextTerm
 from ..core.files.thumbnails import ThumbnailCache
 from ..core.models import Photo, Tag
+from ..core.search.text_marks import TextMark, text_marks
+from .photo_text import PhotoTextPanel, marked_pixmap
 from .tag_chips import TagChips
 from .tasks import TaskRunner
 
@@ -20,6 +25,8 @@ PREVIEW_SIZE = 1024
 # (photo, action, tag names, done): hands a tag decision to the writer; ``done``
 # is called on the GUI thread with the error, if any.
 ChangeTags = Callable[[Photo, str, list[str], Callable[[BaseException | None], None]], None]
+# The lines read in a photo, or None when it has not been read (run off the GUI thread).
+TextOf = Callable[[Photo], list[Line] | None]
 
 
 def describe_photo(photo: Photo, tags: list[Tag]) -> str:
@@ -37,11 +44,14 @@ def describe_photo(photo: Photo, tags: list[Tag]) -> str:
 class PreviewDialog(QDialog):
     def __init__(self, photos: list[Photo], row: int, thumbnails: ThumbnailCache,
                  runner: TaskRunner, tags_of: Callable[[Photo], list[Tag]], parent=None,
-                 change_tags: ChangeTags | None = None, tag_names: list[str] | None = None) -> None:
+                 change_tags: ChangeTags | None = None, tag_names: list[str] | None = None,
+                 text_of: TextOf | None = None, marked: Sequence[TextTerm] = ()) -> None:
         super().__init__(parent)
         self.photos, self.row = photos, row
         self._thumbnails, self._runner, self._tags_of = thumbnails, runner, tags_of
         self._change_tags = change_tags
+        self._text_of, self._marked = text_of, tuple(marked)
+        self.marks: list[TextMark] = []  # the current photo's marked words
         self.picture = QLabel(alignment=Qt.AlignmentFlag.AlignCenter)
         self.picture.setMinimumSize(480, 360)
         # The photo takes the focus first: the arrow keys it ignores step through the
@@ -56,6 +66,7 @@ class PreviewDialog(QDialog):
         self.tag_error = QLabel(wordWrap=True)
         self.tag_error.setStyleSheet("color: palette(highlight)")
         self.tag_error.hide()
+        self.text_panel = PhotoTextPanel()
         buttons = QHBoxLayout()
         for text, action in (("Open in Default Viewer", self.open_externally),
                              ("Show in Folder", self.show_in_folder), ("Copy Path", self.copy_path)):
@@ -68,6 +79,7 @@ class PreviewDialog(QDialog):
         layout.addWidget(self.details)
         layout.addWidget(self.tags)
         layout.addWidget(self.tag_error)
+        layout.addWidget(self.text_panel)
         layout.addLayout(buttons)
         self.resize(1000, 800)
         self.show_row(row)
@@ -83,27 +95,33 @@ class PreviewDialog(QDialog):
         self.details.setText(describe_photo(photo, []))
         self.tags.show_tags([])  # the last photo's chips must not be acted on for this one
         self.tag_error.hide()
+        self.text_panel.show_lines(None, [])
+        self.marks = []
         self.picture.setText("Loading…")
         row_now = self.row
+        text_of = self._text_of
 
-        def load() -> tuple[QImage | None, list[Tag]]:  # off the GUI thread: file and SQL
+        def load() -> tuple[QImage | None, list[Tag], list[Line] | None]:  # off the GUI thread
             path = self._thumbnails.get(photo, PREVIEW_SIZE)
-            return (QImage(str(path)) if path else None), self._tags_of(photo)
+            lines = text_of(photo) if text_of is not None else None
+            return (QImage(str(path)) if path else None), self._tags_of(photo), lines
 
         self._runner.run(load, lambda loaded, error: self._loaded(row_now, loaded))
 
-    def _loaded(self, row: int, loaded: tuple[QImage | None, list[Tag]] | None) -> None:
+    def _loaded(self, row: int, loaded: tuple[QImage | None, list[Tag], list[Line] | None] | None) -> None:
         if row != self.row:
             return  # the user moved on meanwhile
-        image, tags = loaded or (None, [])
+        image, tags, lines = loaded or (None, [], None)
         self.details.setText(describe_photo(self.photo, []))  # the tags are the chips below
         self.tags.show_tags(tags)
+        self.marks = text_marks(lines or [], self._marked)
+        self.text_panel.show_lines(lines, self.marks)
         if image is None or image.isNull():
             self.picture.setText("This photo can't be shown (missing or unreadable).")
             return
-        pixmap = QPixmap.fromImage(image)
-        self.picture.setPixmap(pixmap.scaled(self.picture.size(), Qt.AspectRatioMode.KeepAspectRatio,
-                                             Qt.TransformationMode.SmoothTransformation))
+        pixmap = QPixmap.fromImage(image).scaled(self.picture.size(), Qt.AspectRatioMode.KeepAspectRatio,
+                                                 Qt.TransformationMode.SmoothTransformation)
+        self.picture.setPixmap(marked_pixmap(pixmap, self.marks))
 
     def _change(self, action: str, names: list[str]) -> None:
         """A chip's decision: written by the worker, then the chips are read again."""

@@ -7,7 +7,12 @@ from PySide6.QtCore import QPoint, QUrl
 from PySide6.QtGui import QDesktopServices, QGuiApplication
 from PySide6.QtWidgets import QMenu
 
+from ..core.catalog.text import Line
+from ..core.catalog.text_search import TextTerm
 from ..core.models import Photo, Tag
+from ..core.search.filters import parse_filters
+from ..core.search.query import QueryError
+from ..core.search.text_marks import marked_terms
 from .preview import PreviewDialog
 from .window_parts import WindowBase
 
@@ -24,12 +29,24 @@ class PhotoActions(WindowBase):
         dialog = PreviewDialog(photos, photos.index(photo), self.model.thumbnails,
                                self.thumbnail_tasks, self._tags_of, self,
                                change_tags=self.organize.change_tags,
-                               tag_names=self.sidebar.tag_names())
+                               tag_names=self.sidebar.tag_names(),
+                               text_of=self._text_of, marked=self._marked_terms())
         dialog.show()
         return dialog
 
     def _tags_of(self, photo: Photo) -> list[Tag]:
         return self.library.catalog.tags(photo.id)
+
+    def _text_of(self, photo: Photo) -> list[Line] | None:
+        stored = self.library.text_of([photo.id]).get(photo.id)
+        return None if stored is None else stored.lines
+
+    def _marked_terms(self) -> tuple[TextTerm, ...]:
+        """The words the preview marks in a photo's text: the query's, as searched."""
+        try:
+            return marked_terms(parse_filters(self.search_box.text()))
+        except QueryError:
+            return ()
 
     def show_context_menu(self, position: QPoint) -> None:
         index = self.grid.indexAt(position)

@@ -15,7 +15,7 @@ from tests.cli.conftest import Cli
 from tests.synthetic import camera_exif, save_camera_photo
 
 pytestmark = pytest.mark.model
-BOX = ((0.0, 0.0), (10.0, 0.0), (10.0, 5.0), (0.0, 5.0))
+BOX = ((0.0, 0.0), (0.5, 0.0), (0.5, 0.1), (0.0, 0.1))
 
 
 @pytest.fixture

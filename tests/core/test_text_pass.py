@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 import threading
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -30,13 +31,14 @@ class FakeReader:
         self.fail_after = fail_after
         self.empty = empty
 
-    def read(self, image: Image.Image) -> PhotoText:
+    def read(self, image: Image.Image, full: Callable[[], Image.Image] | None = None) -> PhotoText:
+        image = image if full is None or self.empty else full()  # as TextReader: full once text is seen
         if self.fail_after is not None and len(self.reads) >= self.fail_after:
             raise RuntimeError("killed")
         self.reads.append(image.size)
         box = ((0.0, 0.0), (10.0, 0.0), (10.0, 5.0), (0.0, 5.0))
         lines = () if self.empty else (TextLine(f"seen {image.width}", box, 0.9),)
-        return PhotoText(lines=lines, engine=ENGINE)
+        return PhotoText(lines=lines, engine=ENGINE, size=image.size)
 
 
 @pytest.fixture
@@ -78,6 +80,55 @@ def test_a_photo_without_text_is_not_read_again(library: Library) -> None:
     assert library.read_text() == 0
     assert len(reader_of(library).reads) == 5
     assert all(s.lines == [] for s in library.text_of([p.id for p in library.newest()]).values())
+
+
+def test_boxes_are_stored_as_fractions_of_the_picture(library: Library) -> None:
+    library.read_text()
+    stored = library.text_of([library.newest()[0].id])
+    (_, box, _), = next(iter(stored.values())).lines
+    assert box == ((0.0, 0.0), (10 / 300, 0.0), (10 / 300, 5 / 200), (0.0, 5 / 200))  # 300 x 200 photos
+
+
+class SizeNotingReader:
+    """Notes the size it probes and the size it reads text from (text only in "sign")."""
+
+    engine = ENGINE
+
+    def __init__(self) -> None:
+        self.sizes: list[tuple[str, tuple[int, int]]] = []
+
+    def read(self, image: Image.Image, full: Callable[[], Image.Image] | None = None) -> PhotoText:
+        self.sizes.append(("probe", image.size))
+        if image.getpixel((0, 0)) != (255, 255, 255) or full is None:  # only the white one has text
+            return PhotoText((), ENGINE, image.size)
+        image = full()
+        self.sizes.append(("read", image.size))
+        return PhotoText((TextLine("EXIT", ((0.0, 0.0), (8.0, 0.0), (8.0, 4.0), (0.0, 4.0)), 0.9),),
+                         ENGINE, image.size)
+
+
+def test_the_probe_gets_a_small_decode_and_only_text_is_decoded_at_reading_size(
+        tmp_path: Path) -> None:
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    Image.new("RGB", (4800, 3200), (20, 120, 40)).save(photos / "field.jpg", quality=90)
+    Image.new("RGB", (4800, 3200), (255, 255, 255)).save(photos / "sign.jpg", quality=90)
+    reader = SizeNotingReader()
+    lib = Library(app_paths({"PHOTOCLIP_HOME": str(tmp_path / "home")}),
+                  Settings(decode_workers=1), encoder=FakeEncoder(), text_reader=reader)
+    lib.add_folder(photos)
+    lib.index_photos()
+    assert lib.read_text() == 2
+    probes = [size for kind, size in reader.sizes if kind == "probe"]
+    reads = [size for kind, size in reader.sizes if kind == "read"]
+    # JPEG's reduced decode: the probe sees a quarter-size picture, never the full 4800 px;
+    # only the photo with text is decoded again, at the reader's working size or above.
+    assert len(probes) == 2 and all(640 <= max(size) <= 1200 for size in probes)
+    assert len(reads) == 1 and max(reads[0]) >= 2048
+    sign = lib.photo_at(photos / "sign.jpg")
+    (_, box, _), = lib.text_of([sign.id])[sign.id].lines
+    assert box[2] == pytest.approx((8 / reads[0][0], 4 / reads[0][1]))
+    lib.close()
 
 
 def test_cancel_stops_between_photos_and_keeps_what_was_read(library: Library) -> None:

@@ -28,11 +28,11 @@ class PendingCheckingReader:
         self.library: Library | None = None
         self.pending_at_read: list[int] = []
 
-    def read(self, image: Image.Image) -> PhotoText:
+    def read(self, image: Image.Image, full: object = None) -> PhotoText:
         assert self.library is not None
         self.pending_at_read.append(self.library.catalog.state_counts()[PhotoState.PENDING])
         box = ((0.0, 0.0), (1.0, 0.0), (1.0, 1.0), (0.0, 1.0))
-        return PhotoText(lines=(TextLine("hello", box, 0.9),), engine=self.engine)
+        return PhotoText(lines=(TextLine("hello", box, 0.9),), engine=self.engine, size=image.size)
 
 
 def test_worker_reads_text_after_indexing_and_publishes_progress(

@@ -24,7 +24,8 @@ from .records import path_from_key
 from .text_search import TextQuery, parse_text_query
 
 Box = tuple[tuple[float, float], ...]
-Line = tuple[str, Box, float]  # (text, box corners in pixels, confidence 0..1)
+Line = tuple[str, Box, float]  # (text, box corners as fractions of the picture, confidence 0..1)
+BOX_SLACK = 0.25  # how far past the frame a stored box corner may lie, as a fraction
 SNIPPET_TOKENS = 12  # words of context in a match's snippet
 _UPSERT = (
     "INSERT INTO photo_text(photo_id, engine, content_hash, read_at, lines, full_text) "
@@ -47,6 +48,9 @@ def _line(value: object) -> Line:
     if not isinstance(text, str) or not isinstance(confidence, (int, float)):
         raise ValueError("a text line is not (text, box, confidence)")
     corners = tuple((float(x), float(y)) for x, y in box)
+    # Fractions of the picture; a box may stick out a little past the frame, no further.
+    if len(corners) != 4 or not all(-BOX_SLACK <= v <= 1 + BOX_SLACK for corner in corners for v in corner):
+        raise ValueError("a text box is not 4 corners within the picture")
     return text, corners, float(confidence)
 
 

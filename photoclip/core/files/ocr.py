@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import importlib.util
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -55,10 +56,12 @@ class TextLine:
 
 @dataclass(frozen=True)
 class PhotoText:
-    """All lines read in one photo, top to bottom, and the engine that read them."""
+    """All lines read in one photo, top to bottom, the engine that read them, and the
+    size (width, height) of the image their boxes are in."""
 
     lines: tuple[TextLine, ...]
     engine: str
+    size: tuple[int, int]
 
     @property
     def text(self) -> str:
@@ -74,7 +77,10 @@ def engine_version() -> str:
     """The engine, its version and models, as stored beside each reading."""
     from rapidocr._version import __version__ as version
 
-    return f"rapidocr {version} PP-OCRv6 det small + rec small (multilingual)"
+    # The probe's size and the confidence bar decide what is kept as much as the models
+    # do: a change to either reads every photo again.
+    return (f"rapidocr {version} PP-OCRv6 det small + rec small (multilingual); "
+            f"probe {PROBE_SIDE} px, confidence {MIN_CONFIDENCE}")
 
 
 def _engine_params(probe: bool, min_confidence: float) -> dict[str, Any]:
@@ -178,12 +184,16 @@ class TextReader:
         frame = small.width * small.height
         return any(_box_area(box) < FRAME_SHARE * frame for box in boxes)
 
-    def read(self, image: Image.Image) -> PhotoText:
-        """The text lines in image (none when the probe finds no text)."""
+    def read(self, image: Image.Image, full: Callable[[], Image.Image] | None = None) -> PhotoText:
+        """The text lines in image (none when the probe finds no text).
+
+        ``full``: where ``image`` is a small decode made for the probe, the larger one to
+        read from once the probe finds text (most photos never need it decoded)."""
         with self._lock:
             self._load()
             if not self._probe_finds_text(image):
-                return PhotoText(lines=(), engine=self.engine)
-            working, scale = _shrunk(image, MAX_SIDE)
+                return PhotoText(lines=(), engine=self.engine, size=image.size)
+            source = image if full is None else full()
+            working, scale = _shrunk(source, MAX_SIDE)
             lines = _lines_from(self._full(working), scale, self.min_confidence)
-            return PhotoText(lines=lines, engine=self.engine)
+            return PhotoText(lines=lines, engine=self.engine, size=source.size)

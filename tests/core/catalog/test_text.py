@@ -17,7 +17,7 @@ from photoclip.core.catalog.store import Catalog, EncodedPhoto
 from photoclip.core.catalog.text import StoredText
 from photoclip.core.catalog.text_search import TextQueryError
 
-BOX = ((10.0, 20.0), (110.0, 20.0), (110.0, 40.0), (10.0, 40.0))
+BOX = ((0.1, 0.2), (0.6, 0.2), (0.6, 0.3), (0.1, 0.3))  # fractions of the picture
 ENGINE = "rapidocr-3.4/ppocrv5"
 TEXTS = {  # photo id -> lines read (taken_at = id: 7 is the newest)
     1: ["WIFI PASSWORD: hunter2", "Guest network"],

@@ -24,7 +24,7 @@ pytest.importorskip("reverse_geocode", reason="place names need the places extra
 
 LISBON = (38.7223, -9.1393)
 PORTO = (41.1496, -8.6110)
-BOX = ((0.0, 0.0), (10.0, 0.0), (10.0, 5.0), (0.0, 5.0))
+BOX = ((0.0, 0.0), (0.5, 0.0), (0.5, 0.1), (0.0, 0.1))
 # name: (colour, date, gps, the text read in it)
 SHOTS = {
     "red_1": ("red", "2023:01:01 10:00:00", None, None),
