@@ -10,7 +10,7 @@ import threading
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
-from .cli_output import ProgressBar, hit_record, print_json, status_record
+from .cli_output import ProgressBar, print_json, status_record
 from .cli_text import read_text_after_index, show_text
 from .core.clip.precision import describe_precision
 from .core.library import Library
@@ -153,9 +153,11 @@ def _answer_searches(library: Library, log: logging.Logger) -> ChannelServer | N
         return None
 
 
-def _print_hits(hits: list[SearchHit], as_json: bool) -> None:
-    if as_json:
-        print_json([hit_record(hit) for hit in hits])
+def _print_hits(library: Library, hits: list[SearchHit], as_json: bool) -> None:
+    if as_json:  # the same records as search --json: headers, place, text
+        from .core.remote_search import hit_records
+
+        print_json(hit_records(library, hits))
         return
     if not hits:
         print("no matching photos", file=sys.stderr)
@@ -170,7 +172,7 @@ def search(library: Library, args: argparse.Namespace) -> int:
 
 
 def similar(library: Library, args: argparse.Namespace) -> int:
-    _print_hits(library.similar(args.image, args.top), args.json)
+    _print_hits(library, library.similar(args.image, args.top), args.json)
     return 0
 
 

@@ -9,23 +9,12 @@ import time
 from typing import Any, TextIO
 
 from .core.library import LibraryStatus
-from .core.models import IndexProgress, PhotoState, SearchHit
+from .core.models import IndexProgress, PhotoState
 
 
 def print_json(value: Any) -> None:
     json.dump(value, sys.stdout, indent=2)
     sys.stdout.write("\n")
-
-
-def hit_record(hit: SearchHit) -> dict[str, Any]:
-    photo = hit.photo
-    return {
-        "path": str(photo.path),
-        "score": round(hit.score, 6),
-        "width": photo.width,
-        "height": photo.height,
-        "taken_at": photo.taken_at,
-    }
 
 
 def status_record(state: LibraryStatus) -> dict[str, Any]:

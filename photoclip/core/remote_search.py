@@ -23,7 +23,7 @@ socket: every field is checked for its exact type and bounds before it is used.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -67,15 +67,16 @@ class SearchRequest:
     use_text: bool = True  # fuse the text index's matches (photoclip search --no-text: off)
 
 
-def search_record(hit: SearchHit, meta: PhotoMeta | None) -> dict[str, Any]:
+def search_record(hit: SearchHit, meta: PhotoMeta | None, text: str | None = None) -> dict[str, Any]:
     """One hit as ``photoclip search --json`` prints it: the file, its score and size,
-    what its headers say (date, place, camera), and the text that matched (or null)."""
+    what its headers say (date, place, camera), the text that matched (or null) and all
+    the text read in it (null: not read, or none found)."""
     photo = hit.photo
     record: dict[str, Any] = {
         "path": str(photo.path), "score": round(hit.score, 6), "width": photo.width,
         "height": photo.height, "taken_at": photo.taken_at,
         "date": None, "date_source": None, "place": None, "camera": None,
-        "matched_text": hit.matched_text,
+        "matched_text": hit.matched_text, "text": text or None,
     }
     if meta is not None:
         record.update(
@@ -86,12 +87,19 @@ def search_record(hit: SearchHit, meta: PhotoMeta | None) -> dict[str, Any]:
     return record
 
 
+def hit_records(library: Library, hits: Sequence[SearchHit]) -> list[dict[str, Any]]:
+    """``search_record`` for each hit, their headers and text read in two queries."""
+    ids = [hit.photo.id for hit in hits]
+    metas, texts = library.meta_of(ids), library.text_of(ids)
+    read = {pid: "\n".join(t for t, _, _ in stored.lines) for pid, stored in texts.items()}
+    return [search_record(hit, metas.get(hit.photo.id), read.get(hit.photo.id)) for hit in hits]
+
+
 def found_reply(library: Library, result: FindResult) -> Reply:
     """A FindResult as the reply carries it (and as the CLI prints it, asked or not)."""
-    metas = library.meta_of(hit.photo.id for hit in result.hits)
     return {
         "ok": True,
-        "hits": [search_record(hit, metas.get(hit.photo.id)) for hit in result.hits],
+        "hits": hit_records(library, result.hits),
         "chips": [{"kind": c.kind, "value": c.value, "source": c.source, "raw": c.raw}
                   for c in result.parsed.chips],
         "hidden": result.hidden,

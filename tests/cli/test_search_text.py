@@ -52,3 +52,13 @@ def test_text_filters_and_fuses_and_json_says_what_matched(board: Cli) -> None:
     assert [line.split("  ", 1)[1] for line in lines] == [h["path"] for h in fused]
     scores = [float(line.split("  ", 1)[0]) for line in lines]
     assert scores == pytest.approx([h["score"] for h in fused], abs=1e-3)
+
+
+def test_json_hits_carry_the_photos_text_in_search_and_similar(board: Cli, tmp_path: Path) -> None:
+    hits = json.loads(board.run("search", "photo", "--json").stdout)
+    texts = {Path(h["path"]).name: h["text"] for h in hits}
+    assert texts == {"board.jpg": "WIFI PASSWORD: hunter2", "beach.jpg": None}  # None: no text read
+    similar = json.loads(board.run("similar", str(tmp_path / "photos" / "beach.jpg"), "--json").stdout)
+    board_hit = next(h for h in similar if Path(h["path"]).name == "board.jpg")
+    assert board_hit["text"] == "WIFI PASSWORD: hunter2" and board_hit["matched_text"] is None
+    assert {"date", "place", "camera", "score"} <= set(board_hit)  # the same record as search's
