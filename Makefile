@@ -40,7 +40,7 @@ tiny-model: $(STAMP)
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[test,fast,places,ocr]"
+	$(BIN)/python -m pip install --quiet -e ".[test,fast,places,ocr,dupes]"
 	touch $(STAMP)
 
 # desktop-file-validate and appstreamcli check the desktop entry and AppStream file

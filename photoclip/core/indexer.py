@@ -10,7 +10,6 @@ pending. The indexer only reads photo files; it never writes next to them.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import logging
 import os
 import threading
@@ -28,8 +27,9 @@ from .catalog.store import Catalog, EncodedPhoto
 from .clip.encoder import Encoder, ModelUnavailable
 from .files.decode_budget import DecodeBudget
 from .files.imaging import ImageRejected, decode_for_model
+from .files.looks import Looks, looks_of
 from .files.photo_meta import read_photo_meta
-from .files.scanner import file_is_gone
+from .files.scanner import check_still_readable, file_identity, file_is_gone, hash_file
 from .files.thumbnails import ThumbnailCache
 from .live.reconcile import folder_available
 from .models import IndexProgress, Photo, PhotoMeta
@@ -65,6 +65,7 @@ class Prepared:
     height: int = 0
     taken_at: float | None = None
     meta: PhotoMeta | None = None  # what its headers say (dates, camera, place)
+    looks: Looks | None = None  # its perceptual hash and sharpness, from the decode
 
 
 @dataclass
@@ -158,12 +159,12 @@ class Indexer:
 
     def _from_file(self, photo: Photo, file: BinaryIO, reuse: bool) -> Prepared | None:
         """What ``file`` is, or None if it changed while it was read."""
-        before = _identity(file)
+        before = file_identity(file)
         if before[0] > MAX_FILE_BYTES:
             return Prepared(photo, error=_too_large(before[0]))
         digest = hash_file(file)
         if reuse:
-            if _identity(file) != before:
+            if file_identity(file) != before:
                 return None
             model_id = self._encoder.model_id
             if photo.content_hash == digest and photo.model_id == model_id:
@@ -173,10 +174,10 @@ class Indexer:
                 return Prepared(photo, digest, twins=twins)
         file.seek(0)
         prepared = self._decode(photo, digest, file)
-        if _identity(file) != before:
+        if file_identity(file) != before:
             return None
         if prepared.error is not None:
-            _check_still_readable(photo, file)  # a drive gone mid-decode is no corrupt photo
+            check_still_readable(photo.path, file)  # a drive gone mid-decode is no corrupt photo
         return prepared
 
     def _decode(self, photo: Photo, digest: str, file: BinaryIO) -> Prepared:
@@ -186,6 +187,7 @@ class Indexer:
             if self._thumbnails is not None:
                 self._save_thumbnail(digest, decoded)
             model_input = self._encoder.preprocess(decoded.image)
+            looks = looks_of(decoded.image)
         except ImageRejected as exc:
             return Prepared(photo, digest, error=str(exc))
         except (ModelUnavailable, OSError):  # OSError: reading the file, not decoding it
@@ -193,10 +195,8 @@ class Indexer:
         except Exception as exc:  # a decoder bug must not stop the batch
             log.exception("unexpected error decoding %s", photo.path)
             return Prepared(photo, digest, error=f"unexpected decoding error: {exc}")
-        return Prepared(
-            photo, digest, model_input=model_input, width=decoded.width,
-            height=decoded.height, taken_at=decoded.taken_at,
-        )
+        return Prepared(photo, digest, model_input=model_input, width=decoded.width,
+                        height=decoded.height, taken_at=decoded.taken_at, looks=looks)
 
     def _save_thumbnail(self, digest: str, decoded: Any) -> None:
         """A side effect for the app's grid: its failure must never fail the photo."""
@@ -354,6 +354,9 @@ class Indexer:
         self._catalog.record_results(encoded, batch.failures, batch.moves, owed=fresh)
         if known := [(pid, batch.meta[pid]) for pid in fresh if pid in batch.meta]:
             self._catalog.save_meta_many(known)
+        # After the results: a look is stored with the content hash just recorded.
+        self._catalog.save_looks_many((p.photo.id, p.looks.phash, p.looks.sharpness)
+                                      for p in batch.to_encode if p.looks is not None)
         encoded_ids = [e.photo_id for e in encoded] + [pid for pid, _ in batch.restored]
         if encoded_ids:
             vectors = [e.vector for e in encoded] + [v for _, v in batch.restored]
@@ -371,24 +374,6 @@ class Indexer:
         if time.monotonic() - self._last_save > INDEX_SAVE_INTERVAL_S:
             self._index.save()
             self._last_save = time.monotonic()
-
-
-def hash_file(file: BinaryIO) -> str:
-    """``scanner.content_hash`` of the rest of ``file``, streamed (a block held at a time)."""
-    return hashlib.file_digest(file, lambda: hashlib.blake2b(digest_size=16)).hexdigest()
-
-
-def _identity(file: BinaryIO) -> tuple[int, int, int]:
-    """(size, mtime, ctime) of an open file: a write to it changes them."""
-    st = os.fstat(file.fileno())
-    return st.st_size, st.st_mtime_ns, st.st_ctime_ns
-
-
-def _check_still_readable(photo: Photo, file: BinaryIO) -> None:
-    """Raise the OSError of a file that can no longer be read (its decode's failure is
-    then a read failure, or a vanished photo), else nothing."""
-    os.stat(photo.path)
-    os.pread(file.fileno(), 1, 0)
 
 
 def _too_large(size: int) -> str:

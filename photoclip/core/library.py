@@ -11,7 +11,7 @@ import contextlib
 import logging
 import threading
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 
 from .catalog.store import Catalog
@@ -21,8 +21,10 @@ from .files.ocr import OCR_MISSING
 from .files.scanner import file_is_gone, folder_online
 from .files.thumbnails import ThumbnailCache
 from .indexer import Indexer, ProgressCallback
+from .library_status import read_status
 from .live.reconcile import ScanOutcome, folder_available, missing_photos, scan_library
 from .lock import LibraryLocked, WriterLock
+from .looks_pass import LooksProgress, take_missing_looks
 from .metadata_backfill import BackfillProgress, backfill_metadata
 from .models import (
     Facets,
@@ -37,13 +39,14 @@ from .models import (
     SearchHit,
     Tag,
 )
+from .organize.cleanup import CleanupPlan, CleanupReport, TrashFile, clean_up, system_trash
+from .organize.duplicates import Duplicates
 from .organize.organizer import Organizer
 from .paths import AppPaths
 from .search.finder import Finder, FindResult
 from .search.index_files import IndexUnusable, read_checked_manifest
 from .search.index_store import IndexStore
 from .search.searcher import DEFAULT_TOP, Searcher
-from .search.vector_index import VectorIndex
 from .settings import Settings
 from .text_pass import PhotoReader, TextProgress, read_text_in_photos, text_reader_for
 
@@ -75,6 +78,7 @@ class Library:
         self.organizer = Organizer(self)
         self.searcher = Searcher(self.catalog, self.encoder, self.index,
                                  concepts=self.organizer.concepts)
+        self.duplicates = Duplicates(self.catalog, self.index, self.encoder.model_id, self.writing)
         self.finder = Finder(self.catalog, self.searcher, self.organizer.album_members,
                              before_text=self._require_vectors)
         self._lock = WriterLock(paths.lock)
@@ -307,8 +311,10 @@ class Library:
     ) -> FindResult:
         """Text, filters or both (``search/finder.py``); a filter-only query needs no model.
         ``use_text``: fuse the photos whose text matches the query's words (off: CLIP only)."""
+        stacks = None if self.settings.stacks == "off" else self.settings.stacks
         result = self.finder.find(query, filters=filters, sort=sort, literal=literal, top=top,
-                                  offset=offset, min_score=min_score, cwd=cwd, use_text=use_text)
+                                  offset=offset, min_score=min_score, cwd=cwd, use_text=use_text,
+                                  stacks=stacks)
         self._keep_rebuilt_index()
         return result
 
@@ -335,6 +341,23 @@ class Library:
         with self.writing("text"):
             return read_text_in_photos(self.catalog, self.text_reader, progress=progress,
                                        cancel=cancel, batches=batches)
+
+    def update_duplicates(self, progress: LooksProgress | None = None, cancel: threading.Event | None = None,
+                          batches: int | None = None) -> int:
+        """Looks for photos without them (``looks_pass``), then the groups up to date."""
+        with self.writing("duplicates"):
+            taken = take_missing_looks(self.catalog, progress=progress, cancel=cancel, batches=batches)
+            if not (cancel and cancel.is_set()) and self.catalog.count_missing_looks() == 0:
+                self.duplicates.update()
+        return taken
+
+    def clean_up(self, plans: Sequence[CleanupPlan], trash_file: TrashFile | None = None) -> CleanupReport:
+        """Merge extras into the kept photos, move their files to the system trash: ask first."""
+        trash = trash_file or system_trash()
+        with self.writing("clean up"):
+            report = clean_up(self.catalog, plans, trash)
+            self.index.remove(report.trashed_ids)
+        return report
 
     def text_of(self, photo_ids: Iterable[int]) -> dict[int, StoredText]:
         return self.catalog.text_of(list(photo_ids))
@@ -373,24 +396,4 @@ class Library:
     # -- status --------------------------------------------------------------------
     def status(self) -> LibraryStatus:
         """Everything `photoclip status` shows; reads files only, never loads the model."""
-        # The index's manifest, size and header, not a hash of the whole file (~1.5 s
-        # per GB): deeper damage is found, and rebuilt, by the next search or index.
-        manifest = VectorIndex.read_manifest(self.paths.index, thorough=False)
-        fresh = (bool(manifest) and manifest.get("model_id") == self.encoder.model_id
-                 and manifest.get("vector_epoch") == self.catalog.vector_epoch())
-        return LibraryStatus(
-            counts=self.catalog.state_counts(),
-            failures=self.catalog.failures(),
-            folders=self.folders(),
-            model=self.encoder.model_id,
-            device=self.settings.device,
-            last_device=self.catalog.get_meta("last_device"),
-            precision=self.settings.precision,
-            last_precision=self.catalog.get_meta("last_precision"),
-            last_text_precision=self.catalog.get_meta("last_text_precision"),
-            index_size=int(manifest["count"]) if fresh and manifest else None,
-            index_bytes=int(manifest["index_bytes"]) if fresh and manifest else None,
-            other_model=self.catalog.count_other_models(self.encoder.model_id),
-            trashed=self.catalog.trash_count(),
-            data_dir=self.paths.data_dir,
-        )
+        return read_status(self.paths, self.catalog, self.encoder.model_id, self.settings, self.folders())

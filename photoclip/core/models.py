@@ -42,6 +42,9 @@ class SearchHit:
     photo: Photo
     score: float  # cosine similarity, higher is better (a hit found by its text: its cosine too)
     matched_text: str | None = None  # the photo's text that matched the query, when it did
+    # The stack it heads (search/stacks.py): the group's id and how many photos it holds.
+    stack_id: int | None = None
+    stack_size: int = 1
 
     @property
     def path(self) -> Path:

@@ -77,6 +77,7 @@ def search_record(hit: SearchHit, meta: PhotoMeta | None, text: str | None = Non
         "height": photo.height, "taken_at": photo.taken_at,
         "date": None, "date_source": None, "place": None, "camera": None,
         "matched_text": hit.matched_text, "text": text or None,
+        "stack_id": hit.stack_id, "stack_size": hit.stack_size,
     }
     if meta is not None:
         record.update(

@@ -30,6 +30,8 @@ SIDECAR_STYLES = ("photo.jpg.xmp", "photo.xmp")
 # Reading text in photos: auto = when the `ocr` extra is installed; all = the same, but
 # an error when it is missing; off = never.
 OCR_MODES = ("auto", "all", "off")
+# Which duplicate groups search results fold into one photo (organize/grouping.py's tiers).
+STACK_MODES = ("similar", "near", "off")
 
 
 class SettingsError(Exception):
@@ -61,6 +63,7 @@ class Settings:
     xmp_sidecars: bool = False  # write tags to XMP sidecars (never into the photos)
     xmp_sidecar_style: str = "photo.jpg.xmp"  # or "photo.xmp" (Lightroom's naming)
     ocr: str = "auto"  # read the text in photos (OCR_MODES)
+    stacks: str = "similar"  # fold search results' duplicate groups (STACK_MODES)
     extra: dict[str, Any] = field(default_factory=dict, repr=False)  # unknown keys, kept
 
     def validate(self) -> None:
@@ -95,7 +98,7 @@ _TYPES: dict[str, tuple[type | tuple[type, ...], str]] = {
     "label_sets": (list, "a list"), "album_min_photos": (int, "an integer"),
     "event_gap_hours": ((int, float), "a number"), "read_keywords": (bool, "true or false"),
     "xmp_sidecars": (bool, "true or false"), "xmp_sidecar_style": (str, "a string"),
-    "ocr": (str, "a string"),
+    "ocr": (str, "a string"), "stacks": (str, "a string"),
 }
 _STRING_LISTS = {"exclude": "glob patterns", "polling_folders": "folder paths",
                  "label_sets": "label set names"}
@@ -104,7 +107,7 @@ _STRING_LISTS = {"exclude": "glob patterns", "polling_folders": "folder paths",
 _BOUNDS = {"batch_size": (1, 1024), "decode_workers": (0, 256), "trash_days": (0, 36500),
            "thumbnail_size": (64, 512), "album_min_photos": (1, 1_000_000)}
 _CHOICES = {"device": DEVICES, "precision": PRECISIONS, "xmp_sidecar_style": SIDECAR_STYLES,
-            "ocr": OCR_MODES}
+            "ocr": OCR_MODES, "stacks": STACK_MODES}
 
 
 def _shown(value: object) -> str:

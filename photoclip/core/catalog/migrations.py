@@ -250,6 +250,51 @@ def _photo_text(db: sqlite3.Connection) -> None:
                    f"WHEN {old_or_new}.full_text != '' BEGIN {body}; END")
 
 
+def _looks_and_stacks(db: sqlite3.Connection) -> None:
+    _run_statements(
+        db,
+        """
+        -- What a photo looks like, for duplicates (files/looks.py): taken from the indexing
+        -- decode (or the backfill) of the content content_hash names. phash NULL: taken
+        -- without the dupes extra, sharpness NULL: the decode was too small to measure.
+        CREATE TABLE photo_looks (
+            photo_id INTEGER PRIMARY KEY REFERENCES photos(id) ON DELETE CASCADE,
+            content_hash TEXT,
+            phash INTEGER,
+            sharpness REAL
+        );
+        -- The groups found (organize/grouping.py), three nested partitions: a group's id
+        -- is its anchor's photo id, NULL where the photo is alone at that tier. A cache of
+        -- the grouping, kept in the catalog beside the photos it names (meta
+        -- 'stacks_made_with' says for which model and thresholds: otherwise, regrouped).
+        CREATE TABLE photo_stacks (
+            photo_id INTEGER PRIMARY KEY REFERENCES photos(id) ON DELETE CASCADE,
+            copies_id INTEGER,
+            near_id INTEGER,
+            similar_id INTEGER
+        );
+        CREATE INDEX photo_stacks_by_similar ON photo_stacks(similar_id);
+        CREATE INDEX photo_stacks_by_near ON photo_stacks(near_id);
+        -- The user's decisions (source of truth): 'best' the photo to keep of its group,
+        -- 'apart' a photo never grouped with others.
+        CREATE TABLE duplicate_choices (
+            photo_id INTEGER PRIMARY KEY REFERENCES photos(id) ON DELETE CASCADE,
+            choice TEXT NOT NULL CHECK (choice IN ('best', 'apart')),
+            decided_at REAL NOT NULL
+        );
+        -- Every file PhotoClip moved to the system trash, and the photo kept for it.
+        CREATE TABLE trashed_duplicates (
+            id INTEGER PRIMARY KEY,
+            path TEXT NOT NULL,
+            content_hash TEXT,
+            size INTEGER,
+            kept_path TEXT NOT NULL,
+            trashed_at REAL NOT NULL
+        )
+        """
+    )
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "initial schema", _initial_schema),
     Migration(2, "trash for deleted photos, tags, folder identity", _trash_and_tags),
@@ -258,6 +303,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(5, "photos still owed their auto tags", _tags_owed),
     Migration(6, "what photos' headers say, folder names for filters", _photo_meta),
     Migration(7, "text read in photos, its word and substring indexes", _photo_text),
+    Migration(8, "how photos look, their duplicate groups, the user's choices", _looks_and_stacks),
 )
 SCHEMA_VERSION = MIGRATIONS[-1].version
 

@@ -10,6 +10,7 @@ import stat
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 from .formats import SUPPORTED_EXTENSIONS
 
@@ -166,3 +167,21 @@ def scan_folder(
 def content_hash(data: bytes) -> str:
     """Identity of a file's content, so a moved or copied photo reuses its vector."""
     return hashlib.blake2b(data, digest_size=16).hexdigest()
+
+
+def hash_file(file: BinaryIO) -> str:
+    """``content_hash`` of the rest of ``file``, streamed (a block held at a time)."""
+    return hashlib.file_digest(file, lambda: hashlib.blake2b(digest_size=16)).hexdigest()
+
+
+def file_identity(file: BinaryIO) -> tuple[int, int, int]:
+    """(size, mtime, ctime) of an open file: a write to it changes them."""
+    st = os.fstat(file.fileno())
+    return st.st_size, st.st_mtime_ns, st.st_ctime_ns
+
+
+def check_still_readable(path: Path, file: BinaryIO) -> None:
+    """Raise the OSError of a file that can no longer be read (its decode's failure is
+    then a read failure, or a vanished photo), else nothing."""
+    os.stat(path)
+    os.pread(file.fileno(), 1, 0)

@@ -33,11 +33,13 @@ from ..models import Facets, PhotoFilter, SearchHit
 from .filters import ParsedQuery, merge, parse_filters
 from .query import QueryError, QueryTerm, parse_query
 from .searcher import DEFAULT_TOP, Searcher
+from .stacks import fold_stacks, mark_stacks
 
 # Album names -> the photo ids they hold (tag, event and smart albums: the organizer knows).
 AlbumResolver = Callable[[Iterable[str]], set[int]]
 FUSION_DEPTH = 100  # how deep each ranking (CLIP's of the allowed set, the text index's) is fused
 LINE_GAP = " · "  # between the photo's lines in matched_text: it is shown on one line
+STACK_DEPTH = 3  # results asked per hit shown when stacks fold
 RRF_K = 60  # reciprocal rank fusion's constant (Cormack et al. 2009): flattens the top ranks
 
 
@@ -47,6 +49,7 @@ class FindResult:
     parsed: ParsedQuery  # the text CLIP saw, the filter in force, the sort, the chips to show
     hidden: int = 0  # sort:date: matches under the adaptive cutoff, not shown
     total: int | None = None  # filter-only queries: how many photos match in all
+    stacked: int = 0  # hits folded into the stack of a better-ranked one (search/stacks.py)
 
 
 class Finder:
@@ -63,6 +66,26 @@ class Finder:
         self, query: str, *, filters: PhotoFilter | None = None, sort: str | None = None,
         literal: bool = False, top: int = DEFAULT_TOP, offset: int = 0,
         min_score: float | None = None, cwd: Path | None = None, use_text: bool = True,
+        stacks: str | None = None,
+    ) -> FindResult:
+        """``stacks``: the tier ("near", "similar") whose groups fold into one hit; a
+        filter-only list (newest first, paged, counted) is marked with them, not folded."""
+        asked = {"filters": filters, "sort": sort, "literal": literal, "min_score": min_score,
+                 "cwd": cwd, "use_text": use_text}
+        if stacks is None:
+            return self._find(query, top=top, offset=offset, **asked)
+        stacks_of = lambda ids: self._catalog.stacks_of(ids, stacks)  # noqa: E731
+        # Enough to fill the page once a few stacks have folded (a burst of 10 folds 9).
+        result = self._find(query, top=(offset + top) * STACK_DEPTH, offset=0, **asked)
+        if result.total is not None:
+            result = self._find(query, top=top, offset=offset, **asked)
+            return replace(result, hits=mark_stacks(result.hits, stacks_of))
+        hits, folded = fold_stacks(result.hits, stacks_of)
+        return replace(result, hits=hits[offset:offset + top], stacked=folded)
+
+    def _find(
+        self, query: str, *, filters: PhotoFilter | None, sort: str | None, literal: bool,
+        top: int, offset: int, min_score: float | None, cwd: Path | None, use_text: bool,
     ) -> FindResult:
         parsed = parse_filters(query, literal=literal)
         wanted = merge(parsed.filter, filters) if filters is not None else parsed.filter

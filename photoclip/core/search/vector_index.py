@@ -192,6 +192,16 @@ class VectorIndex:
             # query on its own with the largest k that works.
             return [self._search_shrinking_locked(q, k) for q in qs]
 
+    def neighbours(self, queries: np.ndarray, k: int, ef: int = 64) -> tuple[np.ndarray, np.ndarray]:
+        """search_many as two (n, k) arrays, ids (-1 where fewer) and cosines: what the
+        duplicate grouping reads for 100,000 photos at a time, with no Python object per hit."""
+        labels = np.full((len(queries), k), -1, np.int64)
+        cosines = np.zeros((len(queries), k), np.float32)
+        for row, hits in enumerate(self.search_many(queries, k, ef=ef)):
+            if hits:
+                labels[row, :len(hits)], cosines[row, :len(hits)] = zip(*hits, strict=True)
+        return labels, cosines
+
     def search_exact(self, query: np.ndarray, k: int) -> list[Hit]:
         """Like search(), scored exactly: every live vector (the copy ``vectors_of`` uses,
         made on first use) times the query; ties by id."""

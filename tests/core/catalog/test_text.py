@@ -193,8 +193,8 @@ def test_a_v6_catalog_migrates_with_a_backup_and_keeps_its_rows(tmp_path: Path) 
     db.close()
     catalog = Catalog(path, backups_dir=tmp_path / "backups")
     try:
-        assert SCHEMA_VERSION == 7 and catalog.schema_version() == 7
-        assert len(list((tmp_path / "backups").glob("catalog-before-v7-*.sqlite3"))) == 1
+        assert catalog.schema_version() == SCHEMA_VERSION >= 7
+        assert len(list((tmp_path / "backups").glob("catalog-before-v*-*.sqlite3"))) == 1
         assert catalog.photo_by_path(root / "2.jpg").mtime_ns == 2 and catalog.tags(1)[0].name == "beach"
         assert [pid for pid, _ in catalog.photos_missing_text(10, ENGINE)] == [2, 1]
         catalog.save_text(2, [("Rua Augusta", BOX, 0.9)], ENGINE)
