@@ -78,6 +78,9 @@ def build_parser() -> argparse.ArgumentParser:
     from .cli_text import add_parser as add_text_parser
 
     add_text_parser(commands)
+    from .cli_duplicates import add_parsers as add_duplicates_parsers
+
+    add_duplicates_parsers(commands)
     status = commands.add_parser("status", help="counts, failures, model, device, index size")
     status.add_argument("--json", action="store_true")
     return parser
@@ -170,9 +173,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             answered = search_via_running(args, args.model or os.environ.get(MODEL_ENV))
             if answered is not None:
                 return answered
-        from . import cli_commands, cli_organize
+        from . import cli_commands, cli_duplicates, cli_organize
 
-        command = getattr(cli_commands, args.command, None) or getattr(cli_organize, args.command)
+        command = (getattr(cli_commands, args.command, None) or getattr(cli_duplicates, args.command, None)
+                   or getattr(cli_organize, args.command))
         with open_library(args) as library:
             return command(library, args)
     except KeyboardInterrupt:

@@ -74,6 +74,8 @@ def index(library: Library, args: argparse.Namespace) -> int:
                 bar.close()
                 bar = None
             text_read = 0 if report.cancelled else read_text_after_index(library, cancel, args.json)
+            if not cancel.is_set():  # how photos look (a backfill for older ones), then the groups
+                library.update_duplicates(cancel=cancel)
     finally:
         if bar:
             bar.close()
