@@ -48,6 +48,21 @@ def real_ocr() -> None:
     """Libraries built in this test read text with the real engine (the `ocr` extra)."""
 
 
+@pytest.fixture(autouse=True)
+def _stacks_off(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Search results unfolded unless a test asks for ``stacks_on``: the suite's synthetic
+    pictures are flat shapes, and a few of a class hash alike, so folding would hide hits
+    that tests about other things look for."""
+    if "stacks_on" not in request.fixturenames:
+        monkeypatch.setenv("PHOTOCLIP_STACKS", "off")
+
+
+@pytest.fixture
+def stacks_on(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Search folds stacks as the settings say (default: similar shots)."""
+    monkeypatch.delenv("PHOTOCLIP_STACKS", raising=False)
+
+
 @pytest.fixture
 def photoclip_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """Point every PhotoClip path at a fresh temporary directory."""

@@ -47,6 +47,7 @@ from .search.finder import Finder, FindResult
 from .search.index_files import IndexUnusable, read_checked_manifest
 from .search.index_store import IndexStore
 from .search.searcher import DEFAULT_TOP, Searcher
+from .search.stacks import stacks_tier
 from .settings import Settings
 from .text_pass import PhotoReader, TextProgress, read_text_in_photos, text_reader_for
 
@@ -311,10 +312,9 @@ class Library:
     ) -> FindResult:
         """Text, filters or both (``search/finder.py``); a filter-only query needs no model.
         ``use_text``: fuse the photos whose text matches the query's words (off: CLIP only)."""
-        stacks = None if self.settings.stacks == "off" else self.settings.stacks
         result = self.finder.find(query, filters=filters, sort=sort, literal=literal, top=top,
                                   offset=offset, min_score=min_score, cwd=cwd, use_text=use_text,
-                                  stacks=stacks)
+                                  stacks=stacks_tier(self.settings.stacks))
         self._keep_rebuilt_index()
         return result
 

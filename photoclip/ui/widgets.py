@@ -38,6 +38,7 @@ def describe(status: WorkerStatus) -> str:
     return {
         "starting": "Starting…", "scanning": "Checking folders for changes…",
         "paused": "Indexing paused", "no model": "Indexing needs the CLIP model (see messages)",
+        "finding duplicates": "Finding duplicates…",
         "stopped": "Stopped", "catalog damaged": "Indexing stopped: the catalog is damaged (see messages)",
     }.get(status.state, "Up to date")
 

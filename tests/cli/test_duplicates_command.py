@@ -81,7 +81,8 @@ def test_yes_moves_the_extras_to_the_trash_and_keeps_the_best(cli: Cli, dupes: d
     assert {Path(h["path"]) for h in cli.json("search", "a photo")} == {kept, dupes["other"]}
 
 
-def test_stacks_lists_what_search_folds(cli: Cli, dupes: dict[str, Path]) -> None:
+def test_stacks_lists_what_search_folds(cli: Cli, dupes: dict[str, Path],
+                                        stacks_on: None) -> None:
     printed = cli.run("stacks")
     assert printed.stdout.split()[0] == "3" and "1 stacks of similar photos" in printed.stderr
     hits = cli.json("search", "a photo")

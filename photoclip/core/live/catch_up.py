@@ -1,7 +1,8 @@
 """The live worker's catch-up passes, a batch at a time once nothing is pending.
 
 First the metadata backfill (headers only, for photos indexed before PhotoClip read
-them), then the text pass (OCR of indexed photos). Both only run when indexing has
+them), then the duplicate groups (looks for photos without them, then the new photos
+grouped with their neighbours), then the text pass (OCR of indexed photos). Both only run when indexing has
 nothing left, so a new photo becomes searchable before any of this; each batch is its
 own write and checks the worker's interrupt, so pause and stop take effect within it.
 """
@@ -32,15 +33,29 @@ class CatchUp:
         self._message = message
         self.meta_due = True  # photos indexed before PhotoClip read their metadata: once
         self.text_due = library.text_reader is not None or library.settings.ocr == "all"
+        self.groups_due = True
         self._text_done = 0
 
     def photos_indexed(self) -> None:
-        """New photos became searchable: their text is due."""
+        """New photos became searchable: their groups and their text are due."""
         self.text_due = self.library.text_reader is not None
+        self.groups_due = True
 
     def step(self) -> bool:
         """One batch of the first pass still due; False when none is."""
-        return self._backfill_meta() or self._read_text()
+        return self._backfill_meta() or self._update_groups() or self._read_text()
+
+    def _update_groups(self) -> bool:
+        if not self.groups_due or self._interrupt.is_set():
+            return False
+        self._publish(state="finding duplicates", done=0, total=0, current=None)
+        try:
+            taken = self._write(lambda: self.library.update_duplicates(cancel=self._interrupt, batches=1))
+        except Exception:  # a grouping bug must not stop the worker: logged, tried next time
+            log.exception("grouping duplicates failed")
+            taken = 0
+        self.groups_due = taken > 0 and not self._interrupt.is_set()  # more looks to take
+        return self.groups_due
 
     def _backfill_meta(self) -> bool:
         if not self.meta_due:

@@ -4,6 +4,7 @@ shows different photos rather than eight frames of one burst."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
 
@@ -11,6 +12,13 @@ from ..models import SearchHit
 
 # photo ids -> {photo id: (its group's id, the group's size)} for those in a group
 StacksOf = Callable[[Iterable[int]], dict[int, tuple[int, int]]]
+STACKS_ENV = "PHOTOCLIP_STACKS"  # overrides the ``stacks`` setting for one run (tests, scripts)
+
+
+def stacks_tier(setting: str) -> str | None:
+    """The tier search folds ("near", "similar"), None when folding is off."""
+    chosen = os.environ.get(STACKS_ENV) or setting
+    return None if chosen == "off" else chosen
 
 
 def fold_stacks(hits: Sequence[SearchHit], stacks_of: StacksOf) -> tuple[list[SearchHit], int]:

@@ -79,7 +79,8 @@ def test_new_photos_join_their_groups_incrementally(library: Library, corpus: Du
     assert library.catalog.stacks_made_with() == library.duplicates.made_with()
 
 
-def test_search_folds_stacks_into_one_hit_each(library: Library, corpus: DupeCorpus) -> None:
+def test_search_folds_stacks_into_one_hit_each(library: Library, corpus: DupeCorpus,
+                                               stacks_on: None) -> None:
     result = library.find("a photo", top=20)  # the whole library: each stack once, each negative
     stacks = {h.stack_id: h.stack_size for h in result.hits if h.stack_id is not None}
     sizes = sorted(len(g.photos) for g in library.duplicates.groups("similar"))

@@ -38,8 +38,8 @@ def all_pairs(data: GroupingInputs) -> tuple[np.ndarray, np.ndarray, np.ndarray]
     return pairs_from_neighbours(np.arange(n), rows, cos, -1.0)
 
 
-def tiers(data: GroupingInputs, thresholds: Thresholds = Thresholds(), **kw) -> dict[str, list[list[int]]]:
-    rows = group(data, all_pairs(data), thresholds, **kw)
+def tiers(data: GroupingInputs, thresholds: Thresholds | None = None, **kw) -> dict[str, list[list[int]]]:
+    rows = group(data, all_pairs(data), thresholds or Thresholds(), **kw)
     return {tier: tier_groups(rows, tier) for tier in ("copies", "near", "similar")}
 
 
@@ -91,4 +91,4 @@ def test_each_pair_is_listed_once_closest_first() -> None:
     rows = np.array([[1, 2], [0, 2]])
     cos = np.array([[0.9, 0.5], [0.9, 0.7]])
     i, j, c = pairs_from_neighbours(np.array([0, 1]), rows, cos, 0.6)
-    assert list(zip(i.tolist(), j.tolist(), c.tolist())) == [(0, 1, 0.9), (1, 2, 0.7)]
+    assert list(zip(i.tolist(), j.tolist(), c.tolist(), strict=True)) == [(0, 1, 0.9), (1, 2, 0.7)]
