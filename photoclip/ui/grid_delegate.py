@@ -1,5 +1,5 @@
-"""Grid cells: a thumbnail fitted into a fixed square, the file name under it, and a
-small match-score badge on search hits.
+"""Grid cells: a thumbnail fitted into a fixed square, the file name under it, a
+small match-score badge on search hits and a count badge on a stack's head.
 
 Painted here rather than by the default delegate: thumbnails keep their aspect
 ratio, so their sizes differ, and the default layout (with uniform item sizes)
@@ -18,7 +18,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from .results_model import SCORE_ROLE
+from .results_model import SCORE_ROLE, STACK_ROLE, StackMark
 
 PADDING = 6
 
@@ -27,6 +27,11 @@ def badge_text(score: float) -> str:
     # CLIP cosine similarities of real matches sit around 0.2-0.4: two decimals
     # tell neighbours apart without pretending to a precision they don't have.
     return f"{score:.2f}"
+
+
+def stack_badge_text(mark: StackMark) -> str:
+    """ "⧉ 5" on a stack's head (how many photos it holds); a plain "⧉" on its members."""
+    return f"⧉ {mark.size}" if mark.head else "⧉"
 
 
 class GridDelegate(QStyledItemDelegate):
@@ -49,8 +54,7 @@ class GridDelegate(QStyledItemDelegate):
         style.drawPrimitive(QStyle.PrimitiveElement.PE_PanelItemViewItem, option, painter,
                             option.widget)
         cell = option.rect
-        square = QRect(cell.left() + (cell.width() - self.icon_size) // 2, cell.top() + PADDING,
-                       self.icon_size, self.icon_size)
+        square = self._square(cell)
         self._paint_thumbnail(painter, option, square)
         text_rect = QRect(cell.left() + PADDING, square.bottom() + PADDING,
                           cell.width() - 2 * PADDING, option.fontMetrics.height())
@@ -65,6 +69,22 @@ class GridDelegate(QStyledItemDelegate):
         score = index.data(SCORE_ROLE)
         if score is not None:  # browsing the library has no relevance to show
             self._paint_badge(painter, option, square, badge_text(float(score)), selected)
+        mark = index.data(STACK_ROLE)
+        if mark is not None:
+            self._paint_badge(painter, option, square, stack_badge_text(mark), selected,
+                              self.stack_badge_rect(cell, option.fontMetrics, mark))
+
+    def _square(self, cell: QRect) -> QRect:
+        return QRect(cell.left() + (cell.width() - self.icon_size) // 2, cell.top() + PADDING,
+                     self.icon_size, self.icon_size)
+
+    def stack_badge_rect(self, cell: QRect, metrics: QFontMetrics, mark: StackMark) -> QRect:
+        """Where a stack's badge sits in a cell: the thumbnail's bottom-left corner (a click
+        there opens or closes the stack)."""
+        square = self._square(cell)
+        text = stack_badge_text(mark)
+        width, height = metrics.horizontalAdvance(text) + 8, metrics.height() + 2
+        return QRect(square.left() + 2, square.bottom() - height - 2, width, height)
 
     def _paint_thumbnail(self, painter: QPainter, option: QStyleOptionViewItem,
                          square: QRect) -> None:
@@ -85,10 +105,10 @@ class GridDelegate(QStyledItemDelegate):
         painter.restore()
 
     def _paint_badge(self, painter: QPainter, option: QStyleOptionViewItem, square: QRect,
-                     text: str, selected: bool) -> None:
+                     text: str, selected: bool, rect: QRect | None = None) -> None:
         metrics = option.fontMetrics
         width, height = metrics.horizontalAdvance(text) + 8, metrics.height() + 2
-        rect = QRect(square.right() - width - 2, square.top() + 2, width, height)
+        rect = rect or QRect(square.right() - width - 2, square.top() + 2, width, height)
         palette = option.palette
         background = palette.color(QPalette.ColorRole.Highlight if selected
                                    else QPalette.ColorRole.ToolTipBase)

@@ -46,6 +46,7 @@ from .results_model import PAGE, ResultsModel
 from .sidebar import Sidebar
 from .tasks import Generation, TaskRunner
 from .widgets import ModelBanner, SearchBox, describe
+from .window_duplicates import DuplicateActions
 from .window_filters import FilterActions
 from .window_folders import FolderActions
 from .window_photos import PhotoActions
@@ -56,9 +57,11 @@ log = logging.getLogger(__name__)
 SEARCH_DEBOUNCE_MS = 250
 RESULTS = 200
 LIVE_REFRESH_S = 5.0  # while indexing, matching new photos join the results this often
+# The worker states after which an idle worker means new photos (and groups, text) to show.
+WORKING_STATES = ("indexing", "scanning", "finding duplicates", "reading text")
 
 
-class MainWindow(FilterActions, FolderActions, ModelSwitching, PhotoActions):
+class MainWindow(DuplicateActions, FilterActions, FolderActions, ModelSwitching, PhotoActions):
     def __init__(self, library: Library, worker: LibraryWorker, bridge: WorkerBridge) -> None:
         super().__init__()
         self.library = library
@@ -86,6 +89,7 @@ class MainWindow(FilterActions, FolderActions, ModelSwitching, PhotoActions):
         self._build_status_bar()
         self._build_actions()
         self.organize = Organize(self)
+        self.build_duplicate_actions()  # in Organize's Tools menu
         self._set_tab_order()
         bridge.status_changed.connect(self.show_status)
         bridge.message.connect(self.show_message)
@@ -346,7 +350,7 @@ class MainWindow(FilterActions, FolderActions, ModelSwitching, PhotoActions):
             self.banner.show_download(status.downloaded, status.download_size)
         elif self._last_state == "downloading model" and status.state != "no model":
             self.banner.hide()  # downloaded; a failed download keeps the problem banner
-        finished = status.state == "idle" and self._last_state in ("indexing", "scanning")
+        finished = status.state == "idle" and self._last_state in WORKING_STATES
         if finished or (status.state == "indexing" and self._refresh_due()):
             self._refresh_live()
         elif status.offline != self._offline:

@@ -12,7 +12,8 @@ for a while are dropped (a cell asks again when it is painted again).
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -25,11 +26,27 @@ from .tasks import TaskRunner
 
 PHOTO_ROLE = Qt.ItemDataRole.UserRole + 1
 SCORE_ROLE = Qt.ItemDataRole.UserRole + 2
+STACK_ROLE = Qt.ItemDataRole.UserRole + 3  # the row's StackMark, or None
 PIXMAP_CACHE = 3000  # decoded thumbnails kept in memory (~200 KB each at 256 px)
 PAGE = 200  # library-view rows fetched at once
 IN_FLIGHT = 2  # thumbnails being made at once (the thumbnail pool's size)
 WANTED = 256  # newest requests kept waiting; older ones are forgotten
 Index = QModelIndex | QPersistentModelIndex
+
+
+@dataclass(frozen=True)
+class StackMark:
+    """A row in a stack (a duplicate group folded into its best hit): the head carries
+    the group's size; the members shown by expanding it say whose they are."""
+
+    stack_id: int
+    size: int
+    head: bool = True
+
+
+# A row as given: (photo, score), or with its stack's mark (search hits heading one).
+Row = tuple[Photo, float | None] | tuple[Photo, float | None, StackMark | None]
+Item = tuple[Photo, float | None, StackMark | None]
 
 
 class ResultsModel(QAbstractListModel):
@@ -39,7 +56,8 @@ class ResultsModel(QAbstractListModel):
         self._runner = runner
         self.size = size
         # None: a row of the library view whose page has not arrived yet.
-        self._items: list[tuple[Photo, float | None] | None] = []
+        self._items: list[Item | None] = []
+        self.expanded: set[int] = set()  # the stacks whose members are shown
         self._rows_by_hash: dict[str, list[int]] = {}
         self._icons: OrderedDict[str, QIcon] = OrderedDict()
         self._wanted: OrderedDict[str, Photo] = OrderedDict()  # waiting, newest last
@@ -53,32 +71,79 @@ class ResultsModel(QAbstractListModel):
         self._fetch_page: Callable[[int], None] | None = None
         self._pages_asked: set[int] = set()
 
-    def set_items(self, items: list[tuple[Photo, float | None]], total: int | None = None,
+    def set_items(self, rows: Sequence[Row], total: int | None = None,
                   fetch_page: Callable[[int], None] | None = None) -> None:
         """Replace the rows. With ``total`` beyond ``items`` (the library view), the
         other rows wait for ``fetch_page(offset)`` to bring their page to ``fill``."""
         self.beginResetModel()
+        items = [_item(row) for row in rows]
         self._items = [*items, *[None] * max(0, (total or 0) - len(items))]
         self._rows_by_hash = {}
         self._wanted.clear()  # the old rows' cells are gone from the screen
+        self.expanded = set()
         self._remember(0, items)
         self._fetch_page, self._pages_asked = fetch_page, {0}
         self.endResetModel()
 
-    def fill(self, offset: int, items: list[tuple[Photo, float | None]]) -> None:
+    def fill(self, offset: int, rows: Sequence[Row]) -> None:
         """A page that ``fetch_page`` brought (rows past the end are ignored: the
         library shrank meanwhile, and the next refresh shows it)."""
-        items = items[: max(0, len(self._items) - offset)]
+        items = [_item(row) for row in rows[: max(0, len(self._items) - offset)]]
         if not items:
             return
         self._items[offset : offset + len(items)] = items
         self._remember(offset, items)
         self.dataChanged.emit(self.index(offset), self.index(offset + len(items) - 1))
 
-    def _remember(self, offset: int, items: list[tuple[Photo, float | None]]) -> None:
-        for row, (photo, _) in enumerate(items, offset):
+    def _remember(self, offset: int, items: list[Item]) -> None:
+        for row, (photo, _, _) in enumerate(items, offset):
             if photo.content_hash:
                 self._rows_by_hash.setdefault(photo.content_hash, []).append(row)
+
+    # -- stacks ------------------------------------------------------------------------
+    def stack_at(self, row: int) -> StackMark | None:
+        item = self._items[row] if 0 <= row < len(self._items) else None
+        return item[2] if item is not None else None
+
+    def expand_stack(self, row: int, members: Sequence[Photo]) -> int:
+        """Show a stack's other photos after its head at ``row``; how many were added.
+        Paged views (rows fetched by offset) never fold, so never expand."""
+        mark = self.stack_at(row)
+        if mark is None or not mark.head or mark.stack_id in self.expanded or self._fetch_page:
+            return 0
+        shown = {item[0].id for item in self._items if item is not None}
+        added: list[Item] = [(p, None, StackMark(mark.stack_id, mark.size, head=False))
+                             for p in members if p.id not in shown]
+        self.expanded.add(mark.stack_id)
+        if added:
+            self.beginInsertRows(QModelIndex(), row + 1, row + len(added))
+            self._items[row + 1 : row + 1] = added
+            self._reindex()
+            self.endInsertRows()
+        self.dataChanged.emit(self.index(row), self.index(row))  # its badge says so
+        return len(added)
+
+    def collapse_stack(self, stack_id: int) -> int:
+        """Hide the members an expanded stack showed; how many rows went."""
+        rows = [r for r, item in enumerate(self._items) if item is not None and item[2] is not None
+                and item[2].stack_id == stack_id and not item[2].head]
+        self.expanded.discard(stack_id)
+        for row in reversed(rows):  # one by one: members sit together, but robustly
+            self.beginRemoveRows(QModelIndex(), row, row)
+            del self._items[row]
+            self.endRemoveRows()
+        self._reindex()
+        heads = [r for r, item in enumerate(self._items) if item is not None and item[2] is not None
+                 and item[2].stack_id == stack_id]
+        for row in heads:
+            self.dataChanged.emit(self.index(row), self.index(row))
+        return len(rows)
+
+    def _reindex(self) -> None:
+        self._rows_by_hash = {}
+        for row, item in enumerate(self._items):
+            if item is not None and item[0].content_hash:
+                self._rows_by_hash.setdefault(item[0].content_hash, []).append(row)
 
     def _ask_for_page(self, row: int) -> None:
         page = row // PAGE
@@ -111,7 +176,7 @@ class ResultsModel(QAbstractListModel):
                 self._ask_for_page(index.row())
                 return self._placeholder
             return "" if role == Qt.ItemDataRole.DisplayRole else None
-        photo, score = item
+        photo, score, stack = item
         if role == Qt.ItemDataRole.DisplayRole:
             return photo.path.name
         if role == Qt.ItemDataRole.ToolTipRole:
@@ -125,6 +190,8 @@ class ResultsModel(QAbstractListModel):
             return photo
         if role == SCORE_ROLE:
             return score
+        if role == STACK_ROLE:
+            return stack
         return None
 
     def _icon(self, photo: Photo) -> QIcon:
@@ -166,6 +233,11 @@ class ResultsModel(QAbstractListModel):
         for row in self._rows_by_hash.get(key, []):
             cell = self.index(row)
             self.dataChanged.emit(cell, cell, [Qt.ItemDataRole.DecorationRole])
+
+
+def _item(row: Row) -> Item:
+    photo, score, *mark = row
+    return photo, score, (mark[0] if mark else None)
 
 
 def _load(thumbnails: ThumbnailCache, photo: Photo, size: int) -> QImage | None:

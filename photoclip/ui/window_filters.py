@@ -14,10 +14,10 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
-from ..core.models import Facets, PhotoFilter
+from ..core.models import Facets, PhotoFilter, SearchHit
 from ..core.search.filters import Chip, remove_chip
 from .filter_bar import FilterBar
-from .results_model import PAGE
+from .results_model import PAGE, StackMark
 from .window_parts import WindowBase
 
 if TYPE_CHECKING:
@@ -25,7 +25,14 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-Rows = list[tuple[Any, float | None]]
+Rows = list[Any]  # (photo, score) or (photo, score, StackMark | None): results_model.Row
+
+
+def stack_mark(hit: SearchHit) -> StackMark | None:
+    """The head of a folded stack carries its size to the grid's badge."""
+    if hit.stack_id is None or hit.stack_size < 2:
+        return None
+    return StackMark(hit.stack_id, hit.stack_size)
 
 
 class FilterActions(WindowBase):
@@ -45,8 +52,8 @@ class FilterActions(WindowBase):
         """The grid's rows for a query and the bar's filter (run in the search pool): the
         best ``limit`` matches, or a filter-only query's first page and its total."""
         found = self.library.find(text, filters=picked, top=limit)
-        if found.total is None:
-            return [(hit.photo, hit.score) for hit in found.hits], None, found
+        if found.total is None:  # ranked hits: each stack folded into its head
+            return [(hit.photo, hit.score, stack_mark(hit)) for hit in found.hits], None, found
         return [(hit.photo, None) for hit in found.hits], found.total, found
 
     def filtered_pages(self, text: str, picked: PhotoFilter | None) -> Callable[[int], Rows]:

@@ -95,3 +95,6 @@ class WindowBase(QMainWindow):
 
     def confirm_remove_folder(self, path: Path) -> None:
         raise NotImplementedError
+
+    def add_stack_actions(self, menu: QMenu, row: int) -> None:
+        raise NotImplementedError

@@ -63,5 +63,6 @@ class PhotoActions(WindowBase):
         menu.addAction("Show in Folder",
                        lambda: QDesktopServices.openUrl(QUrl.fromLocalFile(str(photo.path.parent))))
         menu.addAction("Copy Path", lambda: QGuiApplication.clipboard().setText(str(photo.path)))
+        self.add_stack_actions(menu, index.row())
         self.organize.add_photo_actions(menu)
         menu.popup(self.grid.viewport().mapToGlobal(position))

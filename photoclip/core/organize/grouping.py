@@ -72,8 +72,10 @@ class GroupingInputs:
 
 
 def hash_bits(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Bits that differ between int64 hashes, elementwise."""
-    return np.bitwise_count(np.bitwise_xor(a, b)).astype(np.int64)
+    """Bits that differ between int64 hashes, elementwise (as unsigned: numpy counts the
+    bits of a negative int64's magnitude, not of its two's complement)."""
+    xor = np.bitwise_xor(np.asarray(a, np.int64), np.asarray(b, np.int64))
+    return np.bitwise_count(xor.view(np.uint64)).astype(np.int64)
 
 
 class _Partition:

@@ -92,3 +92,13 @@ def test_each_pair_is_listed_once_closest_first() -> None:
     cos = np.array([[0.9, 0.5], [0.9, 0.7]])
     i, j, c = pairs_from_neighbours(np.array([0, 1]), rows, cos, 0.6)
     assert list(zip(i.tolist(), j.tolist(), c.tolist(), strict=True)) == [(0, 1, 0.9), (1, 2, 0.7)]
+
+
+def test_hash_bits_count_the_sign_bit_like_any_other() -> None:
+    from photoclip.core.files.looks import hash_distance
+    from photoclip.core.organize.grouping import hash_bits
+
+    a = np.array([-1, -(2**63), 5, -6], np.int64)
+    b = np.array([0, 0, -3, -6], np.int64)
+    assert hash_bits(a, b).tolist() == [hash_distance(int(x), int(y)) for x, y in zip(a, b, strict=True)]
+    assert hash_bits(a, b).tolist() == [64, 1, 61, 0]  # 5 ^ -3 = ...11111000
