@@ -13,22 +13,10 @@ from PySide6.QtGui import QImage, QPixmap
 from PySide6.QtWidgets import QFrame, QLabel, QVBoxLayout
 
 from ..core.models import Photo, PhotoMeta
+from ..core.units import human_size
 
 CARD_THUMBNAIL = 220
 FOLDER_CHARS = 36  # a folder's path on a card, at most
-
-
-def human_size(size: int) -> str:
-    """Bytes as people read them: "512 bytes", "21 KB", "3.2 MB", "1.4 GB" (never "0.0 MB")."""
-    if size < 1024:
-        return f"{size} bytes" if size != 1 else "1 byte"
-    for unit, scale in (("KB", 2**10), ("MB", 2**20), ("GB", 2**30)):
-        value = size / scale
-        if value < 1024 or unit == "GB":
-            if unit == "KB":  # tenths of a kilobyte tell nothing apart
-                return f"{max(1, round(value))} KB"
-            return f"{value:.1f} {unit}"
-    raise AssertionError("unreachable")
 
 
 def group_title(count: int, extra_bytes: int, kept_all: bool) -> str:

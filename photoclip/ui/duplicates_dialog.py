@@ -35,7 +35,8 @@ from ..core.library import Library
 from ..core.models import Photo, PhotoMeta
 from ..core.organize.cleanup import CleanupPlan, CleanupReport, plan_for
 from ..core.organize.duplicates import DuplicateGroup
-from .duplicate_cards import CARD_THUMBNAIL, PhotoCard, group_title, human_size, photo_facts
+from ..core.units import human_size
+from .duplicate_cards import CARD_THUMBNAIL, PhotoCard, group_title, photo_facts
 from .tasks import Generation
 from .window_parts import WindowBase
 

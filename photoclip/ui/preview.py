@@ -17,6 +17,7 @@ from ..core.catalog.text_search import TextTerm
 from ..core.files.thumbnails import ThumbnailCache
 from ..core.models import Photo, Tag
 from ..core.search.text_marks import TextMark, text_marks
+from ..core.units import human_size
 from .photo_text import PhotoTextPanel, marked_pixmap
 from .tag_chips import TagChips
 from .tasks import TaskRunner
@@ -35,7 +36,7 @@ def describe_photo(photo: Photo, tags: list[Tag]) -> str:
         parts.append(datetime.datetime.fromtimestamp(photo.taken_at).strftime("%Y-%m-%d %H:%M"))
     if photo.width and photo.height:
         parts.append(f"{photo.width} x {photo.height}")
-    parts.append(f"{photo.size / 2**20:.1f} MB")
+    parts.append(human_size(photo.size))
     if tags:
         parts.append("tags: " + ", ".join(t.name for t in tags))
     return "  ·  ".join(parts)

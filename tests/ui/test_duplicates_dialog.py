@@ -16,7 +16,8 @@ from PySide6.QtWidgets import QApplication, QMenu, QMessageBox
 from photoclip.core.library import Library
 from photoclip.core.models import Photo, PhotoState, SearchHit
 from photoclip.core.organize.cleanup import CleanupPlan, CleanupReport
-from photoclip.ui.duplicate_cards import human_size, short_folder
+from photoclip.core.units import human_size
+from photoclip.ui.duplicate_cards import short_folder
 from photoclip.ui.duplicates_dialog import DuplicatesDialog
 from photoclip.ui.grid_delegate import stack_badge_text
 from photoclip.ui.main_window import MainWindow
@@ -71,8 +72,8 @@ def _names(photos) -> set[str]:
 
 
 def test_sizes_and_folders_in_human_words() -> None:
-    assert [human_size(n) for n in (0, 1, 500, 1024, 21_500, 3_355_443, 5 * 2**30)] == [
-        "0 bytes", "1 byte", "500 bytes", "1 KB", "21 KB", "3.2 MB", "5.0 GB"]
+    assert [human_size(n) for n in (0, 1, 500, 1024, 21_500, 3_255_443, 5 * 10**9, 12 * 10**12)] == [
+        "0 bytes", "1 byte", "500 bytes", "1.0 KB", "22 KB", "3.3 MB", "5.0 GB", "12 TB"]
     long = Path("/a/very/long/folder/name/that/goes/on/and/on/Dupes")
     assert short_folder(long, 20) == "/a/very/l…d/on/Dupes"
     assert short_folder(Path.home() / "Pictures") == "~/Pictures"
@@ -87,7 +88,7 @@ def test_review_keep_and_clean_up(qtbot, window: MainWindow, library: Library, d
     assert dialog.tier_name == "near" and dialog.list.count() == 1
     extra = sum(p.size for p in near.photos if p != near.keep)
     assert extra < 2**20  # small JPEGs: kilobytes, shown as such
-    assert dialog.list.item(0).text() == f"3 photos · {round(extra / 1024)} KB to free"
+    assert dialog.list.item(0).text() == f"3 photos · {human_size(extra)} to free"
     marks = {card.photo.path.name: card.mark.text() for card in dialog.cards}
     assert marks[near.keep.path.name] == f"★ Keep — {near.reason}"
     assert sorted(marks.values()).count("Move to trash") == 2
@@ -157,7 +158,7 @@ def test_review_keep_and_clean_up(qtbot, window: MainWindow, library: Library, d
     dialog.tier.setCurrentIndex(0)
     qtbot.waitUntil(lambda: dialog.tier_name == "copies" and len(dialog.cards) == 2, timeout=10_000)
     assert _names(c.photo for c in dialog.cards) == {"original.jpg", "copy.jpg"}
-    assert dialog.list.item(0).text() == f"2 photos · {round(dupes['copy'].size / 1024)} KB to free"
+    assert dialog.list.item(0).text() == f"2 photos · {human_size(dupes['copy'].size)} to free"
     qtbot.keyClick(dialog, Qt.Key.Key_N)
     assert dialog.row == 0
     dialog.close()
