@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import itertools
 import logging
-import time
 from pathlib import Path
 from typing import Any
 
@@ -35,7 +34,7 @@ from PySide6.QtWidgets import (
 
 from ..core.files.thumbnails import ThumbnailCache
 from ..core.library import Library, LibraryError
-from ..core.live.worker import LibraryWorker, WorkerStatus
+from ..core.live.worker import LibraryWorker
 from ..core.models import Failure, PhotoFilter, PhotoState
 from ..core.search.query import QueryError
 from .bridge import WorkerBridge
@@ -45,23 +44,21 @@ from .organize import Organize
 from .results_model import PAGE, ResultsModel
 from .sidebar import Sidebar
 from .tasks import Generation, TaskRunner
-from .widgets import ModelBanner, SearchBox, describe
+from .widgets import ModelBanner, SearchBox
 from .window_duplicates import DuplicateActions
 from .window_filters import FilterActions
 from .window_folders import FolderActions
 from .window_photos import PhotoActions
+from .window_status import LiveStatus
 from .window_switching import ModelSwitching
 
 log = logging.getLogger(__name__)
 
 SEARCH_DEBOUNCE_MS = 250
 RESULTS = 200
-LIVE_REFRESH_S = 5.0  # while indexing, matching new photos join the results this often
-# The worker states after which an idle worker means new photos (and groups, text) to show.
-WORKING_STATES = ("indexing", "scanning", "finding duplicates", "reading text")
 
 
-class MainWindow(DuplicateActions, FilterActions, FolderActions, ModelSwitching, PhotoActions):
+class MainWindow(DuplicateActions, FilterActions, FolderActions, LiveStatus, ModelSwitching, PhotoActions):
     def __init__(self, library: Library, worker: LibraryWorker, bridge: WorkerBridge) -> None:
         super().__init__()
         self.library = library
@@ -188,14 +185,6 @@ class MainWindow(DuplicateActions, FilterActions, FolderActions, ModelSwitching,
             self.problems.item(self.problems.count() - 1).setToolTip(str(failure.path))
         self.problems_dock.setWindowTitle(f"Problems ({len(failures)})")
         self.problems_dock.setVisible(bool(failures))
-
-    def _build_status_bar(self) -> None:
-        self.status_label = QLabel("Starting…")
-        self.pause_button = QPushButton("Pause")
-        self.pause_button.setToolTip("Pause or resume indexing")
-        self.pause_button.clicked.connect(self.toggle_pause)
-        self.statusBar().addPermanentWidget(self.status_label, 1)
-        self.statusBar().addPermanentWidget(self.pause_button)
 
     def _build_actions(self) -> None:
         menu = self.menuBar().addMenu("&File")
@@ -339,46 +328,6 @@ class MainWindow(DuplicateActions, FilterActions, FolderActions, ModelSwitching,
         if text.startswith("photos can't be indexed"):
             self.banner.show_problem(text)
         self.statusBar().showMessage(text, 15_000)
-
-    # -- live indexing -------------------------------------------------------------------
-    def show_status(self, status: WorkerStatus) -> None:
-        if self.closing:
-            return
-        self.status_label.setText(describe(status))
-        self.pause_button.setText("Resume" if status.state == "paused" else "Pause")
-        if status.state == "downloading model":
-            self.banner.show_download(status.downloaded, status.download_size)
-        elif self._last_state == "downloading model" and status.state != "no model":
-            self.banner.hide()  # downloaded; a failed download keeps the problem banner
-        finished = status.state == "idle" and self._last_state in WORKING_STATES
-        if finished or (status.state == "indexing" and self._refresh_due()):
-            self._refresh_live()
-        elif status.offline != self._offline:
-            self.refresh_folders()
-        self._offline = status.offline
-        self._last_state = status.state
-
-    def _refresh_due(self) -> bool:
-        return time.monotonic() - self._last_refresh >= LIVE_REFRESH_S
-
-    def _refresh_live(self) -> None:
-        """New photos appear in the current results when they match; the sidebar's
-        counts follow. Results are replaced only if the user is at the top of the grid
-        (replacing them would throw away where they scrolled to); the next search or
-        a scroll back up shows the rest."""
-        self._last_refresh = time.monotonic()
-        self.refresh_folders()
-        self.organize.refresh()  # tags come with new photos
-        self.refresh_problems()
-        self.refresh_places()
-        if self.grid.verticalScrollBar().value() == 0:
-            self.run_search()
-
-    def toggle_pause(self) -> None:
-        if self.worker.paused:
-            self.worker.resume()
-        else:
-            self.worker.pause()
 
     # -- shutdown --------------------------------------------------------------------
     def closeEvent(self, event: QCloseEvent) -> None:

@@ -90,6 +90,12 @@ class WindowBase(QMainWindow):
     def refresh_folders(self) -> None:
         raise NotImplementedError
 
+    def refresh_problems(self) -> None:
+        raise NotImplementedError
+
+    def refresh_places(self) -> None:
+        raise NotImplementedError
+
     def choose_folder(self) -> None:
         raise NotImplementedError
 
