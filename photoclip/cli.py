@@ -81,6 +81,9 @@ def build_parser() -> argparse.ArgumentParser:
     from .cli_duplicates import add_parsers as add_duplicates_parsers
 
     add_duplicates_parsers(commands)
+    from .cli_albums import add_parsers as add_album_parsers
+
+    add_album_parsers(commands)
     status = commands.add_parser("status", help="counts, failures, model, device, index size")
     status.add_argument("--json", action="store_true")
     return parser
@@ -173,10 +176,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             answered = search_via_running(args, args.model or os.environ.get(MODEL_ENV))
             if answered is not None:
                 return answered
-        from . import cli_commands, cli_duplicates, cli_organize
+        from . import cli_albums, cli_commands, cli_duplicates, cli_organize
 
-        command = (getattr(cli_commands, args.command, None) or getattr(cli_duplicates, args.command, None)
-                   or getattr(cli_organize, args.command))
+        modules = (cli_commands, cli_duplicates, cli_albums, cli_organize)
+        command = next(getattr(m, args.command) for m in modules if hasattr(m, args.command))
         with open_library(args) as library:
             return command(library, args)
     except KeyboardInterrupt:

@@ -18,11 +18,11 @@ from .catalog.store import Catalog
 from .catalog.text import StoredText
 from .clip.encoder import ClipEncoder, Encoder, ModelSpec
 from .files.ocr import OCR_MISSING
-from .files.scanner import file_is_gone, folder_online
+from .files.scanner import folder_online
 from .files.thumbnails import ThumbnailCache
 from .indexer import Indexer, ProgressCallback
 from .library_status import read_status
-from .live.reconcile import ScanOutcome, folder_available, missing_photos, scan_library
+from .live.reconcile import ScanOutcome, missing_photos, scan_library, vanished_for_good
 from .lock import LibraryLocked, WriterLock
 from .looks_pass import LooksProgress, take_missing_looks
 from .metadata_backfill import BackfillProgress, backfill_metadata
@@ -35,6 +35,7 @@ from .models import (
     LibraryStatus,
     Photo,
     PhotoFilter,
+    PhotoMarks,
     PhotoMeta,
     SearchHit,
     Tag,
@@ -214,28 +215,11 @@ class Library:
             on_indexed=self.organizer.tag_new_photos,
         )
         done = indexer.run(todo, progress, cancel)
-        gone = self._vanished_for_good(indexer.vanished)
+        gone = vanished_for_good(self.catalog, indexer.vanished)
         self.catalog.trash(gone)  # keeps what can come back; a move is restored at its new path
         self.index.remove(gone)
         self._record_device()
         return done
-
-    def _vanished_for_good(self, photo_ids: list[int]) -> list[int]:
-        """Of the photos whose files were missing when read, those to trash: only in
-        folders still available now. A drive unplugged mid-run makes every file
-        vanish; its photos stay pending, their tags kept, until it returns."""
-        folders = {f.id: f for f in self.catalog.folders()}
-        available: dict[int, bool] = {}
-        gone = []
-        for photo in self.catalog.photos_by_ids(photo_ids).values():
-            folder = folders.get(photo.folder_id)
-            if folder is None or not file_is_gone(photo.path):
-                continue
-            if photo.folder_id not in available:  # once per folder, at the moment of trashing
-                available[photo.folder_id] = folder_available(self.catalog, folder)
-            if available[photo.folder_id]:
-                gone.append(photo.id)
-        return gone
 
     def trash_missing(self, scan: ScanOutcome, *, deleted: bool = True) -> int:
         """Move photos that left the library to the trash (folders available now only).
@@ -358,6 +342,22 @@ class Library:
             report = clean_up(self.catalog, plans, trash)
             self.index.remove(report.trashed_ids)
         return report
+
+    def marks_of(self, photo_ids: Iterable[int]) -> dict[int, PhotoMarks]:
+        return self.catalog.marks_of(list(photo_ids))
+
+    def set_favourite(self, photo_ids: Sequence[int], on: bool = True) -> None:
+        with self.writing("favourite"):
+            self.catalog.set_favourite(photo_ids, on)
+
+    def set_rating(self, photo_ids: Sequence[int], stars: int) -> None:
+        with self.writing("rating"):
+            self.catalog.set_rating(photo_ids, stars)
+            self.organizer.write_sidecars(photo_ids)  # xmp:Rating, when sidecars are on
+
+    def set_rotation(self, photo_id: int, quarter_turns: int) -> None:  # shown so; never written
+        with self.writing("rotation"):
+            self.catalog.set_rotation(photo_id, quarter_turns)
 
     def text_of(self, photo_ids: Iterable[int]) -> dict[int, StoredText]:
         return self.catalog.text_of(list(photo_ids))

@@ -66,7 +66,7 @@ class Album:
     """A group of photos: by tag, by event (time), or a saved search ("smart")."""
 
     name: str
-    kind: str  # "tag", "event" or "smart"
+    kind: str  # "favourites", "manual" (made by hand), "smart", "event" or "tag"
     photo_ids: tuple[int, ...]
     key: str = ""  # what identifies it across updates: the tag, the event's first photo, the saved name
     start: float | None = None  # events: first and last photo times
@@ -129,6 +129,16 @@ class IndexReport:
     metadata: int = 0  # photos indexed before whose metadata (dates, places) was read now
     cancelled: bool = False
     seconds: float = 0.0
+
+
+@dataclass(frozen=True)
+class PhotoMarks:
+    """What the user says of a photo: a favourite, 0-5 stars, the rotation it is shown at
+    (quarter turns clockwise on top of its EXIF orientation; the file is never written)."""
+
+    favourite: bool = False
+    rating: int = 0
+    rotation: int = 0
 
 
 @dataclass(frozen=True)

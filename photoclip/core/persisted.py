@@ -5,7 +5,7 @@ The kind decides what happens when the file cannot be read:
 - a **source of truth** (the catalog, settings, the user's label sets) holds what
   the user put in: PhotoClip stops with one line naming it and never overwrites it;
 - a **cache** (the HNSW index and its manifest, class vectors, thumbnails, the ONNX
-  towers) can always be made again from the sources of truth: it is rebuilt;
+  towers, the window's layout) can always be made again from the sources of truth: it is rebuilt;
 - **runtime** files (the writer lock) hold nothing worth keeping: they are taken over.
 
 The fault-injection suite (``tests/faults/test_persisted_files.py``) damages each
@@ -74,6 +74,9 @@ PERSISTED_FILES: tuple[PersistedFile, ...] = (
                   "label sets' text embeddings per model"),
     PersistedFile("thumbnails", Kind.CACHE, "jpeg", lambda p: p.thumbnails, "**/*.jpg",
                   "the app's grid thumbnails, by content hash"),
+    PersistedFile("window state", Kind.CACHE, "json", lambda p: p.cache_dir, "window-state.json",
+                  "the window's size, position, dock layout and grid cell size (ui/window_state.py); "
+                  "a bad one is ignored and the window opens as new"),
     PersistedFile("ONNX towers", Kind.CACHE, "onnx", lambda p: p.models_cache / "onnx", "*/*.onnx",
                   "image and text towers exported and quantized for ONNX Runtime"),
     PersistedFile("ONNX manifests", Kind.CACHE, "json", lambda p: p.models_cache / "onnx",

@@ -32,7 +32,7 @@ from .catalog.errors import CatalogError
 from .clip.encoder import ModelUnavailable
 from .library import Library, LibraryError
 from .local_channel import MAX_MESSAGE_BYTES, ProtocolError, encode
-from .models import PhotoMeta, SearchHit
+from .models import PhotoMarks, PhotoMeta, SearchHit
 from .search.filters import filter_from_options
 from .search.finder import FindResult
 from .search.query import QueryError
@@ -67,7 +67,8 @@ class SearchRequest:
     use_text: bool = True  # fuse the text index's matches (photoclip search --no-text: off)
 
 
-def search_record(hit: SearchHit, meta: PhotoMeta | None, text: str | None = None) -> dict[str, Any]:
+def search_record(hit: SearchHit, meta: PhotoMeta | None, text: str | None = None,
+                  marks: PhotoMarks | None = None) -> dict[str, Any]:
     """One hit as ``photoclip search --json`` prints it: the file, its score and size,
     what its headers say (date, place, camera), the text that matched (or null) and all
     the text read in it (null: not read, or none found)."""
@@ -78,6 +79,7 @@ def search_record(hit: SearchHit, meta: PhotoMeta | None, text: str | None = Non
         "date": None, "date_source": None, "place": None, "camera": None,
         "matched_text": hit.matched_text, "text": text or None,
         "stack_id": hit.stack_id, "stack_size": hit.stack_size,
+        "favourite": bool(marks and marks.favourite), "rating": marks.rating if marks else 0,
     }
     if meta is not None:
         record.update(
@@ -91,9 +93,10 @@ def search_record(hit: SearchHit, meta: PhotoMeta | None, text: str | None = Non
 def hit_records(library: Library, hits: Sequence[SearchHit]) -> list[dict[str, Any]]:
     """``search_record`` for each hit, their headers and text read in two queries."""
     ids = [hit.photo.id for hit in hits]
-    metas, texts = library.meta_of(ids), library.text_of(ids)
+    metas, texts, marks = library.meta_of(ids), library.text_of(ids), library.marks_of(ids)
     read = {pid: "\n".join(t for t, _, _ in stored.lines) for pid, stored in texts.items()}
-    return [search_record(hit, metas.get(hit.photo.id), read.get(hit.photo.id)) for hit in hits]
+    return [search_record(hit, metas.get(hit.photo.id), read.get(hit.photo.id), marks.get(hit.photo.id))
+            for hit in hits]
 
 
 def found_reply(library: Library, result: FindResult) -> Reply:

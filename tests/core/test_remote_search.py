@@ -21,7 +21,7 @@ from tests.synthetic import camera_exif, save_camera_photo
 pytest.importorskip("reverse_geocode", reason="place names need the places extra")
 
 RECORD_KEYS = ["path", "score", "width", "height", "taken_at", "date", "date_source", "place",
-               "camera", "matched_text", "text", "gps"]
+               "camera", "matched_text", "text", "stack_id", "stack_size", "favourite", "rating", "gps"]
 
 
 @pytest.fixture(scope="module")

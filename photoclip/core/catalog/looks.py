@@ -193,8 +193,9 @@ class PhotoLooksStore(CatalogConnections):
     def merge_photo_work(self, kept: int, extras: Sequence[int]) -> int:
         """Carry what the user built on ``extras`` to ``kept``, in one transaction: their
         user tags (a tag the kept photo only had as an auto tag becomes the user's), their
-        rejections (unless the kept photo has the tag as the user's own) and their places
-        among concepts' examples. Returns how many tags were added or changed on ``kept``."""
+        rejections (unless the kept photo has the tag as the user's own), their places in
+        albums of one's own and among concepts' examples, hearts and stars. Returns how many
+        tags were added or changed on ``kept``."""
         marks = json_ids(extras)
         with self._transaction() as db:
             self._bump(db, "tags_epoch")
@@ -208,6 +209,16 @@ class PhotoLooksStore(CatalogConnections):
                 "FROM tags WHERE photo_id IN (SELECT value FROM json_each(?)) AND source = 'rejected' "
                 "ON CONFLICT(photo_id, name) DO UPDATE SET source = 'rejected' "
                 "WHERE tags.source = 'auto'", (kept, marks)).rowcount
+            # Albums of one's own: the kept photo takes an extra's place where it is not in yet.
+            db.execute("INSERT INTO manual_album_photos(album, photo_id, position) SELECT album, ?, "
+                       "MIN(position) FROM manual_album_photos WHERE photo_id IN (SELECT value FROM "
+                       "json_each(?)) GROUP BY album ON CONFLICT(album, photo_id) DO NOTHING", (kept, marks))
+            # A heart or stars on any of them stay with the photo kept (the most stars).
+            db.execute("INSERT INTO photo_marks(photo_id, favourite, rating, rating_source) SELECT ?, "
+                       "MAX(favourite), MAX(rating), 'user' FROM photo_marks WHERE photo_id IN (SELECT value "
+                       "FROM json_each(?)) AND (favourite = 1 OR rating > 0) HAVING COUNT(*) > 0 "
+                       "ON CONFLICT(photo_id) DO UPDATE SET favourite = MAX(favourite, excluded.favourite), "
+                       "rating = MAX(rating, excluded.rating)", (kept, marks))
             gone = set(extras)
             for name, examples in db.execute("SELECT name, examples FROM concepts").fetchall():
                 ids = [int(i) for i in json.loads(examples)]

@@ -295,6 +295,38 @@ def _looks_and_stacks(db: sqlite3.Connection) -> None:
     )
 
 
+def _marks_and_albums(db: sqlite3.Connection) -> None:
+    _run_statements(
+        db,
+        """
+        -- What the user says of a photo (catalog/marks.py), a source of truth: a favourite,
+        -- 0-5 stars (rating_source 'user', or 'file' when read from its XMP), and a rotation
+        -- in quarter turns clockwise shown on top of its EXIF orientation (never written
+        -- into the photo). A row is kept while the photo is in the trash.
+        CREATE TABLE photo_marks (
+            photo_id INTEGER PRIMARY KEY REFERENCES photos(id) ON DELETE CASCADE,
+            favourite INTEGER NOT NULL DEFAULT 0 CHECK (favourite IN (0, 1)),
+            rating INTEGER NOT NULL DEFAULT 0 CHECK (rating BETWEEN 0 AND 5),
+            rating_source TEXT,
+            rotation INTEGER NOT NULL DEFAULT 0 CHECK (rotation BETWEEN 0 AND 3)
+        );
+        CREATE INDEX photo_marks_favourites ON photo_marks(favourite) WHERE favourite = 1;
+        -- Albums the user makes by hand: ordered, any photo in several.
+        CREATE TABLE manual_albums (
+            name TEXT PRIMARY KEY COLLATE NOCASE,
+            created_at REAL NOT NULL
+        );
+        CREATE TABLE manual_album_photos (
+            album TEXT NOT NULL COLLATE NOCASE
+                REFERENCES manual_albums(name) ON DELETE CASCADE ON UPDATE CASCADE,
+            photo_id INTEGER NOT NULL REFERENCES photos(id) ON DELETE CASCADE,
+            position INTEGER NOT NULL,
+            PRIMARY KEY (album, photo_id)
+        )
+        """
+    )
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "initial schema", _initial_schema),
     Migration(2, "trash for deleted photos, tags, folder identity", _trash_and_tags),
@@ -304,6 +336,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(6, "what photos' headers say, folder names for filters", _photo_meta),
     Migration(7, "text read in photos, its word and substring indexes", _photo_text),
     Migration(8, "how photos look, their duplicate groups, the user's choices", _looks_and_stacks),
+    Migration(9, "favourites, ratings, rotations and albums of one's own", _marks_and_albums),
 )
 SCHEMA_VERSION = MIGRATIONS[-1].version
 

@@ -23,6 +23,7 @@ from .connections import BUSY_TIMEOUT_MS
 from .damage import known_damage
 from .errors import CatalogDamaged, CatalogError
 from .looks import PhotoLooksStore
+from .marks import MarksAndAlbums
 from .meta_facets import PhotoFacets
 from .migrations import MIGRATIONS, SCHEMA_VERSION, apply_migrations, create_catalog
 from .moves import MovesAndTrash
@@ -43,7 +44,8 @@ from .tags import TagsAlbumsConcepts
 from .text import PhotoTextStore
 
 
-class Catalog(PhotoReads, MovesAndTrash, TagsAlbumsConcepts, PhotoFacets, PhotoTextStore, PhotoLooksStore):
+class Catalog(PhotoReads, MovesAndTrash, TagsAlbumsConcepts, PhotoFacets, PhotoTextStore, PhotoLooksStore,
+              MarksAndAlbums):
     """Typed access to the SQLite catalog. Safe to share between threads."""
 
     def __init__(self, path: Path, *, backups_dir: Path | None = None) -> None:

@@ -21,6 +21,7 @@ from typing import Any
 from photoclip.core.files.atomic import fsync_dir
 from photoclip.core.files.formats import SUPPORTED_EXTENSIONS
 
+XMP_RATING = "Xmp.xmp.Rating"
 log = logging.getLogger(__name__)
 
 
@@ -146,6 +147,34 @@ def read_keywords(
     return words
 
 
+def read_rating(photo: Path, *, folder: FolderPhotos | None = None) -> int | None:
+    """The photo's xmp:Rating (0-5 stars, as digiKam and Lightroom write it), sidecar first;
+    None when neither says (a rejection, -1, reads as 0). Never raises, like read_keywords."""
+    try:
+        sidecar = existing_sidecar(photo, folder)
+    except OSError:
+        sidecar = None
+    for path, embedded in ((sidecar, False), (photo, True)):
+        if path is None:
+            continue
+        try:
+            if embedded:
+                with _open_photo(path) as img:
+                    value = img.read_xmp().get(XMP_RATING)
+            else:
+                with _exiv2().ImageData(path.read_bytes()) as img:
+                    value = img.read_xmp().get(XMP_RATING)
+        except Exception as exc:  # as read_keywords: indexing must not fail over a rating
+            log.warning("Cannot read the rating of %s: %s", path, _one_line(exc))
+            continue
+        if value is not None:
+            try:
+                return max(0, min(5, round(float(value))))
+            except (TypeError, ValueError):
+                continue
+    return None
+
+
 def write_sidecar_tags(
     photo: Path,
     tags: Sequence[str],
@@ -154,6 +183,7 @@ def write_sidecar_tags(
     hierarchy: Mapping[str, str] | None = None,
     style: str = "photo.jpg.xmp",
     folder: FolderPhotos | None = None,
+    rating: int | None = None,
 ) -> Path:
     """Add ``tags`` to (and drop ``remove`` from) the photo's sidecar; return the sidecar's path.
 
@@ -175,7 +205,7 @@ def write_sidecar_tags(
             data = _EMPTY_PACKET
         if not data.strip():
             data = _EMPTY_PACKET  # empty (a writer cut short): nothing in it to keep
-        updated = _updated_sidecar(target, data, tags, remove, hierarchy or {})
+        updated = _updated_sidecar(target, data, tags, remove, hierarchy or {}, rating)
         _replace_atomically(target, updated)
     except (OSError, RuntimeError, ValueError) as exc:
         raise XmpError(f"Cannot write XMP sidecar {target}: {_one_line(exc)}") from exc
@@ -272,7 +302,8 @@ def _leaf_is(path: str, sep: str, folded_word: str) -> bool:
 
 
 def _updated_sidecar(
-    target: Path, data: bytes, tags: Sequence[str], remove: Sequence[str], hierarchy: Mapping[str, str]
+    target: Path, data: bytes, tags: Sequence[str], remove: Sequence[str], hierarchy: Mapping[str, str],
+    rating: int | None = None,
 ) -> bytes:
     with _exiv2().ImageData(data) as img:
         if img.get_mime_type() != _SIDECAR_MIME:
@@ -283,7 +314,10 @@ def _updated_sidecar(
         # (Exif first, so its lossy round trip never runs). The XMP itself keeps everything.
         img.clear_exif()
         img.clear_iptc()
-        img.modify_xmp(_keyword_changes(xmp, tags, remove, hierarchy))
+        changes = _keyword_changes(xmp, tags, remove, hierarchy)
+        if rating is not None:  # 0: unrated, said as such (digiKam reads 0 as no stars)
+            changes[XMP_RATING] = str(rating)
+        img.modify_xmp(changes)
         if not img.read_xmp():
             # exiv2 writes nothing for an empty XMP and get_bytes() returns the old bytes, which
             # would keep the keywords just removed. Nothing else is left in it to keep.

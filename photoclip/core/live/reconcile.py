@@ -149,3 +149,21 @@ def _no_photo_at(key: bytes, deleted: bool) -> bool:
     if deleted:
         return file_is_gone(key)
     return os.path.lexists(key) and file_is_gone(key)
+
+
+def vanished_for_good(catalog: Catalog, photo_ids: list[int]) -> list[int]:
+    """Of the photos whose files were missing when read, those to trash: only in
+    folders still available now. A drive unplugged mid-run makes every file
+    vanish; its photos stay pending, their tags kept, until it returns."""
+    folders = {f.id: f for f in catalog.folders()}
+    available: dict[int, bool] = {}
+    gone = []
+    for photo in catalog.photos_by_ids(photo_ids).values():
+        folder = folders.get(photo.folder_id)
+        if folder is None or not file_is_gone(photo.path):
+            continue
+        if photo.folder_id not in available:  # once per folder, at the moment of trashing
+            available[photo.folder_id] = folder_available(catalog, folder)
+        if available[photo.folder_id]:
+            gone.append(photo.id)
+    return gone

@@ -44,6 +44,8 @@ def _missing_image(term: QueryTerm) -> bool:
     """An image term whose file is gone: parse_query would take its path for words."""
     return term.image is None and Path(term.text).is_absolute() and is_photo_name(term.text)
 
+FAVOURITES = "Favourites"  # the album of the photos marked with a heart
+
 
 class AlbumBook:
     def __init__(self, catalog: Catalog, encoder: Encoder, settings: Callable[[], Settings],
@@ -57,7 +59,8 @@ class AlbumBook:
         self._failed = False
 
     def all(self) -> list[Album]:
-        """Smart albums, then events (newest first), then one per tag (biggest first)."""
+        """Favourites, the user's own albums, smart albums, then events (newest first), then
+        one per tag (biggest first)."""
         catalog, settings = self._catalog, self._settings()
         state = (catalog.vector_epoch(), catalog.tags_epoch(),
                  self._encoder.model_id, settings.album_min_photos, settings.event_gap_hours)
@@ -81,7 +84,10 @@ class AlbumBook:
         counts = sorted(((n, len(ids)) for n, ids in members.items()), key=lambda x: (-x[1], x[0]))
         for ids in members.values():
             ids.sort(key=lambda pid: (when.get(pid, 0.0), pid), reverse=True)  # newest first
+        favourites = catalog.favourite_ids()
         return [
+            *([Album(FAVOURITES, "favourites", tuple(favourites), key=FAVOURITES)] if favourites else []),
+            *(Album(name, "manual", tuple(ids), key=name) for name, ids in catalog.manual_albums()),
             *(self._smart_or_empty(a) for a in catalog.smart_albums()),
             *album_rules.event_albums(times, names, gap_hours=settings.event_gap_hours,
                                       min_photos=settings.album_min_photos,

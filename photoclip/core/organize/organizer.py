@@ -246,6 +246,10 @@ class Organizer:
             tagged[concept.name] = len(self._catalog.photo_ids_with_tag(concept.name))
         return tagged
 
+    def write_sidecars(self, photo_ids: Sequence[int]) -> int:
+        """These photos' tags and ratings to their XMP sidecars (when sidecars are on)."""
+        return self.sidecars.write(list(photo_ids))
+
     # -- concepts and albums (kept in their own books) ------------------------------
     def add_concept(self, name: str, examples: Sequence[Path]) -> Concept:
         return self.concept_book.add(name, examples)

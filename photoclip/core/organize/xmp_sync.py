@@ -54,13 +54,15 @@ class SidecarSync:
 
         owned = self._owned_names() | remove
         photos = self._catalog.photos_by_ids(list(photo_ids))
+        marks = self._catalog.marks_of(photos)  # ratings go into the sidecar too (xmp:Rating)
         written, self.failures = 0, []
         folders = _Folders()
         for pid, photo in photos.items():
             every = self._catalog.tags(pid, rejected=True)
             kept = [t for t in every if t.source != "rejected"]
             folder = folders.of(photo.path)
-            if not kept and _no_sidecar(photo.path, folder):
+            rating = marks[pid].rating if pid in marks else None
+            if not kept and rating is None and _no_sidecar(photo.path, folder):
                 continue  # nothing to say, and no sidecar to take anything out of
             if not photo.path.exists():
                 continue  # an offline drive: never write a sidecar onto its empty mount point
@@ -69,7 +71,8 @@ class SidecarSync:
             try:
                 write_sidecar_tags(photo.path, [t.name for t in kept], remove=sorted(drop),
                                    hierarchy={t.name: hierarchy(t) for t in kept},
-                                   style=self._settings().xmp_sidecar_style, folder=folder)
+                                   style=self._settings().xmp_sidecar_style, folder=folder,
+                                   rating=rating)
                 written += 1
             except XmpError as exc:  # the catalog keeps the tags; the sidecar waits
                 log.warning("%s", exc)
@@ -77,8 +80,9 @@ class SidecarSync:
         return written
 
     def import_keywords(self, photo_ids: Sequence[int]) -> int:
-        """Read keywords of these photos into the catalog as user tags."""
-        from ..files.xmp import read_keywords
+        """Read keywords of these photos into the catalog as user tags, and their ratings
+        (xmp:Rating, where the user has not rated them in PhotoClip)."""
+        from ..files.xmp import read_keywords, read_rating
 
         photos = self._catalog.photos_by_ids(list(photo_ids))
         folders = _Folders()
@@ -86,6 +90,10 @@ class SidecarSync:
                  if (words := read_keywords(p.path, skip_root=HIERARCHY_ROOT, folder=folders.of(p.path)))}
         if found:
             self._catalog.add_keywords(found)
+        ratings = {pid: stars for pid, p in photos.items()
+                   if (stars := read_rating(p.path, folder=folders.of(p.path)))}
+        if ratings:
+            self._catalog.ratings_from_files(ratings)
         return sum(len(words) for words in found.values())
 
 

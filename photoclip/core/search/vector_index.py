@@ -194,9 +194,8 @@ class VectorIndex:
 
     def neighbours(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         """search_many as (n, k) arrays of ids (-1: fewer) and cosines, no object per hit."""
-        labels = np.full((len(queries), k), -1, np.int64)
-        cosines = np.zeros((len(queries), k), np.float32)
         qs = np.ascontiguousarray(queries, dtype=np.float32)
+        labels, cosines = np.full((len(qs), k), -1, np.int64), np.zeros((len(qs), k), np.float32)
         with self._lock.read():
             found = min(int(k), len(self._live))
             if found > 0 and len(qs):

@@ -14,7 +14,7 @@ import pytest
 
 from photoclip.core.clip.encoder import ClipEncoder, ModelSpec
 from photoclip.core.library import Library
-from photoclip.core.models import Tag
+from photoclip.core.models import PhotoMarks, Tag
 from photoclip.core.organize.cleanup import plan_for
 from photoclip.core.paths import app_paths
 from photoclip.core.settings import Settings
@@ -99,6 +99,10 @@ def test_clean_up_merges_then_trashes_and_a_file_put_back_returns_with_its_tags(
     library.catalog.add_tags(extra.id, [Tag("holiday")])
     library.catalog.set_tag_source(extra.id, "cat", "rejected")
     library.catalog.save_concept("my sofa", [extra.id, rest[0].id])
+    library.catalog.create_album("Trip")
+    library.catalog.add_to_album("Trip", [rest[0].id, extra.id])
+    library.set_rating([extra.id], 4)
+    library.set_favourite([rest[0].id])
     os.utime(changed.path, ns=(changed.mtime_ns + 10**9, changed.mtime_ns + 10**9))  # edited since
     trash = tmp_path / "Trash"
     trash.mkdir()
@@ -111,6 +115,8 @@ def test_clean_up_merges_then_trashes_and_a_file_put_back_returns_with_its_tags(
     assert {(t.name, t.source) for t in library.catalog.tags(group.keep.id, rejected=True)} == {
         ("holiday", "user"), ("cat", "rejected")}
     assert library.catalog.concepts()["my sofa"] == [group.keep.id]
+    assert library.catalog.manual_albums() == [("Trip", [group.keep.id])]  # in the extras' place
+    assert library.marks_of([group.keep.id])[group.keep.id] == PhotoMarks(favourite=True, rating=4)
     assert [t.path for t in library.catalog.trashed_files()] == report.trashed
     assert library.catalog.photos_by_ids([extra.id]) == {}  # in PhotoClip's trash now
     assert extra.path not in {h.path for h in library.find("a photo", top=200).hits}
