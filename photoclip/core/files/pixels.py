@@ -18,7 +18,9 @@ from PIL import Image
 _ALPHA_MODES = frozenset({"RGBA", "LA", "PA", "RGBa", "La"})
 _KEYED_MODES = frozenset({"1", "L", "P", "RGB"})  # may carry a "transparency" colour key
 _SIXTEEN_BIT_MODES = frozenset({"I;16", "I;16B", "I;16L", "I;16N"})
-_GREY = (128, 128, 128)
+# Transparent pixels are shown over white, as image viewers and browsers show them, and
+# encoded so: the vector is of the picture the user sees.
+_BACKGROUND = (255, 255, 255)
 _BAND_PIXELS = 1 << 18  # conversions run on tiles this big: a few MB of scratch each
 
 
@@ -97,7 +99,7 @@ def _to_rgb8(img: Image.Image, value_range: tuple[float, float] | None = None) -
         return _scale_to_8bit(img, value_range).convert("RGB")
     if mode in _ALPHA_MODES or (mode in _KEYED_MODES and "transparency" in img.info):
         rgba = img.convert("RGBA")
-        background = Image.new("RGBA", rgba.size, (*_GREY, 255))
+        background = Image.new("RGBA", rgba.size, (*_BACKGROUND, 255))
         return Image.alpha_composite(background, rgba).convert("RGB")
     if mode == "RGB":
         return img

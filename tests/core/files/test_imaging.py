@@ -245,18 +245,19 @@ def test_float_image_is_scaled_by_its_range() -> None:
 
 
 @pytest.mark.parametrize("name", ["rgba.png", "transparent.gif"])
-def test_transparency_composited_on_grey(corpus: tuple[Path, dict[str, str]], name: str) -> None:
+def test_transparency_composited_on_white(corpus: tuple[Path, dict[str, str]], name: str) -> None:
     image = load(corpus, name).image
-    assert image.getpixel((0, 0)) == GREY
+    assert image.getpixel((0, 0)) == WHITE
     assert image.getpixel((image.width - 1, 0)) == BLUE
 
 
-def test_la_and_keyed_transparency_on_grey() -> None:
-    la = halves((8, 4), "LA", (255, 0), (0, 255))
-    assert decode_for_model(encode(la, "PNG")).image.getpixel((0, 0)) == GREY
-    keyed = Image.new("RGB", (8, 4), WHITE)
-    data = encode(keyed, "PNG", transparency=WHITE)
-    assert decode_for_model(data).image.getpixel((0, 0)) == GREY
+def test_la_and_keyed_transparency_on_white() -> None:
+    la = halves((8, 4), "LA", (0, 0), (0, 255))  # transparent black, then opaque black
+    decoded = decode_for_model(encode(la, "PNG")).image
+    assert (decoded.getpixel((0, 0)), decoded.getpixel((7, 0))) == (WHITE, (0, 0, 0))
+    keyed = Image.new("RGB", (8, 4), RED)
+    data = encode(keyed, "PNG", transparency=RED)
+    assert decode_for_model(data).image.getpixel((0, 0)) == WHITE
 
 
 def test_cmyk_colours_exactly_right(corpus: tuple[Path, dict[str, str]]) -> None:
