@@ -21,7 +21,7 @@ from .files.ocr import OCR_MISSING
 from .files.scanner import folder_online
 from .files.thumbnails import ThumbnailCache
 from .indexer import Indexer, ProgressCallback
-from .library_status import read_status
+from .library_status import read_status, record_run
 from .live.reconcile import ScanOutcome, missing_photos, scan_library, vanished_for_good
 from .lock import LibraryLocked, WriterLock
 from .looks_pass import LooksProgress, take_missing_looks
@@ -181,7 +181,7 @@ class Library:
             if full and not report.cancelled:
                 self.purge_trash()
                 report.index_rebuilt = self.index.rebuild() is not None
-            self._record_device()
+            record_run(self.catalog, self.encoder)
             self.index.save()
         report.seconds = time.monotonic() - started
         return report
@@ -218,7 +218,7 @@ class Library:
         gone = vanished_for_good(self.catalog, indexer.vanished)
         self.catalog.trash(gone)  # keeps what can come back; a move is restored at its new path
         self.index.remove(gone)
-        self._record_device()
+        record_run(self.catalog, self.encoder, done)
         return done
 
     def trash_missing(self, scan: ScanOutcome, *, deleted: bool = True) -> int:
@@ -270,17 +270,6 @@ class Library:
         if manifest.get("model_id") == self.encoder.model_id:
             return int(manifest["dim"])
         return self.catalog.vector_dim(self.encoder.model_id)
-
-    def _record_device(self) -> None:
-        device = getattr(self.encoder, "device", None)
-        if isinstance(device, str) and device != "unloaded":
-            self.catalog.set_meta("last_device", device)
-        precision = getattr(self.encoder, "precision", None)
-        if isinstance(precision, str) and precision != "unloaded":
-            self.catalog.set_meta("last_precision", precision)
-        text = getattr(self.encoder, "text_precision", None)
-        if isinstance(text, str) and text != "unloaded":
-            self.catalog.set_meta("last_text_precision", text)
 
     # -- searching -------------------------------------------------------------
     def search(

@@ -1,10 +1,12 @@
 """What `photoclip status` shows, read from the catalog and the index file's manifest
-without loading the model or the index."""
+without loading the model or the index; and what a run records for it."""
 
 from __future__ import annotations
 
 from .catalog.store import Catalog
-from .models import FolderStatus, LibraryStatus
+from .clip.encoder import Encoder
+from .clip.known_models import rate_key
+from .models import FolderStatus, IndexProgress, LibraryStatus
 from .paths import AppPaths
 from .search.vector_index import VectorIndex
 from .settings import Settings
@@ -33,3 +35,18 @@ def read_status(paths: AppPaths, catalog: Catalog, model_id: str, settings: Sett
         trashed=catalog.trash_count(),
         data_dir=paths.data_dir,
     )
+
+
+RATE_MIN_PHOTOS = 32  # fewer encoded in a run measure the start-up more than the rate
+
+
+def record_run(catalog: Catalog, encoder: Encoder, done: IndexProgress | None = None) -> None:
+    """The device and precisions the last run used, and the photos/s it reached on this
+    computer (what the model picker's switching cost is estimated from)."""
+    for key, attribute in (("last_device", "device"), ("last_precision", "precision"),
+                           ("last_text_precision", "text_precision")):
+        value = getattr(encoder, attribute, None)
+        if isinstance(value, str) and value != "unloaded":
+            catalog.set_meta(key, value)
+    if done is not None and done.encoded >= RATE_MIN_PHOTOS and done.elapsed_s > 0:
+        catalog.set_meta(rate_key(encoder.model_id), f"{done.encoded / done.elapsed_s:.3f}")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
@@ -22,16 +23,22 @@ from PySide6.QtWidgets import (
     QPlainTextEdit,
     QPushButton,
     QSpinBox,
+    QToolButton,
     QWidget,
 )
 
+from ..core.clip.precision import PRECISIONS
+from ..core.models import PhotoState
 from ..core.settings import DEVICES, SIDECAR_STYLES, Settings, SettingsError, save_settings
+from .model_picker import ModelPicker
+
+if TYPE_CHECKING:
+    from ..core.library import Library
 
 MODEL_HELP = (
-    "The default ViT-B-32 is a ~600 MB download, once; a local .safetensors file or "
-    "folder works offline. A new model or device is used as soon as you save. A new "
-    "model means a full re-encode: every photo is encoded again in the background, and "
-    "is found by searches again once it has been."
+    "A new model or device is used as soon as you save. A new model means a full "
+    "re-encode: every photo is encoded again in the background, and is found by "
+    "searches again once it has been. A model file or folder of your own works offline."
 )
 
 
@@ -45,19 +52,21 @@ class SettingsDialog(QDialog):
     remove_folder_requested = Signal(Path)
 
     def __init__(self, settings: Settings, path: Path, parent: QWidget | None = None,
-                 folders: Sequence[Path] = ()) -> None:
+                 folders: Sequence[Path] = (), library: Library | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle("PhotoClip Settings")
         self.path = path
         self.original = settings
         self.saved: Settings | None = None
-        self.model = QLineEdit(settings.model)
-        self.model.setToolTip("ARCH:PRETRAINED, ARCH:/path/to/weights.safetensors, "
-                              "local-dir:/path or hf-hub:org/repo")
-        self.device = QComboBox()
-        self.device.addItems(list(DEVICES))
-        self.device.setCurrentText(settings.device)
-        self.batch_size = QSpinBox(minimum=1, maximum=1024, value=settings.batch_size)
+        # The photo count and measured speeds behind "what switching costs"; the main
+        # window is the parent that has the library when none is passed.
+        library = library if library is not None else getattr(parent, "library", None)
+        self.picker = ModelPicker(
+            settings.model,
+            library.catalog.state_counts()[PhotoState.INDEXED] if library is not None else 0,
+            library.catalog.get_meta if library is not None else None)
+        self.model: QLineEdit = self.picker.spec  # what is saved: the table follows it
+        self._advanced_widgets(settings)
         self.thumbnail_size = QSpinBox(minimum=64, maximum=512, singleStep=16,
                                        value=settings.thumbnail_size)
         self.exclude = QPlainTextEdit("\n".join(settings.exclude))
@@ -81,9 +90,9 @@ class SettingsDialog(QDialog):
         folder_buttons.addWidget(remove)
         folder_buttons.addStretch()
         help_text = QLabel(MODEL_HELP, wordWrap=True)
-        self.setMinimumWidth(660)  # the model help in a few lines
+        self.setMinimumWidth(720)  # the model table's columns without scrolling
         # QFormLayout gives a wrapped label the height of a narrower one: ask for enough.
-        help_text.setMinimumHeight(help_text.heightForWidth(400))
+        help_text.setMinimumHeight(help_text.heightForWidth(660))
         lines = self.fontMetrics().lineSpacing()
         for box in (self.folders, self.exclude, self.polling):  # room for ~4 entries each
             box.setMaximumHeight(lines * 5)
@@ -92,10 +101,12 @@ class SettingsDialog(QDialog):
         form = QFormLayout(self)
         form.addRow("Library folders", self.folders)
         form.addRow("", folder_buttons)
-        form.addRow("Model", self.model)
-        form.addRow("", help_text)
-        form.addRow("Device", self.device)
-        form.addRow("Batch size", self.batch_size)
+        # The model table gets the dialog's whole width: its six columns need it.
+        model_label = QLabel("&Model")
+        model_label.setBuddy(self.picker.table)  # Alt+M: the list, arrows choose
+        form.addRow(model_label)
+        form.addRow(self.picker)
+        form.addRow(help_text)
         form.addRow("Thumbnail size", self.thumbnail_size)
         form.addRow("Skip files and folders named", self.exclude)
         form.addRow("Poll these folders", self.polling)
@@ -105,12 +116,47 @@ class SettingsDialog(QDialog):
         form.addRow("Keywords", self.read_keywords)
         form.addRow("XMP sidecars", self.xmp_sidecars)
         form.addRow("", self.xmp_style)
+        form.addRow(self.advanced_button)
+        form.addRow(self.advanced)
         form.addRow(self.error)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Save
                                    | QDialogButtonBox.StandardButton.Cancel)
         buttons.accepted.connect(self.save)
         buttons.rejected.connect(self.reject)
         form.addRow(buttons)
+
+    def _advanced_widgets(self, settings: Settings) -> None:
+        """The engineering knobs, folded away under Advanced: the defaults suit most."""
+        self.device = QComboBox()
+        self.device.addItems(list(DEVICES))
+        self.device.setCurrentText(settings.device)
+        self.precision = QComboBox()
+        self.precision.addItems(list(PRECISIONS))
+        self.precision.setCurrentText(settings.precision)
+        self.precision.setToolTip("On the CPU: auto uses int8 or bf16 where the CPU runs them "
+                                  "natively (they agree with fp32), else fp32")
+        self.batch_size = QSpinBox(minimum=1, maximum=1024, value=settings.batch_size)
+        self.decode_workers = QSpinBox(minimum=0, maximum=256, value=settings.decode_workers,
+                                       specialValueText="one per CPU core")
+        self.advanced_button = QToolButton(text="&Advanced", checkable=True)
+        self.advanced_button.setAccessibleName("Show advanced settings")
+        self.advanced_button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        self.advanced_button.setArrowType(Qt.ArrowType.RightArrow)
+        self.advanced = QWidget()
+        knobs = QFormLayout(self.advanced)
+        knobs.setContentsMargins(0, 0, 0, 0)
+        knobs.addRow("Device", self.device)
+        knobs.addRow("Precision", self.precision)
+        knobs.addRow("Batch size", self.batch_size)
+        knobs.addRow("Decode workers", self.decode_workers)
+        self.advanced.hide()
+        self.advanced_button.toggled.connect(self.show_advanced)
+
+    def show_advanced(self, shown: bool) -> None:
+        self.advanced.setVisible(shown)
+        self.advanced_button.setChecked(shown)
+        self.advanced_button.setArrowType(Qt.ArrowType.DownArrow if shown else Qt.ArrowType.RightArrow)
+        self.adjustSize()
 
     def _tag_widgets(self, settings: Settings) -> None:
         self.album_min_photos = QSpinBox(minimum=1, maximum=1000, value=settings.album_min_photos,
@@ -148,6 +194,7 @@ class SettingsDialog(QDialog):
     def edited(self) -> Settings:
         return dataclasses.replace(
             self.original, model=self.model.text().strip(), device=self.device.currentText(),
+            precision=self.precision.currentText(), decode_workers=self.decode_workers.value(),
             batch_size=self.batch_size.value(), thumbnail_size=self.thumbnail_size.value(),
             exclude=_lines(self.exclude), polling_folders=_lines(self.polling),
             trash_days=self.trash_days.value(), album_min_photos=self.album_min_photos.value(),

@@ -99,9 +99,10 @@ class ModelSwitching(WindowBase):
         saved = dialog.saved
         if saved is None:
             return
-        reopen = (saved.model, saved.device, saved.exclude, saved.polling_folders) != (
-            self.library.settings.model, self.library.settings.device,
-            self.library.settings.exclude, self.library.settings.polling_folders)
+        # The encoder, the decode pool and the watches are built from these.
+        built_from = ("model", "device", "precision", "decode_workers", "exclude", "polling_folders")
+        current = self.library.settings
+        reopen = any(getattr(saved, name) != getattr(current, name) for name in built_from)
         self.apply_cell_size(saved.thumbnail_size)
         if reopen:  # the encoder and the watches are built from these
             self.reopen_library(saved)
