@@ -15,7 +15,7 @@ from tests.synthetic import draw_picture
 
 def library_with(tmp_path: Path, count: int) -> Library:
     photos = tmp_path / "photos"
-    photos.mkdir()
+    photos.mkdir(parents=True)
     for n in range(count):
         draw_picture("red", "circle", random.Random(n), (48, 48)).save(photos / f"p{n}.png")
     lib = Library(app_paths({"PHOTOCLIP_HOME": str(tmp_path / "home")}), Settings(decode_workers=1),
