@@ -48,9 +48,12 @@ from .widgets import ModelBanner, SearchBox
 from .window_duplicates import DuplicateActions
 from .window_filters import FilterActions
 from .window_folders import FolderActions
+from .window_help import HelpActions
 from .window_photos import PhotoActions
+from .window_selection import SelectionActions
 from .window_status import LiveStatus
 from .window_switching import ModelSwitching
+from .window_viewer import ViewerActions
 
 log = logging.getLogger(__name__)
 
@@ -58,7 +61,8 @@ SEARCH_DEBOUNCE_MS = 250
 RESULTS = 200
 
 
-class MainWindow(DuplicateActions, FilterActions, FolderActions, LiveStatus, ModelSwitching, PhotoActions):
+class MainWindow(DuplicateActions, FilterActions, FolderActions, HelpActions, LiveStatus, ModelSwitching,
+                 PhotoActions, SelectionActions, ViewerActions):
     def __init__(self, library: Library, worker: LibraryWorker, bridge: WorkerBridge) -> None:
         super().__init__()
         self.library = library
@@ -87,6 +91,8 @@ class MainWindow(DuplicateActions, FilterActions, FolderActions, LiveStatus, Mod
         self._build_actions()
         self.organize = Organize(self)
         self.build_duplicate_actions()  # in Organize's Tools menu
+        self.build_selection_actions()
+        self.build_viewer()  # a page of self.pages; its View menu goes before Tools
         self._set_tab_order()
         bridge.status_changed.connect(self.show_status)
         bridge.message.connect(self.show_message)
@@ -96,6 +102,8 @@ class MainWindow(DuplicateActions, FilterActions, FolderActions, LiveStatus, Mod
         self.refresh_folders()
         self.run_search()
         self.resize(1100, 760)
+        self.build_help_menu()  # last: lists every other part's actions, ends the menu bar
+        self.restore_window_state()  # where the window was left, over the defaults above
 
     # -- building ----------------------------------------------------------------------
     def _build_search_bar(self) -> None:
@@ -123,7 +131,9 @@ class MainWindow(DuplicateActions, FilterActions, FolderActions, LiveStatus, Mod
         self.grid.setModel(self.model)
         self.grid.setAccessibleName("Photos")
         self.grid.setSelectionMode(QListView.SelectionMode.ExtendedSelection)
-        self.grid.activated.connect(lambda index: self.open_preview(index.row()))  # Enter
+        self.grid.setDragEnabled(True)  # out to a file manager or another app, as file URLs
+        self.grid.setDragDropMode(QListView.DragDropMode.DragOnly)
+        self.grid.activated.connect(lambda index: self.open_viewer(index.row()))  # double-click, Enter
         self.grid.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.grid.customContextMenuRequested.connect(self.show_context_menu)
         self.empty = QLabel()
@@ -167,6 +177,7 @@ class MainWindow(DuplicateActions, FilterActions, FolderActions, LiveStatus, Mod
 
     def _build_problems_dock(self) -> None:
         self.problems = QListWidget()
+        self.problems.setAccessibleName("Problems")
         self.problems_dock = QDockWidget("Problems", self)
         self.problems_dock.setObjectName("problems")
         self.problems_dock.setWidget(self.problems)
@@ -193,7 +204,9 @@ class MainWindow(DuplicateActions, FilterActions, FolderActions, LiveStatus, Mod
         quit_action = QAction("&Quit", self, triggered=self.close)
         quit_action.setShortcut(QKeySequence("Ctrl+Q"))
         settings = QAction("&Settings…", self, triggered=self.open_settings)
-        settings.setShortcut(QKeySequence.StandardKey.Preferences)
+        # The platform's Preferences key where it has one (none on Linux): else Ctrl+,
+        settings.setShortcuts(QKeySequence.keyBindings(QKeySequence.StandardKey.Preferences)
+                              or [QKeySequence("Ctrl+,")])
         menu.addAction(add)
         menu.addAction(settings)
         menu.addAction(quit_action)
@@ -302,6 +315,8 @@ class MainWindow(DuplicateActions, FilterActions, FolderActions, LiveStatus, Mod
         self.filter_bar.show_result(found)  # a tag, an album, "similar": no chips of a query
         if querying or browsing:
             self.refresh_facets(found.parsed.filter if found is not None else PhotoFilter())
+        if self.pages.currentWidget() is self.viewer_page:
+            return  # the viewer stays on show; the grid under it is up to date for Esc
         if result:
             self.pages.setCurrentIndex(0)
             return
@@ -332,6 +347,7 @@ class MainWindow(DuplicateActions, FilterActions, FolderActions, LiveStatus, Mod
     # -- shutdown --------------------------------------------------------------------
     def closeEvent(self, event: QCloseEvent) -> None:
         """Stop the worker cleanly (pending photos stay pending for next time)."""
+        self.save_window_state()
         self.status_label.setText("Stopping…")
         self.closing = True  # status signals still queued are ignored from here on
         self.worker.stop()

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QAbstractListModel, QModelIndex, QPersistentModelIndex, Qt
+from PySide6.QtCore import QAbstractListModel, QMimeData, QModelIndex, QPersistentModelIndex, Qt, QUrl
 from PySide6.QtGui import QColor, QIcon, QImage, QPixmap
 
 from ..core.files.thumbnails import ThumbnailCache
@@ -161,6 +161,23 @@ class ResultsModel(QAbstractListModel):
     def photos(self) -> list[Photo]:
         """The photos of the rows that have arrived, in order."""
         return [item[0] for item in self._items if item is not None]
+
+    # -- dragging photos out: real file URLs, so a file manager or another app takes the files
+    def flags(self, index: QModelIndex | QPersistentModelIndex) -> Qt.ItemFlag:
+        flags = super().flags(index)
+        return flags | Qt.ItemFlag.ItemIsDragEnabled if self.photo(index.row()) is not None else flags
+
+    def mimeTypes(self) -> list[str]:
+        return ["text/uri-list"]
+
+    def mimeData(self, indexes: Sequence[QModelIndex]) -> QMimeData:
+        data = QMimeData()
+        paths = dict.fromkeys(p.path for i in indexes if (p := self.photo(i.row())) is not None)
+        data.setUrls([QUrl.fromLocalFile(str(path)) for path in paths])
+        return data
+
+    def supportedDragActions(self) -> Qt.DropAction:
+        return Qt.DropAction.CopyAction
 
     def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008 - Qt's signature
         return 0 if parent.isValid() else len(self._items)

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Protocol
 
 from PySide6.QtCore import Signal
-from PySide6.QtWidgets import QLabel, QListView, QMainWindow, QMenu, QPushButton
+from PySide6.QtWidgets import QLabel, QListView, QMainWindow, QMenu, QPushButton, QStackedWidget
 
 from ..core.library import Library
 from ..core.live.worker import LibraryWorker, WorkerStatus
@@ -59,6 +59,7 @@ class WindowBase(QMainWindow):
     # What is on show.
     model: ResultsModel
     grid: QListView
+    pages: QStackedWidget  # the grid, the empty state, the viewer
     sidebar: Sidebar
     search_box: SearchBox
     banner: ModelBanner
@@ -103,4 +104,7 @@ class WindowBase(QMainWindow):
         raise NotImplementedError
 
     def add_stack_actions(self, menu: QMenu, row: int) -> None:
+        raise NotImplementedError
+
+    def add_selection_actions(self, menu: QMenu) -> None:
         raise NotImplementedError

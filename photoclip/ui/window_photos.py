@@ -64,5 +64,6 @@ class PhotoActions(WindowBase):
                        lambda: QDesktopServices.openUrl(QUrl.fromLocalFile(str(photo.path.parent))))
         menu.addAction("Copy Path", lambda: QGuiApplication.clipboard().setText(str(photo.path)))
         self.add_stack_actions(menu, index.row())
+        self.add_selection_actions(menu)
         self.organize.add_photo_actions(menu)
         menu.popup(self.grid.viewport().mapToGlobal(position))

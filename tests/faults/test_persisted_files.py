@@ -254,6 +254,7 @@ def pristine(tmp_path_factory: pytest.TempPathFactory, vit_spec: str) -> Pristin
                  ("--precision", "int8", "search", QUERY)):  # builds the ONNX cache
         cli.run(*args)
     _make_thumbnails(cli.home)
+    _make_window_state(cli.home)
     found = cli.json("search", QUERY)
     found_int8 = cli.json("--precision", "int8", "search", QUERY)
     usual = {line for args in (("search", QUERY), ("--precision", "int8", "search", QUERY))
@@ -278,6 +279,16 @@ def _make_thumbnails(home: Path) -> None:
             assert cache.get(photo) is not None
     finally:
         catalog.close()
+
+
+def _make_window_state(home: Path) -> None:
+    """What the window writes as it closes (the CLI never opens one)."""
+    from photoclip.ui.window_state import window_state_path, write_window_state
+
+    write_window_state(window_state_path(_paths(home).cache_dir),
+                       {"x": 40, "y": 30, "width": 900, "height": 650, "maximized": False,
+                        "docks": b"\x00\x00\x00\xff docks", "splitters": {"viewer": b"\x01\x02"},
+                        "cell_size": 160})
 
 
 def _thumbnails_readable(home: Path) -> None:
@@ -352,6 +363,10 @@ def test_damaged_file(entry: PersistedFile, damage: Damage, pristine: Pristine,
     assert read_user_state(paths.catalog) == before
     if entry.name == "thumbnails":
         _thumbnails_readable(home)
+    if entry.name == "window state":  # the window's reader: every damage reads as "open as new"
+        from photoclip.ui.window_state import read_window_state
+
+        assert [read_window_state(target) for target in targets] == [None]
     again = cli.run(*_commands(entry)[1])
     assert _warnings(again.stderr, home) <= pristine.usual_warnings, \
         f"the {entry.name} were not made again:\n{again.stderr}"

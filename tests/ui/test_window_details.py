@@ -113,8 +113,8 @@ def test_search_hits_carry_a_score_badge_browsing_does_not(qtbot) -> None:
     assert all(plain.pixel(x, y) == white for x, y in corner)  # no badge without a score
 
 
-def test_keyboard_tab_order_and_enter_opens_the_preview(qtbot, window: MainWindow,
-                                                        library: Library, tmp_path: Path) -> None:
+def test_keyboard_tab_order_and_enter_opens_the_viewer(qtbot, window: MainWindow,
+                                                       library: Library, tmp_path: Path) -> None:
     _add_and_index(qtbot, window, library, tmp_path)
     qtbot.waitUntil(lambda: window.model.rowCount() == 24, timeout=10_000)
     window.activateWindow()
@@ -127,11 +127,9 @@ def test_keyboard_tab_order_and_enter_opens_the_preview(qtbot, window: MainWindo
     window.grid.activated.connect(lambda index: opened.append(index.row()))
     qtbot.keyClick(window.grid, Qt.Key.Key_Return)
     assert opened == [3]
-    dialogs = [w for w in QApplication.topLevelWidgets()
-               if isinstance(w, PreviewDialog) and w.isVisible()]
-    assert len(dialogs) == 1 and dialogs[0].row == 3
-    for dialog in dialogs:
-        dialog.close()
+    assert window.pages.currentWidget() is window.viewer_page  # in the window, not a dialog
+    assert window.viewer_photo == window.model.photo(3)
+    assert not any(isinstance(w, PreviewDialog) and w.isVisible() for w in QApplication.topLevelWidgets())
     assert window.search_box.accessibleName() and window.grid.accessibleName()
 
 
