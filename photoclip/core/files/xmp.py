@@ -165,7 +165,8 @@ def read_rating(photo: Path, *, folder: FolderPhotos | None = None) -> int | Non
                 with _exiv2().ImageData(path.read_bytes()) as img:
                     value = img.read_xmp().get(XMP_RATING)
         except Exception as exc:  # as read_keywords: indexing must not fail over a rating
-            log.warning("Cannot read the rating of %s: %s", path, _one_line(exc))
+            # read_keywords, which runs first, has already warned of this file once.
+            log.debug("Cannot read the rating of %s: %s", path, _one_line(exc))
             continue
         if value is not None:
             try:
