@@ -32,6 +32,8 @@ soak: $(STAMP)
 # Re-render docs/screenshots/*.png (a plain test run renders them into a temporary folder).
 screenshots: $(STAMP)
 	PHOTOCLIP_SCREENSHOTS=docs/screenshots QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest tests/ui -q
+	# The real window under Xvfb (needs xvfb, xdotool and imagemagick): the README's e2e-*.png.
+	env -u QT_QPA_PLATFORM PHOTOCLIP_SCREENSHOTS=1 $(BIN)/python -m pytest tests/e2e -q
 
 tiny-model: $(STAMP)
 	$(BIN)/python tests/make_tiny_clip.py tests/.cache/tiny-clip-manual
