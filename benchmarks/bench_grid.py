@@ -10,9 +10,15 @@ a time as cells are painted), and measures the GUI thread:
    that arrived (thumbnails, pages).
 2. drag to the end: jump to the bottom (the grid has all N rows from the
    start; only the pages painted are fetched) and wait for the last photo.
+3. timeline scroll: back at the top, page-downs with the date header and the month
+   scrubber on (one photo an hour: ~137 months); each frame's paint time (grid,
+   header, scrubber repainted now) is reported apart from the events after it.
+4. zoom: Ctrl+wheel notches over the grid, 96 px to 320 px and back, a notch every
+   16 ms frame (a spin); the window applies a spin's notches once it pauses, so
+   most frames only move the slider, and the settled ones relayout 100,000 cells.
 
-Reports frame time p50/p99/max, thumbnails made versus cells shown, and the time
-to reach the last photo. Target: p99 frame under 50 ms.
+Reports frame time p50/p99/max, thumbnails made versus cells shown, the time
+to reach the last photo, and paint time p50/p95 for 3 and 4. Target: p99 frame under 50 ms.
 
 Usage: python benchmarks/bench_grid.py [--photos 100000] [--pages 600]
 About 2 minutes on 2 cores (most of it making the library).
@@ -31,7 +37,8 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 from _common import NO_TAGGING, environment, loadavg, markdown_table, percentile, write_results
 from bench_live import MODEL, ensure_small_photos
-from PySide6.QtCore import QPoint
+from PySide6.QtCore import QPoint, QPointF, Qt
+from PySide6.QtGui import QWheelEvent
 from PySide6.QtWidgets import QApplication
 
 from photoclip.core.catalog.store import path_key
@@ -45,12 +52,14 @@ from photoclip.ui.main_window import MainWindow
 
 TARGET_P99_MS = 50.0
 SOURCES = 500
+FIRST_TAKEN = 1_262_304_000.0  # 2010-01-01 UTC; one photo an hour from there
+ZOOM_SPINS = 7  # of two 16 px notches: 96 -> 320 px
 
 
 def build_library(workdir: Path, photos: int) -> Library:
     sources = ensure_small_photos(SOURCES)
     folder = workdir / "photos"
-    rows = []
+    rows: list[tuple[str, int]] = []
     for i in range(photos):
         sub = folder / f"{i // 1000:03d}"
         if i % 1000 == 0:
@@ -66,8 +75,13 @@ def build_library(workdir: Path, photos: int) -> Library:
     with library.catalog._transaction() as db:
         db.executemany(
             "INSERT INTO photos(folder_id, path, size, mtime_ns, content_hash, width, height, "
-            "state, model_id, indexed_at) VALUES (?, ?, ?, 0, ?, 1024, 768, 'indexed', ?, ?)",
-            ((folder_id, key, size, f"{i:040x}", MODEL, float(i)) for key, i in rows))
+            "state, model_id, indexed_at, taken_at) VALUES (?, ?, ?, 0, ?, 1024, 768, 'indexed', ?, ?, ?)",
+            ((folder_id, key, size, f"{i:040x}", MODEL, float(i), FIRST_TAKEN + 3600 * i) for key, i in rows))
+        # Dates for the timeline's header and month scrubber, as the metadata reader keeps them.
+        db.execute(
+            "INSERT INTO photo_meta(photo_id, meta_version, taken_at, taken_local, taken_source, width, "
+            "height, file_type) SELECT id, 1, taken_at, strftime('%Y-%m-%dT%H:%M:%S', taken_at, "
+            "'unixepoch'), 'exif', 1024, 768, 'jpeg' FROM photos")
     return library
 
 
@@ -114,6 +128,8 @@ def measure(workdir: Path, photos: int, pages: int) -> dict[str, Any]:
         if time.perf_counter() - drag_started > 600:
             raise TimeoutError("the last page never came")
     reach_end_s = time.perf_counter() - drag_started
+    timeline = _timeline_scroll(app, window, min(pages, 300))
+    zoom = _zoom(app, window)
     window.close()
     library.close()
     ThumbnailCache.get = original_get  # type: ignore[method-assign]
@@ -129,8 +145,83 @@ def measure(workdir: Path, photos: int, pages: int) -> dict[str, Any]:
         "drag_frame_p99_ms": round(percentile(drag_ms, 99), 1),
         "drag_frame_max_ms": round(drag_ms[-1], 1),
         "last_photo_is_the_oldest": last.path.name == "IMG_000000.jpg",
-        "target_p99_ms": TARGET_P99_MS,
+        "target_p99_ms": TARGET_P99_MS, **timeline, **zoom,
     }
+
+
+def _paint(window: MainWindow) -> float:
+    """Seconds to repaint what the user sees of the grid: cells, header, scrubber."""
+    started = time.perf_counter()
+    window.grid.viewport().repaint()
+    window.date_header.repaint()
+    window.scrubber.repaint()
+    return time.perf_counter() - started
+
+
+def _timeline_scroll(app: QApplication, window: MainWindow, pages: int) -> dict[str, Any]:
+    """Page-downs from the top with the header and scrubber on."""
+    window.grid.scrollToTop()
+    deadline = time.perf_counter() + 60
+    while not (window.timeline_on and window.scrubber.months and window.date_header.text()):
+        app.processEvents()
+        if time.perf_counter() > deadline:
+            raise TimeoutError("the timeline never showed")
+    bar = window.grid.verticalScrollBar()
+    paints: list[float] = []
+    frames: list[float] = []
+    for _ in range(pages):
+        bar.setValue(bar.value() + bar.pageStep())
+        started = time.perf_counter()
+        paints.append(_paint(window))
+        app.processEvents()  # the header's throttle, thumbnails, pages
+        frames.append(time.perf_counter() - started)
+        time.sleep(max(0.0, 0.016 - frames[-1]))
+    return {"timeline_pages": pages, "timeline_months": len(window.scrubber.months),
+            "timeline_header_at_end": window.date_header.text(),
+            "timeline_paint_p50_ms": _ms(percentile(paints, 50)),
+            "timeline_paint_p95_ms": _ms(percentile(paints, 95)),
+            "timeline_frame_p50_ms": _ms(percentile(frames, 50)),
+            "timeline_frame_p95_ms": _ms(percentile(frames, 95))}
+
+
+def _zoom(app: QApplication, window: MainWindow) -> dict[str, Any]:
+    """Ctrl+wheel spins of two notches (16 ms apart), 96 px up to 320 px and back: the
+    notches' frames, and the frame where each spin settles (the relayout) and paints."""
+    viewport = window.grid.viewport()
+    window.zoom_to(96)
+    app.processEvents()
+    paints: list[float] = []
+    notch_frames: list[float] = []
+    settle_frames: list[float] = []
+    for direction in [1] * ZOOM_SPINS + [-1] * ZOOM_SPINS:
+        for _ in range(2):
+            event = QWheelEvent(QPointF(100, 100), QPointF(viewport.mapToGlobal(QPoint(100, 100))),
+                                QPoint(0, 0), QPoint(0, 120 * direction), Qt.MouseButton.NoButton,
+                                Qt.KeyboardModifier.ControlModifier, Qt.ScrollPhase.NoScrollPhase, False)
+            started = time.perf_counter()
+            QApplication.sendEvent(viewport, event)
+            app.processEvents()
+            notch_frames.append(time.perf_counter() - started)
+            time.sleep(max(0.0, 0.016 - notch_frames[-1]))
+        target, elapsed = window.zoom_size, 0.0
+        while window.grid.iconSize().width() != target:
+            time.sleep(0.005)
+            started = time.perf_counter()
+            app.processEvents()  # the settled spin's new size and relayout
+            elapsed = time.perf_counter() - started
+        paints.append(_paint(window))
+        settle_frames.append(elapsed + paints[-1])
+    return {"zoom_spins": len(settle_frames), "zoom_size_at_end": window.grid.iconSize().width(),
+            "zoom_paint_p50_ms": _ms(percentile(paints, 50)),
+            "zoom_paint_p95_ms": _ms(percentile(paints, 95)),
+            "zoom_notch_frame_p50_ms": _ms(percentile(notch_frames, 50)),
+            "zoom_notch_frame_p95_ms": _ms(percentile(notch_frames, 95)),
+            "zoom_settle_frame_p50_ms": _ms(percentile(settle_frames, 50)),
+            "zoom_settle_frame_p95_ms": _ms(percentile(settle_frames, 95))}
+
+
+def _ms(seconds: float) -> float:
+    return round(seconds * 1000, 1)
 
 
 def _visible_rows(window: MainWindow) -> set[int]:
@@ -159,6 +250,15 @@ def main(argv: list[str] | None = None) -> int:
         [[r["photos"], r["flick_pages"], r["rows_shown"], r["thumbnails_made_while_flicking"],
           r["first_frame_ms"], r["frame_p50_ms"], r["frame_p99_ms"], r["frame_max_ms"],
           r["reach_end_s"], r["drag_frame_p99_ms"]]]))
+    print(markdown_table(
+        ["phase", "steps", "paint p50 ms", "paint p95 ms", "frame p50 ms", "frame p95 ms"],
+        [[f"scroll, header + scrubber ({r['timeline_months']} months)", r["timeline_pages"],
+          r["timeline_paint_p50_ms"], r["timeline_paint_p95_ms"], r["timeline_frame_p50_ms"],
+          r["timeline_frame_p95_ms"]],
+         [f"zoom, Ctrl+wheel notches ({r['zoom_spins']} spins of 2)", r["zoom_spins"] * 2, "", "",
+          r["zoom_notch_frame_p50_ms"], r["zoom_notch_frame_p95_ms"]],
+         ["zoom, each spin settled (relayout + paint)", r["zoom_spins"], r["zoom_paint_p50_ms"],
+          r["zoom_paint_p95_ms"], r["zoom_settle_frame_p50_ms"], r["zoom_settle_frame_p95_ms"]]]))
     print(f"results: {write_results('bench_grid', results)}")
     return 0
 

@@ -1,4 +1,5 @@
-"""Grid cells: a thumbnail fitted into a fixed square, the file name under it, a
+"""Grid cells: a thumbnail fitted into a fixed square, the file name under it only
+while the mouse is over the cell (the cell's tooltip names it always), a
 small match-score badge on search hits and a count badge on a stack's head.
 
 Painted here rather than by the default delegate: thumbnails keep their aspect
@@ -56,16 +57,11 @@ class GridDelegate(QStyledItemDelegate):
         cell = option.rect
         square = self._square(cell)
         self._paint_thumbnail(painter, option, square)
-        text_rect = QRect(cell.left() + PADDING, square.bottom() + PADDING,
-                          cell.width() - 2 * PADDING, option.fontMetrics.height())
-        name = option.fontMetrics.elidedText(option.text, Qt.TextElideMode.ElideMiddle,
-                                             text_rect.width())
         selected = bool(option.state & QStyle.StateFlag.State_Selected)
-        painter.save()
-        painter.setPen(option.palette.color(QPalette.ColorRole.HighlightedText if selected
-                                            else QPalette.ColorRole.Text))
-        painter.drawText(text_rect, Qt.AlignmentFlag.AlignCenter, name)
-        painter.restore()
+        if option.state & QStyle.StateFlag.State_MouseOver:
+            # Only under the mouse: a wall of names hides the photos (the tooltip and the
+            # viewer's info panel name every photo).
+            self._paint_name(painter, option, self.name_rect(cell, option.fontMetrics), selected)
         score = index.data(SCORE_ROLE)
         if score is not None:  # browsing the library has no relevance to show
             self._paint_badge(painter, option, square, badge_text(float(score)), selected)
@@ -73,6 +69,20 @@ class GridDelegate(QStyledItemDelegate):
         if mark is not None:
             self._paint_badge(painter, option, square, stack_badge_text(mark), selected,
                               self.stack_badge_rect(cell, option.fontMetrics, mark))
+
+    def name_rect(self, cell: QRect, metrics: QFontMetrics) -> QRect:
+        """Where the file name goes in a cell, under the thumbnail."""
+        return QRect(cell.left() + PADDING, self._square(cell).bottom() + PADDING,
+                     cell.width() - 2 * PADDING, metrics.height())
+
+    def _paint_name(self, painter: QPainter, option: QStyleOptionViewItem, rect: QRect,
+                    selected: bool) -> None:
+        name = option.fontMetrics.elidedText(option.text, Qt.TextElideMode.ElideMiddle, rect.width())
+        painter.save()
+        painter.setPen(option.palette.color(QPalette.ColorRole.HighlightedText if selected
+                                            else QPalette.ColorRole.Text))
+        painter.drawText(rect, Qt.AlignmentFlag.AlignCenter, name)
+        painter.restore()
 
     def _square(self, cell: QRect) -> QRect:
         return QRect(cell.left() + (cell.width() - self.icon_size) // 2, cell.top() + PADDING,

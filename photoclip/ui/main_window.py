@@ -53,6 +53,7 @@ from .window_photos import PhotoActions
 from .window_selection import SelectionActions
 from .window_status import LiveStatus
 from .window_switching import ModelSwitching
+from .window_timeline import TimelineActions
 from .window_viewer import ViewerActions
 
 log = logging.getLogger(__name__)
@@ -62,7 +63,7 @@ RESULTS = 200
 
 
 class MainWindow(DuplicateActions, FilterActions, FolderActions, HelpActions, LiveStatus, ModelSwitching,
-                 PhotoActions, SelectionActions, ViewerActions):
+                 PhotoActions, SelectionActions, TimelineActions, ViewerActions):
     def __init__(self, library: Library, worker: LibraryWorker, bridge: WorkerBridge) -> None:
         super().__init__()
         self.library = library
@@ -93,6 +94,7 @@ class MainWindow(DuplicateActions, FilterActions, FolderActions, HelpActions, Li
         self.build_duplicate_actions()  # in Organize's Tools menu
         self.build_selection_actions()
         self.build_viewer()  # a page of self.pages; its View menu goes before Tools
+        self.build_timeline()  # the date header, the month scrubber, zoom (in the View menu)
         self._set_tab_order()
         bridge.status_changed.connect(self.show_status)
         bridge.message.connect(self.show_message)
