@@ -61,10 +61,13 @@ class SelectionActions(WindowBase):
 
     # -- marks, albums, tags: written by the worker ---------------------------------------
     def _write(self, work: Callable[[], Any], said: str) -> None:
+        browsing = self.browse is not None  # an album on show may gain or lose photos
+
         def done(future: Any) -> None:
             error = future.exception()
             self.notice.emit(f"{said} failed: {error}" if error else said)
-            self.search_again.emit()
+            if browsing:  # elsewhere the results stay, and so does the selection
+                self.search_again.emit()
 
         self.worker.submit(work, rescan=False).add_done_callback(done)
 

@@ -38,6 +38,8 @@ def test_the_selection_is_favourited_rated_put_in_an_album_tagged_and_copied(
     qtbot.waitUntil(lambda: library.marks_of(ids) == {i: PhotoMarks(True, 4, 0) for i in ids}, timeout=30_000)
     assert {t.name for t in library.catalog.tags(ids[0])} >= {"sunny", "beach"}
     assert library.marks_of([window.model.photo(1).id]) == {}  # not selected: untouched
+    qtbot.wait(200)  # the answers' callbacks: the results (and the selection) stay as they were
+    assert window.selected_photos() == photos
 
     out = tmp_path / "copies"
     window.copy_selection_to_folder(out)
