@@ -10,6 +10,7 @@ import threading
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
+from .cli_duplicates import update_after_index
 from .cli_output import ProgressBar, print_json, status_record
 from .cli_text import read_text_after_index, show_text
 from .core.clip.precision import describe_precision
@@ -75,7 +76,7 @@ def index(library: Library, args: argparse.Namespace) -> int:
                 bar = None
             text_read = 0 if report.cancelled else read_text_after_index(library, cancel, args.json)
             if not cancel.is_set():  # how photos look (a backfill for older ones), then the groups
-                library.update_duplicates(cancel=cancel)
+                update_after_index(library, cancel, args.json)
     finally:
         if bar:
             bar.close()

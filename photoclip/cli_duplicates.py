@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import threading
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -33,6 +34,25 @@ def add_parsers(commands: Any) -> None:
     found.add_argument("--json", action="store_true")
     stacks = commands.add_parser("stacks", help="the stacks search results fold into one photo")
     stacks.add_argument("--json", action="store_true")
+
+
+def update_after_index(library: Library, cancel: threading.Event, quiet: bool) -> None:
+    """How photos look (a backfill for ones indexed before PhotoClip kept it, with its own
+    progress line on a terminal), then the duplicate groups brought up to date."""
+    shown = sys.stderr.isatty() and not quiet
+    printed = False
+
+    def progress(done: int, total: int) -> None:
+        nonlocal printed
+        printed = True
+        print(f"\rLooking at photos for duplicates: {done:,} of {total:,}", end="", file=sys.stderr,
+              flush=True)
+
+    try:
+        library.update_duplicates(progress if shown else None, cancel)
+    finally:
+        if printed:
+            print(file=sys.stderr)
 
 
 def duplicates(library: Library, args: argparse.Namespace) -> int:

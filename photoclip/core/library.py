@@ -320,7 +320,8 @@ class Library:
         """Looks for photos without them (``looks_pass``), then the groups up to date."""
         with self.writing("duplicates"):
             taken = take_missing_looks(self.catalog, progress=progress, cancel=cancel, batches=batches)
-            if not (cancel and cancel.is_set()) and self.catalog.count_missing_looks() == 0:
+            # Grouped once no more looks can be taken now (an offline folder's wait for it).
+            if not (cancel and cancel.is_set()) and (batches is None or taken == 0):
                 self.duplicates.update()
         return taken
 

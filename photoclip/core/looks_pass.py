@@ -16,7 +16,7 @@ from pathlib import Path
 
 from .catalog.store import Catalog
 from .files.imaging import ImageRejected, decode_for_model
-from .files.looks import SHARPNESS_SIDE, Looks, looks_of
+from .files.looks import SHARPNESS_SIDE, Looks, hashing_available, looks_of
 
 log = logging.getLogger(__name__)
 
@@ -28,12 +28,13 @@ def take_missing_looks(catalog: Catalog, *, progress: LooksProgress | None = Non
                        cancel: threading.Event | None = None, batches: int | None = None) -> int:
     """Give every indexed photo its looks (all, or ``batches`` batches of decodes);
     returns how many photos got them. Call while holding the writer lock."""
+    want_hash = hashing_available()  # looks taken before the extra was installed: again
     done = catalog.copy_looks_from_twins()
-    total = done + catalog.count_missing_looks()
+    total = done + catalog.count_missing_looks(want_hash=want_hash)
     unreadable: set[int] = set()
     while not (cancel and cancel.is_set()) and (batches is None or batches > 0):
         batches = None if batches is None else batches - 1
-        todo = [row for row in catalog.photos_missing_looks(BATCH + len(unreadable))
+        todo = [row for row in catalog.photos_missing_looks(BATCH + len(unreadable), want_hash=want_hash)
                 if row[0] not in unreadable][:BATCH]
         if not todo:
             break

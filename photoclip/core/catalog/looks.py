@@ -28,6 +28,11 @@ CHOICES = ("best", "apart")
 StackRows = Mapping[int, tuple[int | None, int | None, int | None]]
 
 
+_MISSING_LOOKS = (
+    f"FROM photos p LEFT JOIN photo_looks l ON l.photo_id = p.id WHERE p.state = 'indexed' AND p.{LIVE} "
+    "AND (l.photo_id IS NULL OR l.content_hash IS NOT p.content_hash OR (? AND l.phash IS NULL))")
+
+
 class LooksRows(NamedTuple):
     """Every live indexed photo's grouping inputs, in id order (numpy, one row each)."""
 
@@ -74,19 +79,15 @@ class PhotoLooksStore(CatalogConnections):
                 f"WHERE p.state = 'indexed' AND p.{LIVE} AND p.id NOT IN (SELECT photo_id FROM photo_looks) "
                 "GROUP BY p.id").rowcount
 
-    def photos_missing_looks(self, limit: int) -> list[tuple[int, Path]]:
-        """Live indexed photos with no looks of their current content, newest first."""
+    def photos_missing_looks(self, limit: int, *, want_hash: bool = False) -> list[tuple[int, Path]]:
+        """Live indexed photos with no looks of their current content, newest first;
+        ``want_hash``: also those taken without a hash (the extra was missing then)."""
         rows = self._reader().execute(
-            f"SELECT p.id, p.path FROM photos p LEFT JOIN photo_looks l ON l.photo_id = p.id "
-            f"WHERE p.state = 'indexed' AND p.{LIVE} AND (l.photo_id IS NULL "
-            "OR l.content_hash IS NOT p.content_hash) ORDER BY p.id DESC LIMIT ?", (limit,))
+            f"SELECT p.id, p.path {_MISSING_LOOKS} ORDER BY p.id DESC LIMIT ?", (want_hash, limit))
         return [(pid, path_from_key(path)) for pid, path in rows]
 
-    def count_missing_looks(self) -> int:
-        return self._reader().execute(
-            f"SELECT count(*) FROM photos p LEFT JOIN photo_looks l ON l.photo_id = p.id "
-            f"WHERE p.state = 'indexed' AND p.{LIVE} AND (l.photo_id IS NULL "
-            "OR l.content_hash IS NOT p.content_hash)").fetchone()[0]
+    def count_missing_looks(self, *, want_hash: bool = False) -> int:
+        return self._reader().execute(f"SELECT count(*) {_MISSING_LOOKS}", (want_hash,)).fetchone()[0]
 
     def sharpness_of(self, photo_ids: Iterable[int]) -> dict[int, float]:
         rows = self._reader().execute(

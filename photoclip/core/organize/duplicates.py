@@ -19,6 +19,7 @@ import numpy as np
 
 from ..catalog.looks import TIERS
 from ..catalog.store import Catalog
+from ..files.looks import hashing_available
 from ..models import Photo
 from ..search.index_store import IndexStore
 from ..search.vector_index import VectorIndex
@@ -57,7 +58,8 @@ class Duplicates:
         self.thresholds = thresholds or Thresholds()
 
     def made_with(self) -> str:
-        return f"{self._model_id}|{self.thresholds.key()}"
+        """The model, the thresholds and whether hashes were there: a change regroups."""
+        return f"{self._model_id}|{self.thresholds.key()}|hashes={hashing_available()}"
 
     # -- keeping the groups ------------------------------------------------------------
     def ensure_grouped(self) -> bool:

@@ -133,3 +133,30 @@ def test_nothing_moves_when_the_photo_to_keep_is_gone(library: Library) -> None:
     report = library.clean_up([plan_for(group)], trash_file=moved.append)
     assert moved == [] and report.trashed == [] and len(report.failed) == len(group.extras)
     assert all(p.path.exists() for p in group.extras)
+
+
+def test_photos_indexed_before_looks_were_kept_get_them_from_the_backfill(library: Library) -> None:
+    with library.catalog._transaction() as db:  # as a library indexed before migration 8 is
+        db.execute("DELETE FROM photo_looks")
+        db.execute("DELETE FROM photo_stacks")
+        db.execute("DELETE FROM meta WHERE key IN ('stacks_made_with', 'stacks_through_id')")
+    total = library.catalog.count_missing_looks()
+    seen: list[tuple[int, int]] = []
+    assert library.update_duplicates(progress=lambda done, of: seen.append((done, of))) == total
+    assert library.catalog.count_missing_looks() == 0 and seen[-1] == (total, total)
+    assert len(library.duplicates.groups("near")) == 3  # grouped again from the looks taken
+
+
+def test_looks_taken_without_the_extra_are_taken_again_once_it_is_there(
+        library: Library, monkeypatch: pytest.MonkeyPatch) -> None:
+    with library.catalog._transaction() as db:  # as if hashed while imagehash was missing
+        db.execute("UPDATE photo_looks SET phash = NULL")
+    monkeypatch.setattr("photoclip.core.organize.duplicates.hashing_available", lambda: False)
+    assert library.catalog.count_missing_looks(want_hash=False) == 0
+    made_without = library.duplicates.made_with()
+    monkeypatch.undo()
+    everyone = library.catalog.count_missing_looks(want_hash=True)
+    assert everyone == len(library.catalog.looks_rows().ids)
+    assert library.duplicates.made_with() != made_without  # so the groups are made again
+    assert library.update_duplicates() == everyone
+    assert library.catalog.looks_rows().has_hash.all()
