@@ -24,14 +24,10 @@ import numpy as np
 from photoclip.core.catalog.records import EncodedPhoto
 from photoclip.core.catalog.store import Catalog
 from photoclip.core.files.ocr import PhotoText
+from photoclip.core.text_pass import stored_lines
 from tests.ocr_corpus import Sample
 
 TOP = 5
-
-
-def _stored(text: PhotoText) -> list[tuple[str, tuple[tuple[float, float], ...], float]]:
-    width, height = text.size
-    return [(ln.text, tuple((x / width, y / height) for x, y in ln.box), ln.confidence) for ln in text.lines]
 
 
 def _queries(samples: Sequence[Sample], rng: random.Random) -> list[tuple[str, str | None]]:
@@ -61,7 +57,7 @@ def search_recall_at_5(readings: Sequence[tuple[Sample, PhotoText]],
             catalog.mark_pending(folder.id, [(root / f"{n}.png", 1, n) for n in ids])
             catalog.record_results([EncodedPhoto(n, f"h{n}", 1, 1, float(n), np.ones(4, np.float32), "m")
                                     for n in ids])
-            catalog.save_text_many([(n, _stored(text), "bench")
+            catalog.save_text_many([(n, stored_lines(text), "bench")
                                     for n, (_, text) in zip(ids, readings, strict=True)])
             with_text = [(n, s) for n, (s, _) in zip(ids, readings, strict=True) if s.words]
             queries = _queries([s for _, s in with_text], random.Random(seed))

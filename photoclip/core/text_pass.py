@@ -81,7 +81,7 @@ def read_text_in_photos(
             passed.add(photo_id)
             text = _read_one(reader, path, photos.get(photo_id))
             if text is not None:
-                read.append((photo_id, _stored_lines(text), text.engine))
+                read.append((photo_id, stored_lines(text), text.engine))
             if progress is not None:
                 progress(done + len(read), total)
         catalog.save_text_many(read)
@@ -121,7 +121,7 @@ def _read_one(reader: PhotoReader, path: Path, photo: Photo | None) -> PhotoText
         return None
 
 
-def _stored_lines(text: PhotoText) -> list[Line]:
+def stored_lines(text: PhotoText) -> list[Line]:
     """The lines with their boxes as fractions of the picture's width and height (as
     shown, after its EXIF orientation), whatever size it was decoded at for reading."""
     width, height = text.size

@@ -5,13 +5,14 @@ never overwritten ("IMG_1 (2).jpg")."""
 from __future__ import annotations
 
 import io
+import os
 import shutil
 from collections.abc import Iterable
 from pathlib import Path
 
 from PIL import Image
 
-from .atomic import write_bytes_atomically
+from .atomic import fsync_file, temp_sibling, write_bytes_atomically
 from .imaging import decode_for_model
 
 EXPORT_QUALITY = 90
@@ -29,12 +30,21 @@ def free_name(folder: Path, name: str) -> Path:
 
 
 def copy_originals(paths: Iterable[Path], folder: Path) -> list[Path]:
-    """Copy each file (with its dates) into ``folder``; returns where each went."""
+    """Copy each file (with its dates) into ``folder``; returns where each went. Each copy
+    is made beside its target and renamed into place, so a copy cut short by a full disk
+    or a crash never sits there under the photo's name."""
     folder.mkdir(parents=True, exist_ok=True)
     copied = []
     for path in paths:
         target = free_name(folder, path.name)
-        shutil.copy2(path, target)
+        tmp = temp_sibling(target)
+        try:
+            shutil.copy2(path, tmp)
+            fsync_file(tmp)
+            os.replace(tmp, target)
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
         copied.append(target)
     return copied
 

@@ -11,6 +11,7 @@ incrementally (their neighbours only).
 from __future__ import annotations
 
 import logging
+from collections import Counter
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
@@ -126,15 +127,8 @@ class Duplicates:
         loaded = self._index.loaded
         if loaded is not None:
             return loaded
-        dim = self._dim()
+        dim = self._catalog.vector_dim(self._model_id)
         return None if dim is None else self._index.get(dim)
-
-    def _dim(self) -> int | None:
-        some = self._catalog.looks_rows().ids[:1].tolist()
-        if not some:
-            return None
-        _, vectors = self._catalog.vectors_of(some, self._model_id)
-        return int(vectors.shape[1]) if len(vectors) else None
 
     def _inputs(self, photo_ids: Sequence[int] | None) -> GroupingInputs | None:
         index = self._vector_index()
@@ -155,9 +149,9 @@ class Duplicates:
         t = self.thresholds
         index = self._vector_index()
         labels, cosines = index.neighbours(inputs.vectors[query_rows], t.neighbours + 1)
-        rows_of = inputs.index_of()
-        as_rows = np.vectorize(lambda pid: rows_of.get(int(pid), -1), otypes=[np.int64])(labels) \
-            if labels.size else labels
+        # Photo ids to rows of ``inputs`` (its ids ascend); -1 for one not among them.
+        at = np.minimum(np.searchsorted(inputs.ids, labels), max(len(inputs.ids) - 1, 0))
+        as_rows = np.where((labels >= 0) & (inputs.ids[at] == labels), at, -1)
         lowest = min(t.near_cosine, t.similar_cosine, t.clip_only_near_cosine)
         pairs = pairs_from_neighbours(query_rows, as_rows, cosines, lowest)
         apart = [pid for pid, choice in self._catalog.duplicate_choices().items() if choice == "apart"]
@@ -179,7 +173,7 @@ class Duplicates:
         photos = self._catalog.photos_by_ids([pid for members in found for pid in members])
         sharpness = self._catalog.sharpness_of(photos)
         choices = self._catalog.duplicate_choices()
-        tags = {pid: len(self._catalog.tags(pid)) for pid in photos}
+        tags = Counter(pid for pid, _ in self._catalog.tag_rows() if pid in photos)  # one query
         concepts = {pid for examples in self._catalog.concepts().values() for pid in examples}
         metas = self._catalog.meta_of(photos)
         with_camera = {pid for pid, m in metas.items() if m.camera_make or m.taken_source != "file"}
