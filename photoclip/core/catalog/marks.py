@@ -122,13 +122,18 @@ class MarksAndAlbums(CatalogConnections):
 
     def manual_albums(self) -> list[tuple[str, list[int]]]:
         """Every album made by hand, by name, with its live photos in the album's order."""
-        albums: dict[str, list[int]] = {
-            name: [] for (name,) in self._reader().execute("SELECT name FROM manual_albums ORDER BY name")}
+        # One statement, so the album list and its photos come from one snapshot: read in two,
+        # an album made between them would have photos but no name.
         rows = self._reader().execute(
-            "SELECT a.album, a.photo_id FROM manual_album_photos a JOIN photos p ON p.id = a.photo_id "
-            f"WHERE p.{LIVE} ORDER BY a.album, a.position")
+            "SELECT m.name, p.id FROM manual_albums m "
+            "LEFT JOIN manual_album_photos a ON a.album = m.name "
+            f"LEFT JOIN photos p ON p.id = a.photo_id AND p.{LIVE} "
+            "ORDER BY m.name, a.position")
+        albums: dict[str, list[int]] = {}
         for name, pid in rows:
-            albums[name].append(pid)  # stored under the album's own spelling
+            members = albums.setdefault(name, [])
+            if pid is not None:
+                members.append(pid)
         return list(albums.items())
 
     @staticmethod
