@@ -20,7 +20,7 @@ if TYPE_CHECKING:  # the parser is built for --help too: the core is imported wh
 log = logging.getLogger(__name__)
 
 _REPEATABLE = ("place", "camera", "folder", "tag", "album", "kind", "text")
-_SINGLE = ("after", "before", "year", "date", "orientation")
+_SINGLE = ("after", "before", "year", "date", "orientation", "favourite", "rating")
 FILTER_OPTIONS = (*_REPEATABLE, *_SINGLE)
 # A running PhotoClip accepts at once or not at all; its answer may need a query encoded.
 CONNECT_TIMEOUT_S = 0.3
@@ -43,6 +43,12 @@ def add_search_parser(commands: Any) -> argparse.ArgumentParser:
     for name in _REPEATABLE:
         what.add_argument(f"--{name}", action="append", default=[], metavar=name.upper())
     what.add_argument("--orientation", choices=("portrait", "landscape", "square"))
+    marks = search.add_argument_group("your marks (favourite:yes, rating:4 in the query)")
+    heart = marks.add_mutually_exclusive_group()
+    heart.add_argument("--favourite", action="store_const", const="yes", help="favourites only")
+    heart.add_argument("--no-favourite", dest="favourite", action="store_const", const="no",
+                       help="no favourites")
+    marks.add_argument("--rating", metavar="N", help="N stars or more (1-5); =N exactly N (=0: unrated)")
     search.add_argument("--no-text", action="store_true", help=(
         "rank by CLIP alone: leave out the photos found by the text read in them "
         "(--text still filters by it; a repeated --text must all match)"))

@@ -203,6 +203,10 @@ class PhotoFilter:
     exclude_places: tuple[str, ...] = ()
     ids: tuple[int, ...] | None = None  # an allow-list; None: no limit
     text: tuple[str, ...] = ()  # text queries (catalog/text_search.py) the photo's text matches; all of them
+    # The user's marks (catalog/marks.py; a photo never marked is no favourite, 0 stars).
+    favourite: bool | None = None  # True: favourites only; False: none of them; None: either
+    min_rating: int | None = None  # 1..5: at least that many stars
+    exact_rating: int | None = None  # 0..5: exactly that many (0: unrated)
 
     def is_empty(self) -> bool:
         return self == PhotoFilter()

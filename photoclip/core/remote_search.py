@@ -42,7 +42,7 @@ MAX_TOP = 1000
 MAX_QUERY_CHARS = 4000
 MAX_VALUES = 64  # values of one repeatable filter ("place": [...])
 SORTS = ("relevance", "date")
-ONE_VALUE_FILTERS = ("after", "before", "year", "date", "orientation")
+ONE_VALUE_FILTERS = ("after", "before", "year", "date", "orientation", "favourite", "rating")
 MANY_VALUE_FILTERS = ("place", "camera", "folder", "tag", "album", "kind", "exclude_tag",
                       "exclude_place", "text")
 _REQUEST_KEYS = {"v", "cmd", "query", "filters", "sort", "literal", "top", "min_score", "cwd",

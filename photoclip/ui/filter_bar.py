@@ -1,6 +1,6 @@
 """The bar under the search box: the filters in force as chips, a month histogram for
-dates, pickers for place, camera, folder, tag and kind with their counts, and a line
-saying how many photos match.
+dates, pickers for place, camera, folder, tag and kind with their counts, one for
+favourites and stars (``favourite:yes``, ``rating:N``), and a line saying how many photos match.
 
 Two kinds of filter meet here. Those typed in the query (``place:Lisbon``, and date
 phrases such as "last summer") come back from the search as ``parsed.chips``; their ×
@@ -42,13 +42,19 @@ MENU_ROWS = 40  # values per picker, most photos first: a menu, not a list of ev
 # (kind, button text); the kind is also the option of ``filter_from_options`` it fills
 PICKERS = (("place", "Place"), ("camera", "Camera"), ("folder", "Folder"), ("tag", "Tag"),
            ("kind", "Kind"))
+MARKS_PICKER = "marks"  # the favourites-and-stars picker: one choice of each kind below at most
+# (kind, value as filter_from_options reads it, label on the menu and the chip)
+MARK_CHOICES = (("favourite", "yes", "♥ Favourites"),
+                *(("rating", str(n), f"{'★' * n} {n} star{'s' * (n > 1)}{' and up' * (n < 5)}")
+                  for n in range(1, 6)),
+                ("rating", "=0", "Unrated"))
 
 
 @dataclass(frozen=True)
 class PickerChoice:
     """A value chosen with a picker: ``value`` as the filter needs it, ``label`` as shown."""
 
-    kind: str  # "place", "camera", "folder", "tag" or "kind"
+    kind: str  # "place", "camera", "folder", "tag", "kind", "favourite" or "rating"
     value: str
     label: str
 
@@ -60,8 +66,9 @@ def picker_filter(choices: Sequence[PickerChoice],
     if not choices and date_range is None:
         return None
     values = {key: [c.value for c in choices if c.kind == key] for key, _ in PICKERS}
+    marks = {key: next((c.value for c in choices if c.kind == key), None) for key in ("favourite", "rating")}
     after, before = date_range or (None, None)
-    return filter_from_options(after=after, before=before, **values)
+    return filter_from_options(after=after, before=before, **values, **marks)
 
 
 def status_text(result: FindResult | None) -> str:
@@ -128,12 +135,33 @@ class FilterBar(QWidget):
             button.setMenu(QMenu(button))
             self.pickers[kind] = button
             controls.addWidget(button)
+        controls.addWidget(self._marks_picker())
         controls.addWidget(self.status)
         column = QVBoxLayout(self)
         column.setContentsMargins(0, 0, 0, 0)
         column.setSpacing(2)
         column.addLayout(controls)
         column.addWidget(self.chip_area)
+
+    def _marks_picker(self) -> QToolButton:
+        """Favourites, then "★★★ 3 stars and up" and the like: no counts, the menu never changes."""
+        button = QToolButton()
+        button.setText("♥ ★")
+        button.setAccessibleName("Favourites and rating filter")
+        button.setToolTip("Show only favourites, or photos of so many stars and up")
+        button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+        menu = QMenu(button)
+        for kind, value, label in MARK_CHOICES:
+            if kind == "rating" and value == "1":
+                menu.addSeparator()
+            action = QAction(label, menu, checkable=True)
+            choice = PickerChoice(kind, value, label)
+            action.setData(choice)
+            action.triggered.connect(lambda _=False, c=choice: self.toggle(c))
+            menu.addAction(action)
+        button.setMenu(menu)
+        self.pickers[MARKS_PICKER] = button
+        return button
 
     def picker_filter(self) -> PhotoFilter | None:
         return picker_filter(self.choices, self.date_range)
@@ -178,9 +206,13 @@ class FilterBar(QWidget):
 
     # -- what the user does --------------------------------------------------------------
     def toggle(self, choice: PickerChoice) -> None:
-        """Choose a picker's value, or drop it when chosen already."""
+        """Choose a picker's value, or drop it when chosen already; a rating chosen takes
+        the place of the one before (two cannot both hold)."""
         kept = [c for c in self.choices if (c.kind, c.value) != (choice.kind, choice.value)]
-        self.choices = kept if len(kept) < len(self.choices) else [*self.choices, choice]
+        if len(kept) == len(self.choices):
+            kept = [c for c in kept if c.kind != "rating"] if choice.kind == "rating" else kept
+            kept.append(choice)
+        self.choices = kept
         self._show_chips()
         self.changed.emit()
 
@@ -212,13 +244,18 @@ class FilterBar(QWidget):
                            f"{typed.raw}", lambda c=typed: self.typed_chip_removed.emit(c),
                            phrase=phrase)
         for choice in self.choices:
-            self._add_chip(f"{choice.kind}: {choice.label}", f"Chosen with the {choice.kind} picker",
+            marks = choice.kind in ("favourite", "rating")  # the label says what it is: "♥ Favourites"
+            self._add_chip(choice.label if marks else f"{choice.kind}: {choice.label}",
+                           f"Chosen with the {'favourites and rating' if marks else choice.kind} picker",
                            lambda c=choice: self.remove_choice(c))
         if self.date_range is not None:
             self._add_chip(f"date: {_range_label(*self.date_range)}", "Chosen on the histogram",
                            self.clear_date)
         self.chip_area.setVisible(bool(self.chips))
         self.chip_area.updateGeometry()
+        for action in self.pickers[MARKS_PICKER].menu().actions():  # ticks as the choices are
+            if isinstance(action.data(), PickerChoice):
+                action.setChecked(action.data() in self.choices)
 
     def _add_chip(self, text: str, tooltip: str, remove: Any, *, phrase: bool = False) -> None:
         chip = QFrame(self.chip_area)

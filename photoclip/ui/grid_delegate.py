@@ -1,27 +1,33 @@
-"""Grid cells: a thumbnail fitted into a fixed square, the file name under it only
-while the mouse is over the cell (the cell's tooltip names it always), a
-small match-score badge on search hits and a count badge on a stack's head.
+"""Grid cells: the photo filling its cell (cropped to it, turned by the user's rotation),
+the file name across the cell's foot only while the mouse is over it (the tooltip
+names it always), a match-score badge on search hits, a count badge on a stack's head,
+and a heart and stars for favourites and ratings.
 
-Painted here rather than by the default delegate: thumbnails keep their aspect
-ratio, so their sizes differ, and the default layout (with uniform item sizes)
-would place names and pictures by the first cell's size and overlap them.
+Two looks (``GridLook``): justified rows, each photo at its own shape and each row
+filling the grid's width (``justified.py`` finds the sizes; QListView's flow places
+them), or square crops of one size, as many as fill a row.
 """
 
 from __future__ import annotations
 
-from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QRect, QSize, Qt
-from PySide6.QtGui import QFontMetrics, QIcon, QPainter, QPalette
-from PySide6.QtWidgets import (
-    QApplication,
-    QStyle,
-    QStyledItemDelegate,
-    QStyleOptionViewItem,
-    QWidget,
-)
+from enum import Enum
 
-from .results_model import SCORE_ROLE, STACK_ROLE, StackMark
+from PySide6.QtCore import QAbstractItemModel, QModelIndex, QPersistentModelIndex, QRect, QRectF, QSize, Qt
+from PySide6.QtGui import QColor, QFontMetrics, QIcon, QPainter, QPalette, QPen
+from PySide6.QtWidgets import QListView, QStyle, QStyledItemDelegate, QStyleOptionViewItem
 
-PADDING = 6
+from ..core.models import PhotoMarks
+from .justified import CellSizes, justify
+from .results_model import MARKS_ROLE, SCORE_ROLE, STACK_ROLE, StackMark
+
+SPACING = 4  # px between photos (and before the first and after the last of a row)
+SELECTION_FRAME = 3  # px of the highlight colour inside a selected cell
+BIG = QSize(4096, 4096)  # ask an icon for its own size (it never scales up)
+
+
+class GridLook(str, Enum):
+    JUSTIFIED = "justified"
+    SQUARE = "square"
 
 
 def badge_text(score: float) -> str:
@@ -35,100 +41,175 @@ def stack_badge_text(mark: StackMark) -> str:
     return f"⧉ {mark.size}" if mark.head else "⧉"
 
 
+def stars_text(rating: int) -> str:
+    return "★" * rating
+
+
+def layout_width(view: QListView) -> int:
+    """The width QListView lays its rows out in: the viewport's largest size less the
+    scroll bar's room, which it keeps whether or not the bar shows (no blinking bar)."""
+    width = view.maximumViewportSize().width()
+    bar = view.verticalScrollBar()
+    if view.verticalScrollBarPolicy() == Qt.ScrollBarPolicy.ScrollBarAsNeeded and not bar.isHidden():
+        width -= view.style().pixelMetric(QStyle.PixelMetric.PM_ScrollBarExtent, None, bar)
+    return width
+
+
 class GridDelegate(QStyledItemDelegate):
-    def __init__(self, parent: QWidget | None = None, icon_size: int = 160) -> None:
+    def __init__(self, parent: QListView | None = None, icon_size: int = 160,
+                 look: GridLook = GridLook.SQUARE) -> None:
         super().__init__(parent)
-        self.icon_size = icon_size
+        self.view = parent
+        self.icon_size = icon_size  # the rows' height (justified) or the squares' side
+        self.look = look
+        self._sizes: CellSizes | None = None
+        self._sizes_key: tuple[int, int, int, int] | None = None
+        self.square_side = icon_size  # square crops: the side that fills the row
 
     def cell_size(self, metrics: QFontMetrics) -> QSize:
-        return QSize(self.icon_size + 2 * PADDING, self.icon_size + metrics.height() + 3 * PADDING)
+        """A square cell (square crops: the side that fills the width)."""
+        del metrics  # names are drawn over the photo, not under it
+        return QSize(self.square_side, self.square_side)
 
     def sizeHint(self, option: QStyleOptionViewItem,
                  index: QModelIndex | QPersistentModelIndex) -> QSize:
-        return self.cell_size(option.fontMetrics)
+        if self.look is GridLook.SQUARE or self.view is None:
+            return self.cell_size(option.fontMetrics)
+        sizes = self.justified_sizes(index.model())
+        row = index.row()
+        if sizes is None or row >= len(sizes):
+            return QSize(self.icon_size, self.icon_size)
+        return QSize(sizes.widths[row], sizes.heights[row])
+
+    def justified_sizes(self, model: QAbstractItemModel) -> CellSizes | None:
+        """The justified cells of ``model``'s rows at the view's width; found again only
+        when the rows, their shapes, the width or the row height changed."""
+        aspects = getattr(model, "aspects", None)
+        if aspects is None or self.view is None:
+            return None
+        key = (id(model), getattr(model, "layout_epoch", 0), self.icon_size, layout_width(self.view))
+        if key != self._sizes_key:
+            self._sizes = justify(aspects(), key[3], self.icon_size, SPACING)
+            self._sizes_key = key
+        return self._sizes
+
+    def square_side_for(self, width: int) -> int:
+        """The side of squares near ``icon_size`` that fill ``width``: grid cells of the
+        side and the spacing, ending short of the bounds as the flow wants."""
+        columns = max(1, round(width / (self.icon_size + SPACING)))
+        return max(1, (width - 1) // columns - SPACING)
 
     def paint(self, painter: QPainter, option: QStyleOptionViewItem,
               index: QModelIndex | QPersistentModelIndex) -> None:
         self.initStyleOption(option, index)
-        style = option.widget.style() if option.widget else QApplication.style()
-        # Selection and hover background, in the platform's own look.
-        style.drawPrimitive(QStyle.PrimitiveElement.PE_PanelItemViewItem, option, painter,
-                            option.widget)
         cell = option.rect
-        square = self._square(cell)
-        self._paint_thumbnail(painter, option, square)
+        marks: PhotoMarks | None = index.data(MARKS_ROLE)
+        self._paint_photo(painter, option.icon, cell, marks.rotation if marks else 0)
         selected = bool(option.state & QStyle.StateFlag.State_Selected)
+        if selected:
+            self._paint_selection(painter, option, cell)
         if option.state & QStyle.StateFlag.State_MouseOver:
             # Only under the mouse: a wall of names hides the photos (the tooltip and the
             # viewer's info panel name every photo).
-            self._paint_name(painter, option, self.name_rect(cell, option.fontMetrics), selected)
+            self._paint_name(painter, option, self.name_rect(cell, option.fontMetrics))
         score = index.data(SCORE_ROLE)
         if score is not None:  # browsing the library has no relevance to show
-            self._paint_badge(painter, option, square, badge_text(float(score)), selected)
+            text = badge_text(float(score))
+            corner = self._corner(cell, option.fontMetrics, text, right=True, top=True)
+            self._paint_badge(painter, option, corner, text)
         mark = index.data(STACK_ROLE)
         if mark is not None:
-            self._paint_badge(painter, option, square, stack_badge_text(mark), selected,
-                              self.stack_badge_rect(cell, option.fontMetrics, mark))
+            self._paint_badge(painter, option, self.stack_badge_rect(cell, option.fontMetrics, mark),
+                              stack_badge_text(mark))
+        if marks is not None and marks.favourite:
+            self._paint_badge(painter, option, self.heart_rect(cell, option.fontMetrics), "♥",
+                              ink=QColor(220, 40, 60))
+        if marks is not None and marks.rating:
+            text = stars_text(marks.rating)
+            self._paint_badge(painter, option, self._corner(cell, option.fontMetrics, text, right=True,
+                                                            top=False), text, ink=QColor(240, 180, 0))
 
+    # -- where things go -------------------------------------------------------------------
     def name_rect(self, cell: QRect, metrics: QFontMetrics) -> QRect:
-        """Where the file name goes in a cell, under the thumbnail."""
-        return QRect(cell.left() + PADDING, self._square(cell).bottom() + PADDING,
-                     cell.width() - 2 * PADDING, metrics.height())
-
-    def _paint_name(self, painter: QPainter, option: QStyleOptionViewItem, rect: QRect,
-                    selected: bool) -> None:
-        name = option.fontMetrics.elidedText(option.text, Qt.TextElideMode.ElideMiddle, rect.width())
-        painter.save()
-        painter.setPen(option.palette.color(QPalette.ColorRole.HighlightedText if selected
-                                            else QPalette.ColorRole.Text))
-        painter.drawText(rect, Qt.AlignmentFlag.AlignCenter, name)
-        painter.restore()
-
-    def _square(self, cell: QRect) -> QRect:
-        return QRect(cell.left() + (cell.width() - self.icon_size) // 2, cell.top() + PADDING,
-                     self.icon_size, self.icon_size)
+        """Where the file name goes: a band across the foot of the cell."""
+        height = metrics.height() + 6
+        return QRect(cell.left(), cell.bottom() - height + 1, cell.width(), height)
 
     def stack_badge_rect(self, cell: QRect, metrics: QFontMetrics, mark: StackMark) -> QRect:
-        """Where a stack's badge sits in a cell: the thumbnail's bottom-left corner (a click
-        there opens or closes the stack)."""
-        square = self._square(cell)
-        text = stack_badge_text(mark)
-        width, height = metrics.horizontalAdvance(text) + 8, metrics.height() + 2
-        return QRect(square.left() + 2, square.bottom() - height - 2, width, height)
+        """Where a stack's badge sits: the cell's bottom-left corner (a click there opens
+        or closes the stack)."""
+        return self._corner(cell, metrics, stack_badge_text(mark), right=False, top=False)
 
-    def _paint_thumbnail(self, painter: QPainter, option: QStyleOptionViewItem,
-                         square: QRect) -> None:
-        icon: QIcon = option.icon
+    def heart_rect(self, cell: QRect, metrics: QFontMetrics) -> QRect:
+        return self._corner(cell, metrics, "♥", right=False, top=True)
+
+    @staticmethod
+    def _corner(cell: QRect, metrics: QFontMetrics, text: str, *, right: bool, top: bool) -> QRect:
+        width, height = metrics.horizontalAdvance(text) + 8, metrics.height() + 2
+        left = cell.right() - width - 3 if right else cell.left() + 4
+        upper = cell.top() + 4 if top else cell.bottom() - height - 3
+        return QRect(left, upper, width, height)
+
+    # -- painting --------------------------------------------------------------------------
+    def _paint_photo(self, painter: QPainter, icon: QIcon, cell: QRect, turns: int) -> None:
+        """The thumbnail cropped to fill ``cell``, turned ``turns`` quarters clockwise."""
         if icon.isNull():
             return
-        # Ask for device pixels: on a 2x screen a 160 px cell draws a 320 px thumbnail.
-        ratio = painter.device().devicePixelRatioF() if painter.device() else 1.0
-        pixmap = icon.pixmap(square.size(), ratio)
-        size = pixmap.deviceIndependentSize().toSize().scaled(
-            square.size(), Qt.AspectRatioMode.KeepAspectRatio)
-        target = QRect(square.left() + (square.width() - size.width()) // 2,
-                       square.top() + (square.height() - size.height()) // 2,
-                       size.width(), size.height())
+        pixmap = icon.pixmap(BIG)
+        if pixmap.isNull():
+            return
+        sideways = turns % 2 == 1
+        width, height = (cell.height(), cell.width()) if sideways else (cell.width(), cell.height())
+        source = pixmap.deviceIndependentSize()
+        scale = max(width / max(1.0, source.width()), height / max(1.0, source.height()))
+        crop_w, crop_h = width / scale, height / scale
+        ratio = pixmap.devicePixelRatio()
+        crop = QRectF((source.width() - crop_w) / 2 * ratio, (source.height() - crop_h) / 2 * ratio,
+                      crop_w * ratio, crop_h * ratio)
         painter.save()
+        painter.setClipRect(cell)
         painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
-        painter.drawPixmap(target, pixmap)
+        painter.translate(QRectF(cell).center())
+        painter.rotate(90 * (turns % 4))
+        painter.drawPixmap(QRectF(-width / 2, -height / 2, width, height), pixmap, crop)
         painter.restore()
 
-    def _paint_badge(self, painter: QPainter, option: QStyleOptionViewItem, square: QRect,
-                     text: str, selected: bool, rect: QRect | None = None) -> None:
-        metrics = option.fontMetrics
-        width, height = metrics.horizontalAdvance(text) + 8, metrics.height() + 2
-        rect = rect or QRect(square.right() - width - 2, square.top() + 2, width, height)
+    @staticmethod
+    def _paint_selection(painter: QPainter, option: QStyleOptionViewItem, cell: QRect) -> None:
+        """A frame in the platform's highlight colour and a light wash of it: the photo
+        fills its cell, so a background behind it would never show."""
+        colour = option.palette.color(QPalette.ColorRole.Highlight)
+        wash = QColor(colour)
+        wash.setAlpha(60)
+        painter.save()
+        painter.fillRect(cell, wash)
+        pen = QPen(colour, SELECTION_FRAME)
+        pen.setJoinStyle(Qt.PenJoinStyle.MiterJoin)
+        painter.setPen(pen)
+        inset = SELECTION_FRAME // 2
+        painter.drawRect(cell.adjusted(inset, inset, -inset - 1, -inset - 1))
+        painter.restore()
+
+    @staticmethod
+    def _paint_name(painter: QPainter, option: QStyleOptionViewItem, band: QRect) -> None:
+        name = option.fontMetrics.elidedText(option.text, Qt.TextElideMode.ElideMiddle, band.width() - 8)
+        painter.save()
+        painter.fillRect(band, QColor(0, 0, 0, 150))
+        painter.setPen(QColor("white"))
+        painter.drawText(band, Qt.AlignmentFlag.AlignCenter, name)
+        painter.restore()
+
+    @staticmethod
+    def _paint_badge(painter: QPainter, option: QStyleOptionViewItem, rect: QRect, text: str,
+                     ink: QColor | None = None) -> None:
         palette = option.palette
-        background = palette.color(QPalette.ColorRole.Highlight if selected
-                                   else QPalette.ColorRole.ToolTipBase)
+        background = palette.color(QPalette.ColorRole.ToolTipBase)
         background.setAlpha(220)
         painter.save()
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
         painter.setPen(Qt.PenStyle.NoPen)
         painter.setBrush(background)
         painter.drawRoundedRect(rect, 4, 4)
-        painter.setPen(palette.color(QPalette.ColorRole.HighlightedText if selected
-                                     else QPalette.ColorRole.ToolTipText))
+        painter.setPen(ink or palette.color(QPalette.ColorRole.ToolTipText))
         painter.drawText(rect, Qt.AlignmentFlag.AlignCenter, text)
         painter.restore()

@@ -15,7 +15,7 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QSize, Qt, QTimer
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import (
     QAction,
     QCloseEvent,
@@ -39,7 +39,7 @@ from ..core.models import Failure, PhotoFilter, PhotoState
 from ..core.search.query import QueryError
 from .bridge import WorkerBridge
 from .browse import Browse
-from .grid_delegate import GridDelegate
+from .grid_delegate import GridDelegate, GridLook
 from .organize import Organize
 from .results_model import PAGE, ResultsModel
 from .sidebar import Sidebar
@@ -48,6 +48,7 @@ from .widgets import ModelBanner, SearchBox
 from .window_duplicates import DuplicateActions
 from .window_filters import FilterActions
 from .window_folders import FolderActions
+from .window_grid_look import GridLookActions
 from .window_help import HelpActions
 from .window_photos import PhotoActions
 from .window_selection import SelectionActions
@@ -62,8 +63,8 @@ SEARCH_DEBOUNCE_MS = 250
 RESULTS = 200
 
 
-class MainWindow(DuplicateActions, FilterActions, FolderActions, HelpActions, LiveStatus, ModelSwitching,
-                 PhotoActions, SelectionActions, TimelineActions, ViewerActions):
+class MainWindow(DuplicateActions, FilterActions, FolderActions, GridLookActions, HelpActions, LiveStatus,
+                 ModelSwitching, PhotoActions, SelectionActions, TimelineActions, ViewerActions):
     def __init__(self, library: Library, worker: LibraryWorker, bridge: WorkerBridge) -> None:
         super().__init__()
         self.library = library
@@ -84,6 +85,7 @@ class MainWindow(DuplicateActions, FilterActions, FolderActions, HelpActions, Li
         self.setWindowTitle("PhotoClip")
         self.setAcceptDrops(True)
         self.model = ResultsModel(ThumbnailCache(library.paths.thumbnails), self.thumbnail_tasks)
+        self.model.marks_source = lambda ids: self.library.catalog.marks_of(ids)  # the library in use
         self._build_search_bar()
         self._build_pages()
         self._build_folders_dock()
@@ -95,6 +97,7 @@ class MainWindow(DuplicateActions, FilterActions, FolderActions, HelpActions, Li
         self.build_selection_actions()
         self.build_viewer()  # a page of self.pages; its View menu goes before Tools
         self.build_timeline()  # the date header, the month scrubber, zoom (in the View menu)
+        self.build_grid_look()  # View > Photo Shapes
         self._set_tab_order()
         bridge.status_changed.connect(self.show_status)
         bridge.message.connect(self.show_message)
@@ -125,8 +128,7 @@ class MainWindow(DuplicateActions, FilterActions, FolderActions, HelpActions, Li
         self.grid = QListView()
         self.grid.setViewMode(QListView.ViewMode.IconMode)
         self.grid.setResizeMode(QListView.ResizeMode.Adjust)
-        self.grid.setUniformItemSizes(True)
-        self.delegate = GridDelegate(self.grid)
+        self.delegate = GridDelegate(self.grid, look=GridLook.JUSTIFIED)
         self.grid.setItemDelegate(self.delegate)
         self.apply_cell_size(self.library.settings.thumbnail_size)
         self.grid.setMovement(QListView.Movement.Static)
@@ -269,7 +271,7 @@ class MainWindow(DuplicateActions, FilterActions, FolderActions, HelpActions, Li
         limit, picked = self._limit, self.filter_bar.picker_filter()
         generation = self._generation.next()
 
-        def work() -> tuple[list[tuple[Any, float | None]], int | None, Any]:
+        def rows() -> tuple[list[tuple[Any, float | None]], int | None, Any]:
             """The rows; for the library view and filter-only queries, how many photos
             there are in all; for queries, the FindResult (chips, counts)."""
             if browse is not None:
@@ -284,6 +286,10 @@ class MainWindow(DuplicateActions, FilterActions, FolderActions, HelpActions, Li
                 return first, (total if len(first) == PAGE else len(first)), None
             return self.find_rows(text, picked, limit)
 
+        def work() -> tuple[list[tuple[Any, float | None]], int | None, Any, Any]:
+            found_rows, total, found = rows()
+            return found_rows, total, found, self.shapes_of(found_rows, total, found)
+
         self.searches.run(work, lambda result, error: self._show(
             generation, text, picked, result, error))
 
@@ -291,7 +297,7 @@ class MainWindow(DuplicateActions, FilterActions, FolderActions, HelpActions, Li
               error: BaseException | None) -> None:
         if not self._generation.is_current(generation):
             return  # an older query answered late
-        result, total, found = answer if answer is not None else ([], None, None)
+        result, total, found, aspects = answer if answer is not None else ([], None, None, None)
         if error is not None:
             if not isinstance(error, (LibraryError, QueryError)):
                 log.error("search failed", exc_info=error)
@@ -307,12 +313,12 @@ class MainWindow(DuplicateActions, FilterActions, FolderActions, HelpActions, Li
         if browsing:
             newest = self.library.newest
             self.model.set_items(result or [], total, self.page_fetcher(
-                generation, lambda offset: [(photo, None) for photo in newest(PAGE, offset)]))
+                generation, lambda offset: [(photo, None) for photo in newest(PAGE, offset)]), aspects)
         elif filtered:
             self.model.set_items(result or [], total, self.page_fetcher(
-                generation, self.filtered_pages(text, picked)))
+                generation, self.filtered_pages(text, picked)), aspects)
         else:
-            self.model.set_items(result or [])
+            self.model.set_items(result or [], aspects=aspects)
         self.more_button.setVisible(full_page and not browsing and not filtered)
         self.filter_bar.show_result(found)  # a tag, an album, "similar": no chips of a query
         if querying or browsing:
@@ -333,12 +339,6 @@ class MainWindow(DuplicateActions, FilterActions, FolderActions, HelpActions, Li
                 "Photos appear here as they are indexed." if has_folders else
                 "Welcome to PhotoClip. Add a folder of photos (or drop one here) to start.")
         self.pages.setCurrentIndex(1)
-
-    def apply_cell_size(self, size: int) -> None:
-        self.grid.setIconSize(QSize(size, size))
-        self.delegate.icon_size = size
-        cell = self.delegate.cell_size(self.grid.fontMetrics())
-        self.grid.setGridSize(cell + QSize(8, 8))  # a gap between cells
 
     def show_message(self, text: str) -> None:
         """A message from the worker; a missing model gets a banner, not a fleeting line."""

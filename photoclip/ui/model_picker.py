@@ -1,6 +1,7 @@
-"""Settings' model picker: the known CLIP models in a table (size, accuracy, speed
-measured here, licence, languages), a model of one's own from disk, and what switching
-costs. The spec box under the table is what is saved; the table follows it both ways."""
+"""Settings' model picker: the known CLIP models in a table (size, or "on this computer"
+when the Hugging Face cache has its weights already; accuracy, speed measured here,
+licence, languages), a model of one's own from disk, and what switching costs. The spec
+box under the table is what is saved; the table follows it both ways."""
 
 from __future__ import annotations
 
@@ -30,6 +31,7 @@ from ..core.clip.known_models import (
     KnownModel,
     custom_spec,
     describe_switch,
+    is_downloaded,
     known_model,
     measured_rates,
     switch_cost,
@@ -39,6 +41,7 @@ from ..core.units import human_size
 
 COLUMNS = ("Model", "Download", "ImageNet", "Speed here", "Licence", "Languages")
 SPEC_ROLE = Qt.ItemDataRole.UserRole
+ON_THIS_COMPUTER = "on this computer"  # the Download column of a model already in the cache
 GetMeta = Callable[[str], str | None]  # Catalog.get_meta
 
 
@@ -58,6 +61,9 @@ class ModelPicker(QWidget):
         self.current = current.strip()  # the model in use: switching to it costs nothing
         self.photo_count = photo_count
         self.get_meta = get_meta
+        # Read once, from the disk (a few stat calls): the cache doesn't change while
+        # Settings is open, except by a model switch, which closes it.
+        self.downloaded = {model.spec for model in KNOWN_MODELS if is_downloaded(model.spec)}
         self.table = QTableWidget(0, len(COLUMNS))
         self.table.setAccessibleName("CLIP models")
         self.table.setHorizontalHeaderLabels(list(COLUMNS))
@@ -105,11 +111,16 @@ class ModelPicker(QWidget):
                                     + rows * self.table.verticalHeader().defaultSectionSize() + 4)
 
     def _fill(self) -> None:
-        for model in KNOWN_MODELS:
+        for row, model in enumerate(KNOWN_MODELS):
+            size = human_size(model.download_mb * 1_000_000)
+            cached = model.spec in self.downloaded
             self._add_row(model.spec, [
-                model_name(model, self.current), human_size(model.download_mb * 1_000_000),
+                model_name(model, self.current), ON_THIS_COMPUTER if cached else size,
                 f"{model.imagenet_top1:.1%}", self._speed(model.spec), model.licence,
                 "Multilingual" if model.multilingual else "English"])
+            self.table.item(row, 1).setToolTip(
+                f"{size}, in the Hugging Face cache already: no download" if cached
+                else f"{size} to download the first time it is used")
 
     def _add_row(self, spec: str, cells: list[str]) -> None:
         row = self.table.rowCount()
@@ -162,8 +173,9 @@ class ModelPicker(QWidget):
         self.spec_changed.emit(spec)
 
     def _show_custom(self, spec: str) -> None:
+        where = "on disk" if _is_local(spec) else ON_THIS_COMPUTER if is_downloaded(spec) else "?"
         cells = [f"Custom: {spec}" + (" (in use)" if spec == self.current else ""),
-                 "on disk" if _is_local(spec) else "?", "—", self._speed(spec), "—", "—"]
+                 where, "—", self._speed(spec), "—", "—"]
         if self.custom_row() is None:
             self._add_row(spec, cells)
             return
@@ -181,7 +193,9 @@ class ModelPicker(QWidget):
             ModelSpec.parse(spec)
         except ValueError as exc:
             return str(exc)
-        return describe_switch(switch_cost(spec, self.photo_count, self._rates(spec)))
+        downloaded = spec in self.downloaded if known_model(spec) else is_downloaded(spec)
+        return describe_switch(switch_cost(spec, self.photo_count, self._rates(spec),
+                                           downloaded=downloaded))
 
     def _arch(self) -> str:
         """The architecture a chosen weights file is loaded as when its name names none:

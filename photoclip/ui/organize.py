@@ -72,7 +72,7 @@ class Organize(QObject):
             menu, "&Save Search as Smart Album…", self.save_search, "Ctrl+Shift+S",
             "Keep this search as an album that new matching photos join")
         self.concept_action = self._action(
-            menu, "Create &Concept from Selection…", self.create_concept, "Ctrl+Shift+K",
+            menu, "Create &Concept from Selection…", lambda: self.create_concept(), "Ctrl+Shift+K",
             "Teach PhotoClip what the selected photos show (e.g. your dog) to tag and find it")
         icon = QIcon.fromTheme("bookmark-new", window.style().standardIcon(
             QStyle.StandardPixmap.SP_DialogSaveButton))
@@ -224,10 +224,15 @@ class Organize(QObject):
         rows = sorted(index.row() for index in self.window.grid.selectionModel().selectedIndexes())
         return [photo for row in rows if (photo := self.window.model.photo(row)) is not None]
 
-    def create_concept(self) -> QInputDialog | None:
+    def create_concept(self, name: str | None = None) -> QInputDialog | None:
+        """Learn a concept from the selected photos: asks its name (the dialog it returns),
+        unless ``name`` is given (the Photo menu's callers and tests)."""
         photos = self.selected_photos()
         if len(photos) < MIN_EXAMPLES:
             self._tell("Select at least two photos of the same thing (3 to 10 work best)")
+            return None
+        if name is not None:
+            self._learn(name.strip(), photos)
             return None
         dialog = QInputDialog(self.window)
         dialog.setWindowTitle("Create Concept")
@@ -251,7 +256,8 @@ class Organize(QObject):
     def _learned(self, name: str, counts: tuple[int, int] | None,
                  error: BaseException | None) -> None:
         if error is not None or counts is None:
-            self._tell("")
+            reason = str(error).strip().splitlines()[0] if str(error).strip() else "it failed"
+            self._tell(f"Could not learn {name!r}: {reason}")  # one line; the box says more
             self._warn(f"Could not learn {name!r}", error)
             return
         examples, tagged = counts

@@ -17,16 +17,18 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QAbstractListModel, QMimeData, QModelIndex, QPersistentModelIndex, Qt, QUrl
+import numpy as np
+from PySide6.QtCore import QAbstractListModel, QMimeData, QModelIndex, QPersistentModelIndex, Qt, QTimer, QUrl
 from PySide6.QtGui import QColor, QIcon, QImage, QPixmap
 
 from ..core.files.thumbnails import ThumbnailCache
-from ..core.models import Photo
+from ..core.models import Photo, PhotoMarks
 from .tasks import TaskRunner
 
 PHOTO_ROLE = Qt.ItemDataRole.UserRole + 1
 SCORE_ROLE = Qt.ItemDataRole.UserRole + 2
 STACK_ROLE = Qt.ItemDataRole.UserRole + 3  # the row's StackMark, or None
+MARKS_ROLE = Qt.ItemDataRole.UserRole + 4  # the row's PhotoMarks (favourite, stars, rotation), or None
 PIXMAP_CACHE = 3000  # decoded thumbnails kept in memory (~200 KB each at 256 px)
 PAGE = 200  # library-view rows fetched at once
 IN_FLIGHT = 2  # thumbnails being made at once (the thumbnail pool's size)
@@ -70,14 +72,34 @@ class ResultsModel(QAbstractListModel):
         # the GUI thread when one of its cells is first painted.
         self._fetch_page: Callable[[int], None] | None = None
         self._pages_asked: set[int] = set()
+        # Each row's width over height as shown, for the justified grid: known for every
+        # row from the start (the catalog's shapes), pages or not. ``layout_epoch``
+        # changes whenever they do, so the grid's delegate knows to lay out again.
+        self._aspects = np.ones(0, dtype=np.float32)
+        self.layout_epoch = 0
+        # Favourites, stars and rotations of the rows painted, read in batches off the
+        # GUI thread through ``marks_source`` (the window's: the catalog's marks_of).
+        self.marks_source: Callable[[list[int]], dict[int, PhotoMarks]] | None = None
+        self._marks: dict[int, PhotoMarks] = {}
+        self._marks_wanted: set[int] = set()
+        self._marks_timer = QTimer(self, singleShot=True, interval=0)
+        self._marks_timer.timeout.connect(self._read_marks)
+        self._rows_by_id: dict[int, list[int]] = {}
 
     def set_items(self, rows: Sequence[Row], total: int | None = None,
-                  fetch_page: Callable[[int], None] | None = None) -> None:
+                  fetch_page: Callable[[int], None] | None = None,
+                  aspects: np.ndarray | None = None) -> None:
         """Replace the rows. With ``total`` beyond ``items`` (the library view), the
-        other rows wait for ``fetch_page(offset)`` to bring their page to ``fill``."""
+        other rows wait for ``fetch_page(offset)`` to bring their page to ``fill``.
+        ``aspects``: every row's shape (the catalog's); else the rows' stored sizes."""
         self.beginResetModel()
         items = [_item(row) for row in rows]
         self._items = [*items, *[None] * max(0, (total or 0) - len(items))]
+        self._aspects = _aspects_for(self._items, aspects)
+        self.layout_epoch += 1
+        self._marks.clear()
+        self._marks_wanted.clear()
+        self._rows_by_id = {}
         self._rows_by_hash = {}
         self._wanted.clear()  # the old rows' cells are gone from the screen
         self.expanded = set()
@@ -97,6 +119,7 @@ class ResultsModel(QAbstractListModel):
 
     def _remember(self, offset: int, items: list[Item]) -> None:
         for row, (photo, _, _) in enumerate(items, offset):
+            self._rows_by_id.setdefault(photo.id, []).append(row)
             if photo.content_hash:
                 self._rows_by_hash.setdefault(photo.content_hash, []).append(row)
 
@@ -118,6 +141,8 @@ class ResultsModel(QAbstractListModel):
         if added:
             self.beginInsertRows(QModelIndex(), row + 1, row + len(added))
             self._items[row + 1 : row + 1] = added
+            self._aspects = np.insert(self._aspects, row + 1, _aspects_for(added, None))
+            self.layout_epoch += 1
             self._reindex()
             self.endInsertRows()
         self.dataChanged.emit(self.index(row), self.index(row))  # its badge says so
@@ -131,6 +156,8 @@ class ResultsModel(QAbstractListModel):
         for row in reversed(rows):  # one by one: members sit together, but robustly
             self.beginRemoveRows(QModelIndex(), row, row)
             del self._items[row]
+            self._aspects = np.delete(self._aspects, row)
+            self.layout_epoch += 1
             self.endRemoveRows()
         self._reindex()
         heads = [r for r, item in enumerate(self._items) if item is not None and item[2] is not None
@@ -140,10 +167,65 @@ class ResultsModel(QAbstractListModel):
         return len(rows)
 
     def _reindex(self) -> None:
-        self._rows_by_hash = {}
+        self._rows_by_hash, self._rows_by_id = {}, {}
         for row, item in enumerate(self._items):
-            if item is not None and item[0].content_hash:
-                self._rows_by_hash.setdefault(item[0].content_hash, []).append(row)
+            if item is not None:
+                self._remember(row, [item])
+
+    # -- shapes, for the justified grid --------------------------------------------------
+    def aspects(self) -> np.ndarray:
+        """Every row's width over height as shown (float32, one per row)."""
+        return self._aspects
+
+    def photo_turned(self, photo_id: int, quarter_turns: int) -> None:
+        """A photo is shown turned now: its cells take the new shape and marks."""
+        rows = self._rows_by_id.get(photo_id, [])
+        changed = False
+        for row in rows:
+            photo = self.photo(row)
+            if photo is None:
+                continue
+            aspect = _stored_aspect(photo)
+            aspect = 1 / aspect if quarter_turns % 2 else aspect
+            if self._aspects[row] != np.float32(aspect):
+                self._aspects = self._aspects.copy()
+                self._aspects[row] = aspect
+                changed = True
+        self.forget_marks([photo_id])
+        if changed:
+            self.layout_epoch += 1
+            self.layoutChanged.emit()
+
+    # -- marks: favourite, stars, rotation -----------------------------------------------
+    def forget_marks(self, photo_ids: Sequence[int]) -> None:
+        """These photos' marks changed: their cells ask for them again."""
+        for photo_id in photo_ids:
+            self._marks.pop(photo_id, None)
+            for row in self._rows_by_id.get(photo_id, []):
+                self.dataChanged.emit(self.index(row), self.index(row), [MARKS_ROLE])
+
+    def _marks_of(self, photo: Photo) -> PhotoMarks | None:
+        found = self._marks.get(photo.id)
+        if found is None and self.marks_source is not None:
+            self._marks_wanted.add(photo.id)
+            if not self._marks_timer.isActive():
+                self._marks_timer.start()  # the cells of one paint, in one read
+        return found
+
+    def _read_marks(self) -> None:
+        ids, source = sorted(self._marks_wanted), self.marks_source
+        self._marks_wanted.clear()
+        if ids and source is not None:
+            self._runner.run(lambda: source(ids), lambda found, error: self._marks_read(ids, found, error))
+
+    def _marks_read(self, ids: list[int], found: dict[int, PhotoMarks] | None,
+                    error: BaseException | None) -> None:
+        if error is not None or found is None:
+            return  # shown without marks; the next paint asks again
+        for photo_id in ids:
+            self._marks[photo_id] = found.get(photo_id, PhotoMarks())
+            for row in self._rows_by_id.get(photo_id, []):
+                self.dataChanged.emit(self.index(row), self.index(row), [MARKS_ROLE])
 
     def _ask_for_page(self, row: int) -> None:
         page = row // PAGE
@@ -209,6 +291,8 @@ class ResultsModel(QAbstractListModel):
             return score
         if role == STACK_ROLE:
             return stack
+        if role == MARKS_ROLE:
+            return self._marks_of(photo)
         return None
 
     def _icon(self, photo: Photo) -> QIcon:
@@ -250,6 +334,17 @@ class ResultsModel(QAbstractListModel):
         for row in self._rows_by_hash.get(key, []):
             cell = self.index(row)
             self.dataChanged.emit(cell, cell, [Qt.ItemDataRole.DecorationRole])
+
+
+def _aspects_for(items: Sequence[Item | None], given: np.ndarray | None) -> np.ndarray:
+    if given is not None and len(given) == len(items):
+        return np.asarray(given, dtype=np.float32)
+    return np.asarray([_stored_aspect(item[0]) if item is not None else 1.0 for item in items],
+                      dtype=np.float32)
+
+
+def _stored_aspect(photo: Photo) -> float:
+    return photo.width / photo.height if photo.width and photo.height else 1.0
 
 
 def _item(row: Row) -> Item:

@@ -12,6 +12,7 @@ from PySide6.QtCore import QPoint, Qt
 from PySide6.QtGui import QAction, QGuiApplication, QKeySequence
 from PySide6.QtWidgets import QDockWidget, QMessageBox, QSplitter, QToolButton
 
+from .grid_delegate import GridLook
 from .shortcuts_help import ShortcutsDialog, name_clear_buttons, window_shortcuts
 from .window_parts import WindowBase
 from .window_state import read_window_state, window_state_path, write_window_state
@@ -94,6 +95,8 @@ class HelpActions(WindowBase):
         for splitter in self.findChildren(QSplitter):
             if splitter.objectName() in splitters:
                 splitter.restoreState(splitters[splitter.objectName()])
+        if "grid_look" in state:
+            self.set_grid_look(GridLook(state["grid_look"]))
         if "cell_size" in state:
             self.apply_cell_size(state["cell_size"])
 
@@ -119,7 +122,7 @@ class HelpActions(WindowBase):
                  "maximized": maximized, "docks": self.saveState(DOCK_STATE_VERSION).data(),
                  "splitters": {s.objectName(): s.saveState().data()
                                for s in self.findChildren(QSplitter) if s.objectName()},
-                 "cell_size": self.grid.iconSize().width()}
+                 "cell_size": self.grid.iconSize().width(), "grid_look": self.delegate.look.value}
         path = window_state_path(self.library.paths.cache_dir)
         try:
             write_window_state(path, state)

@@ -24,6 +24,7 @@ from ..core.live.worker import LibraryWorker, WorkerStatus
 from ..core.models import Photo
 from .bridge import WorkerBridge
 from .browse import Browse
+from .grid_delegate import GridDelegate, GridLook
 from .results_model import ResultsModel
 from .sidebar import Sidebar
 from .tasks import Generation, TaskRunner
@@ -45,6 +46,7 @@ class WindowBase(QMainWindow):
     folders_shown = Signal(list)  # the library folders' paths, after each refresh
     notice = Signal(str)  # a message from another thread, shown on the GUI thread
     search_again = Signal()  # from another thread: the results may have changed
+    marks_changed = Signal(list)  # from another thread: these photo ids' favourite or stars changed
 
     # The session, replaced as a whole when the model or device is switched.
     library: Library
@@ -59,6 +61,7 @@ class WindowBase(QMainWindow):
     # What is on show.
     model: ResultsModel
     grid: QListView
+    delegate: GridDelegate  # the grid's cells: justified rows or square crops
     pages: QStackedWidget  # the grid, the empty state, the viewer
     sidebar: Sidebar
     search_box: SearchBox
@@ -86,6 +89,18 @@ class WindowBase(QMainWindow):
         raise NotImplementedError
 
     def apply_cell_size(self, size: int) -> None:
+        raise NotImplementedError
+
+    def set_grid_look(self, look: GridLook) -> None:
+        raise NotImplementedError
+
+    def fit_squares(self) -> None:
+        raise NotImplementedError
+
+    def first_visible_row(self) -> int | None:
+        raise NotImplementedError
+
+    def find_view_menu(self) -> QMenu:
         raise NotImplementedError
 
     def refresh_folders(self) -> None:

@@ -29,6 +29,7 @@ MAX_FILE_BYTES = 1 << 20  # a few hundred bytes in practice; anything bigger is 
 COORDINATE = (-32_768, 32_767)  # a position left of or above the primary screen is fine
 SIDE = (200, 32_767)
 CELL_SIZE = (16, 2_048)
+GRID_LOOKS = ("justified", "square")  # grid_delegate.GridLook's values
 MAX_BLOB_BYTES = 64 * 1024  # Qt's dock or splitter state: well under a kilobyte
 
 
@@ -41,7 +42,7 @@ def read_window_state(path: Path) -> dict[str, Any] | None:
 
     Keys: ``x``, ``y`` (together), ``width``, ``height`` (together), ``maximized``,
     ``docks`` (bytes of QMainWindow.saveState), ``splitters`` ({objectName: bytes}),
-    ``cell_size``."""
+    ``cell_size``, ``grid_look`` ("justified" or "square")."""
     try:
         if path.stat().st_size > MAX_FILE_BYTES:
             return None
@@ -72,6 +73,8 @@ def read_window_state(path: Path) -> dict[str, Any] | None:
     cell_size = _int_in(data.get("cell_size"), CELL_SIZE)
     if cell_size is not None:
         state["cell_size"] = cell_size
+    if data.get("grid_look") in GRID_LOOKS:
+        state["grid_look"] = data["grid_look"]
     return state or None
 
 
@@ -79,8 +82,8 @@ def write_window_state(path: Path, state: dict[str, Any]) -> None:
     """Replace the file atomically (a crash leaves the old one or the new one). Takes the
     keys ``read_window_state`` gives; raises OSError (the caller logs it and goes on)."""
     data: dict[str, Any] = {"version": VERSION}
-    data.update({key: state[key] for key in ("x", "y", "width", "height", "maximized", "cell_size")
-                 if key in state})
+    data.update({key: state[key] for key in ("x", "y", "width", "height", "maximized", "cell_size",
+                                              "grid_look") if key in state})
     if "docks" in state:
         data["docks"] = _text(state["docks"])
     if state.get("splitters"):

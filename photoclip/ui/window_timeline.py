@@ -80,7 +80,7 @@ class TimelineActions(WindowBase):
         self.zoom_slider.valueChanged.connect(self.request_zoom)
         self.grid.iconSizeChanged.connect(self._icon_size_changed)
         self.statusBar().addPermanentWidget(self.zoom_slider)
-        menu = self._find_view_menu()
+        menu = self.find_view_menu()
         menu.addSeparator()
         self.larger_action = self._zoom_action(menu, "&Larger Thumbnails", ("Ctrl+=", "Ctrl++"), ZOOM_STEP)
         self.smaller_action = self._zoom_action(menu, "&Smaller Thumbnails", ("Ctrl+-",), -ZOOM_STEP)
@@ -94,7 +94,7 @@ class TimelineActions(WindowBase):
         menu.addAction(action)
         return action
 
-    def _find_view_menu(self) -> QMenu:
+    def find_view_menu(self) -> QMenu:
         """The View menu the viewer made (build_viewer runs first); a new one if none."""
         for action in self.menuBar().actions():
             if action.text().replace("&", "") == "View" and action.menu() is not None:
@@ -202,12 +202,13 @@ class TimelineActions(WindowBase):
             self._header_timer.start()  # a throttle, not a debounce: it follows a long scroll
 
     def first_visible_row(self) -> int | None:
-        """The row of the top-left cell in view."""
-        cell = self.grid.gridSize()
-        for y in range(1, max(2, cell.height()), max(1, cell.height() // 4)):
-            index = self.grid.indexAt(QPoint(max(1, cell.width() // 2), y))
-            if index.isValid():
-                return index.row()
+        """The row of the top-left cell in view (probed just inside the corner: cells of
+        justified rows differ in size, and spacing sits around each)."""
+        for y in range(1, 64, 3):
+            for x in (3, 12):
+                index = self.grid.indexAt(QPoint(x, y))
+                if index.isValid():
+                    return index.row()
         return None
 
     def update_date_header(self) -> None:
@@ -260,23 +261,23 @@ class TimelineActions(WindowBase):
         count = dict(self.scrubber.months).get(month, 0)
         if row >= self.model.rowCount():
             return
-        column = self._column_of(row)
-        if column and self._columns() - column < count:
-            row += self._columns() - column
+        line_start, next_line = self._line_around(row)
+        if row != line_start and next_line - row < count:
+            row = next_line
         self.grid.scrollTo(self.model.index(row), QAbstractItemView.ScrollHint.PositionAtTop)
         self.scrubber.set_current(month)
         self.schedule_header()
 
-    def _columns(self) -> int:
-        """Cells per line: those level with the first."""
-        top, rows = self.grid.visualRect(self.model.index(0)).top(), self.model.rowCount()
-        return next((r for r in range(1, rows) if self.grid.visualRect(self.model.index(r)).top() != top),
-                    max(1, rows))
-
-    def _column_of(self, row: int) -> int:
-        left = self.grid.visualRect(self.model.index(0)).left()
-        width = max(1, self.grid.gridSize().width())
-        return (self.grid.visualRect(self.model.index(row)).left() - left) // width
+    def _line_around(self, row: int) -> tuple[int, int]:
+        """The first row of ``row``'s line of cells, and of the line after it."""
+        top = self.grid.visualRect(self.model.index(row)).top()
+        level = lambda r: self.grid.visualRect(self.model.index(r)).top() == top  # noqa: E731
+        start, end, rows = row, row + 1, self.model.rowCount()
+        while start > 0 and level(start - 1):
+            start -= 1
+        while end < rows and level(end):
+            end += 1
+        return start, end
 
 
 class _GridEvents(QObject):
@@ -290,6 +291,7 @@ class _GridEvents(QObject):
         if event.type() == QEvent.Type.Wheel and isinstance(event, QWheelEvent):
             return self.window.wheel_zoom(event)
         if event.type() == QEvent.Type.Resize:
+            self.window.fit_squares()
             self.window.place_timeline()
             self.window.schedule_header()
         return False

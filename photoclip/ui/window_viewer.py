@@ -317,9 +317,10 @@ class ViewerActions(WindowBase):
         self._rotations[photo.id] = rotation
         library = self.library
         future = self.worker.submit(lambda: library.set_rotation(photo.id, rotation), rescan=False)
-        self.thumbnail_tasks.deliver(future, lambda _, error: self._rotation_kept(error))
+        self.thumbnail_tasks.deliver(future, lambda _, error: self._rotation_kept(photo.id, rotation, error))
 
-    def _rotation_kept(self, error: BaseException | None) -> None:
+    def _rotation_kept(self, photo_id: int, rotation: int, error: BaseException | None) -> None:
+        self.model.photo_turned(photo_id, rotation)  # the grid shows it turned too
         if error is not None:
             log.warning("the rotation could not be kept: %s", error)
             self.statusBar().showMessage(f"The rotation could not be kept: {error}", 10_000)

@@ -1,5 +1,6 @@
-"""Settings' model picker: the known models with what each costs here, a model from
-disk, the Advanced knobs folded away, and what Save writes."""
+"""Settings' model picker: the known models with what each costs here (and which are on
+this computer already), a model from disk, the Advanced knobs folded away, and what Save
+writes."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from photoclip.core.models import PhotoState
 from photoclip.core.settings import DEFAULT_MODEL, Settings, load_settings
 from photoclip.ui.main_window import MainWindow
 from photoclip.ui.settings_dialog import SettingsDialog
+from tests.core.clip.test_model_cache import fake_hub_cache
 from tests.ui.conftest import save_screenshot
 
 LARGE = "ViT-L-14:laion2b_s32b_b82k"
@@ -27,6 +29,16 @@ def _library(indexed: int = 1234) -> SimpleNamespace:
     return SimpleNamespace(catalog=SimpleNamespace(state_counts=lambda: counts,
                                                    get_meta=lambda key, default=None:
                                                    MEASURED.get(key, default)))
+
+
+@pytest.fixture(autouse=True)
+def hub_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """An empty Hugging Face cache: what this computer has downloaded is no test's business."""
+    from huggingface_hub import constants
+
+    cache = tmp_path / "hf-cache"
+    monkeypatch.setattr(constants, "HF_HUB_CACHE", str(cache))
+    return cache
 
 
 @pytest.fixture
@@ -80,6 +92,29 @@ def test_choosing_a_model_shows_what_the_switch_costs(dialog: SettingsDialog) ->
     dialog.model.setText(DEFAULT_MODEL)  # back to a known one: the custom row goes
     assert dialog.picker.table.rowCount() == len(KNOWN_MODELS) and _selected(dialog) == [0]
     assert dialog.picker.cost.text() == "In use now: nothing to re-encode."
+
+
+def test_models_in_the_hugging_face_cache_cost_no_download(qtbot, hub_cache: Path, tmp_path: Path) -> None:
+    fake_hub_cache(hub_cache, "laion/CLIP-ViT-L-14-laion2B-s32B-b82K", ["open_clip_model.safetensors"])
+    fake_hub_cache(hub_cache, "me/my-clip", ["open_clip_config.json", "open_clip_model.safetensors"])
+    fake_hub_cache(hub_cache, "timm/ViT-B-16-SigLIP", ["open_clip_config.json"])  # no weights yet
+    shown = SettingsDialog(Settings(), tmp_path / "settings.toml", library=_library())
+    qtbot.addWidget(shown)
+    assert _column(shown, 1) == ["605 MB", "605 MB", "599 MB", "813 MB", "1.5 GB", "on this computer",
+                                 "3.9 GB"]
+    assert shown.picker.table.item(5, 1).toolTip() == "1.7 GB, in the Hugging Face cache already: no download"
+    assert shown.picker.table.item(3, 1).toolTip() == "813 MB to download the first time it is used"
+    shown.picker.table.selectRow(5)
+    assert shown.picker.cost.text() == (
+        "Re-encodes 1,234 photos: about 3 min at this computer's measured 7.1 photos/s. "
+        "No download: its weights are on this computer already.")
+    shown.show()
+    save_screenshot(shown, "settings-models-downloaded")
+    shown.model.setText("hf-hub:me/my-clip")  # a hub model of one's own, cached too
+    assert _column(shown, 1)[7] == "on this computer"
+    assert shown.picker.cost.text().endswith("No download: its weights are on this computer already.")
+    shown.model.setText("hf-hub:me/not-here")
+    assert _column(shown, 1)[7] == "?" and "download" not in shown.picker.cost.text().casefold()
 
 
 def test_custom_uses_a_chosen_folder_or_weights_file(dialog: SettingsDialog, tmp_path: Path,

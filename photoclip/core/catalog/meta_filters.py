@@ -11,6 +11,9 @@ thread keeps until the database changes (``PRAGMA data_version``). Text matches 
 date, place, camera or orientation condition (the backfill gives them one). Albums are
 not resolved here: the library turns them into ``PhotoFilter.ids``. Text conditions
 (``PhotoFilter.text``) are the text index's matches (``text.PhotoTextStore.text_ids``).
+Favourites and ratings are ``photo_marks`` rows (``marks.py``); a photo without one is no
+favourite and unrated, so "not a favourite" and "unrated" take out the rows that say
+otherwise rather than ask for rows that say so.
 """
 
 from __future__ import annotations
@@ -96,6 +99,25 @@ def _meta_query(f: PhotoFilter, camera_keys: Sequence[str]) -> _Query | None:
     return _Query("photo_meta m", "m.photo_id", " AND ".join(terms), params)
 
 
+def _marks_queries(f: PhotoFilter) -> tuple[list[_Query], list[_Query]]:
+    """The favourite and rating conditions of ``f``: (ids wanted, ids taken out)."""
+    wanted: list[_Query] = []
+    unwanted: list[_Query] = []
+    if f.favourite is not None:
+        (wanted if f.favourite else unwanted).append(_marked("k.favourite = 1"))
+    if f.min_rating:
+        wanted.append(_marked("k.rating >= ?", f.min_rating))
+    if f.exact_rating == 0:
+        unwanted.append(_marked("k.rating > 0"))
+    elif f.exact_rating is not None:
+        wanted.append(_marked("k.rating = ?", f.exact_rating))
+    return wanted, unwanted
+
+
+def _marked(where: str, *params: object) -> _Query:
+    return _Query("photo_marks k", "k.photo_id", where, list(params))
+
+
 def _tags_query(names: Sequence[str], label_set: str | None = None) -> _Query:
     in_set = " AND t.label_set = ?" if label_set else ""
     where = f"t.name IN ({_marks(names)}) AND t.source != 'rejected'" + in_set
@@ -164,10 +186,11 @@ class PhotoFilters(PhotoTextStore):
                 return None, []
             wanted.append(_Query("photo_folders o", "o.photo_id",
                                  "o.folder_key IN (SELECT value FROM json_each(?))", [json.dumps(keys)]))
+        marked, unwanted = _marks_queries(f)
+        wanted += marked  # favourites and stars: few photos, most often
         meta = _meta_query(f, cameras)
         if meta is not None:  # last: tags and folders are narrower more often than not
             wanted.append(meta)
-        unwanted: list[_Query] = []
         excluded = self._tag_names(f.exclude_tags)
         if excluded:
             unwanted.append(_tags_query(excluded))

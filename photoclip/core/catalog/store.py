@@ -40,12 +40,13 @@ from .records import (
     photo_from_row,
     vector_to_blob,
 )
+from .shapes import PhotoShapes
 from .tags import TagsAlbumsConcepts
 from .text import PhotoTextStore
 
 
-class Catalog(PhotoReads, MovesAndTrash, TagsAlbumsConcepts, PhotoFacets, PhotoTextStore, PhotoLooksStore,
-              MarksAndAlbums):
+class Catalog(PhotoReads, MovesAndTrash, TagsAlbumsConcepts, PhotoFacets, PhotoShapes, PhotoTextStore,
+              PhotoLooksStore, MarksAndAlbums):
     """Typed access to the SQLite catalog. Safe to share between threads."""
 
     def __init__(self, path: Path, *, backups_dir: Path | None = None) -> None:

@@ -20,6 +20,10 @@ asking the network. Where each number comes from:
 Speed is not in the table: it depends on the computer. The worker measures photos/s
 while indexing; a rate recorded in the catalog meta under ``rate_key(model_id)`` is
 what ``switch_cost`` estimates with, and without one it says so rather than guess.
+
+Whether a model's weights are on this computer already (``is_downloaded``) is read from
+the Hugging Face cache, where open_clip keeps them: every model in the table loads
+open_clip_model.safetensors (or its .bin twin) from its ``hf_hub`` repository.
 """
 
 from __future__ import annotations
@@ -31,7 +35,9 @@ from pathlib import Path
 
 from ..settings import DEFAULT_MODEL
 from ..units import human_size
+from .download import HUB_CONFIG, HUB_WEIGHTS
 from .encoder import ModelSpec
+from .model_cache import cached_file
 
 RATE_KEY_PREFIX = "rate:"  # catalog meta: photos/s measured on this computer, per model id
 WEIGHT_SUFFIXES = (".safetensors", ".bin", ".pt", ".pth")  # what ModelSpec reads as a file
@@ -108,11 +114,14 @@ class SwitchCost:
     seconds: float | None  # None: no rate measured on this computer for it
     download_mb: int | None  # None: not in the table (a local file, a hub repo)
     rate: float | None = None  # the photos/s the seconds come from
+    downloaded: bool = False  # its weights are in the Hugging Face cache already
 
 
-def switch_cost(spec: str, photo_count: int, rates: Mapping[str, float] | None = None) -> SwitchCost:
+def switch_cost(spec: str, photo_count: int, rates: Mapping[str, float] | None = None, *,
+                downloaded: bool = False) -> SwitchCost:
     """What moving every one of ``photo_count`` photos to ``spec`` costs, from ``rates``
-    ({model id: photos/s measured here}, as ``measured_rates`` reads them)."""
+    ({model id: photos/s measured here}, as ``measured_rates`` reads them); ``downloaded``:
+    its weights are on this computer (``is_downloaded``), so there is nothing to fetch."""
     try:
         model_id: str | None = ModelSpec.parse(spec).model_id
     except (ValueError, OSError):
@@ -120,7 +129,8 @@ def switch_cost(spec: str, photo_count: int, rates: Mapping[str, float] | None =
     rate = (rates or {}).get(model_id) if model_id else None
     known = known_model(spec)
     return SwitchCost(photos=photo_count, seconds=photo_count / rate if rate else None,
-                      download_mb=known.download_mb if known else None, rate=rate)
+                      download_mb=known.download_mb if known else None, rate=rate,
+                      downloaded=downloaded)
 
 
 def about(seconds: float) -> str:
@@ -145,9 +155,34 @@ def describe_switch(cost: SwitchCost) -> str:
     else:
         text = (f"Re-encodes {cost.photos:,} photo{'s' if cost.photos != 1 else ''}: "
                 f"{about(cost.seconds)} at this computer's measured {cost.rate:.1f} photos/s.")
-    if cost.download_mb:
+    if cost.downloaded:
+        text += " No download: its weights are on this computer already."
+    elif cost.download_mb:
         text += f" Downloads {human_size(cost.download_mb * 1_000_000)} the first time."
     return text
+
+
+def weights_repo(spec: str) -> str | None:
+    """The Hugging Face repository open_clip loads ``spec`` from: a known model's
+    ``hf_hub``, or an ``hf-hub:ORG/REPO`` spec's; None for anything else (a file on disk)."""
+    known = known_model(spec)
+    if known is not None:
+        return known.hf_hub
+    spec = spec.strip()
+    if not spec.startswith("hf-hub:"):
+        return None
+    return spec.removeprefix("hf-hub:").strip() or None
+
+
+def is_downloaded(spec: str, cache_dir: Path | None = None) -> bool:
+    """Whether ``spec``'s weights are in the Hugging Face cache (``cache_dir``, else
+    huggingface_hub's own): read from the disk, never the network. An ``hf-hub:`` model
+    needs its open_clip_config.json too; a table model, only its weights."""
+    repo = weights_repo(spec)
+    if repo is None:
+        return False
+    needed = [HUB_WEIGHTS] if known_model(spec) else [(HUB_CONFIG,), HUB_WEIGHTS]
+    return all(cached_file(repo, choices, cache_dir) is not None for choices in needed)
 
 
 def custom_spec(path: Path, arch: str) -> str:

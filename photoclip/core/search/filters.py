@@ -12,11 +12,15 @@ Syntax (keys ignore case; a value with spaces goes in double quotes, ``camera:"P
 - ``tag:beach``, ``album:"Italy 2023"``, ``kind:screenshot``: names as typed (tags match
   exactly); several tags or albums must all hold, several kinds any of them.
 - ``orientation:portrait`` (or landscape, square); ``sort:date`` / ``sort:relevance``.
+- ``favourite:yes`` / ``favourite:no`` (``fav:`` for short) the heart; ``rating:4`` four
+  stars or more (1..5), ``rating:=3`` exactly three (0..5; ``rating:=0`` unrated). A photo
+  never marked is no favourite and has 0 stars.
 - ``text:"wifi password"`` / ``text:inv*``: the text read in the photo holds every word
   (or prefix) of the value, in any order (``catalog/text_search.py`` reads it; case and
   accents ignored); several ``text:`` must all match.
 - ``-tag:people`` and ``-place:Paris`` (or ``- tag:people`` right after the combined-query
-  minus) leave those photos out; no other key can be negated.
+  minus) leave those photos out; ``-favourite:yes`` is ``favourite:no`` (and ``-favourite:no``
+  is ``favourite:yes``); no other key can be negated.
 - A key this module does not know (``note:x``, ``http://...``, the weight in ``2:beach``)
   stays text, and so does anything in double quotes: ``"last summer"`` is words, not a date.
 
@@ -33,25 +37,30 @@ as text: the user clicked the date away and should not get it back.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, fields, replace
 from datetime import date
+from typing import TypeVar
 
+from ..catalog.marks import MAX_RATING
 from ..catalog.text_search import TextQueryError, parse_text_query
 from ..files.places import fold
 from ..models import PhotoFilter
 from .date_phrases import find_date_phrases, parse_period
 from .query import QueryError
 
+_T = TypeVar("_T")
 SORTS = ("relevance", "date")
 ORIENTATIONS = ("portrait", "landscape", "square")
 KEYS = ("after", "before", "year", "date", "place", "in", "camera", "folder", "tag", "album", "kind",
-        "orientation", "sort", "text")
+        "orientation", "sort", "text", "favourite", "fav", "rating")
 _EXAMPLES = {"after": "2023-06", "before": "2024-01-15", "year": "2021", "date": "2024-07",
              "place": "Lisbon", "in": "Portugal", "camera": '"Pixel 7"', "folder": "Trips", "tag": "beach",
              "album": '"Italy 2023"', "kind": "screenshot", "orientation": "portrait", "sort": "date",
-             "text": '"wifi password"'}
+             "text": '"wifi password"', "favourite": "yes", "fav": "yes", "rating": "4"}
+_ALIASES = {"in": "place", "fav": "favourite"}  # the chip's kind of a key spelled another way
 _NEGATABLE = {"tag": "exclude_tags", "place": "exclude_places"}
+_YES_NO = {"yes": True, "no": False}
 
 # A key at the start of a word, an optional sign glued to it, then a value: quoted, bare,
 # an unclosed quote or nothing (the last two are mistakes worth a message for a known key).
@@ -69,9 +78,10 @@ class Chip:
     """One active filter, for the UI to show and remove.
 
     ``kind``: the key ("after", "before", "year", "date", "place" (also for ``in:``),
-    "camera", "folder", "tag", "album", "kind", "orientation", "sort", "text"), "-tag" or "-place"
-    for a negation, "date" for a date phrase. ``value``: as typed, unquoted (a phrase's
-    range written the way ``date:`` reads it, "2023-06..2023-08").
+    "camera", "folder", "tag", "album", "kind", "orientation", "sort", "text", "favourite" (also
+    for ``fav:``), "rating"), "-tag", "-place" or "-favourite" for a negation, "date" for a
+    date phrase. ``value``: as typed, unquoted (a phrase's range written the way ``date:``
+    reads it, "2023-06..2023-08").
     """
 
     kind: str
@@ -138,12 +148,16 @@ def filter_from_options(*, after: str | None = None, before: str | None = None,
                         album: str | Iterable[str] | None = None, kind: str | Iterable[str] | None = None,
                         orientation: str | None = None, exclude_tag: str | Iterable[str] | None = None,
                         exclude_place: str | Iterable[str] | None = None,
-                        text: str | Iterable[str] | None = None) -> PhotoFilter:
+                        text: str | Iterable[str] | None = None, favourite: str | bool | None = None,
+                        rating: str | int | None = None) -> PhotoFilter:
     """The filter of CLI options (``--after 2023-06 --place Lisbon --place Porto``), read by
-    the same rules as the query syntax; a bad value raises QueryError naming the option."""
+    the same rules as the query syntax; a bad value raises QueryError naming the option.
+    ``favourite``: True/False or "yes"/"no"; ``rating``: 4 or "4" (at least), "=3" (exactly)."""
+    if isinstance(favourite, bool):
+        favourite = "yes" if favourite else "no"
     options = {"after": after, "before": before, "year": year, "date": date, "place": place,
                "camera": camera, "folder": folder, "tag": tag, "album": album, "kind": kind,
-               "orientation": orientation, "text": text}
+               "orientation": orientation, "text": text, "favourite": favourite, "rating": rating}
     combined = PhotoFilter()
     for key, values in options.items():
         for value in _values(values):
@@ -161,8 +175,9 @@ def parse_sort(value: str | None) -> str | None:
 
 def merge(a: PhotoFilter, b: PhotoFilter) -> PhotoFilter:
     """Both filters at once, as one query holding both would read them: lists add up,
-    date ranges and id lists intersect; dates or orientations that cannot both hold raise
-    QueryError (better one clear line than a search that silently finds nothing)."""
+    date ranges and id lists intersect, the higher least rating holds; dates, orientations,
+    favourites or exact ratings that cannot both hold raise QueryError (better one clear
+    line than a search that silently finds nothing)."""
     after = max((d for d in (a.after, b.after) if d), default=None)
     before = min((d for d in (a.before, b.before) if d), default=None)
     if after and before and after >= before:
@@ -175,17 +190,24 @@ def merge(a: PhotoFilter, b: PhotoFilter) -> PhotoFilter:
         allowed = set(b.ids)
         ids = tuple(i for i in a.ids if i in allowed)
     orientation = _agree(a.orientation, b.orientation, "orientation")
-    return replace(a, after=after, before=before, orientation=orientation, ids=ids, **lists)
+    favourite = _agree(a.favourite, b.favourite, "favourite", lambda on: "yes" if on else "no")
+    return replace(a, after=after, before=before, orientation=orientation, ids=ids,
+                   favourite=favourite, **_ratings(a, b), **lists)
 
 
 # ---- reading values -----------------------------------------------------------------------
 
 def _fragment(key: str, value: str, label: str, *, negated: bool) -> PhotoFilter:
     """The filter of one ``key:value``; ``label`` is how the user wrote it, for messages."""
+    if key == "favourite":  # -favourite:yes is favourite:no: a yes/no has an opposite
+        return PhotoFilter(favourite=_yes_no(value, label) != negated)
     if negated:
         if key not in _NEGATABLE:
-            raise QueryError(f"{label}: only tag: and place: can be negated (-tag:people, -place:Paris)")
+            raise QueryError(f"{label}: only tag: and place: can be negated (-tag:people, -place:Paris); "
+                             "-favourite:yes is favourite:no")
         return PhotoFilter(**{_NEGATABLE[key]: (_name(key, value, label),)})
+    if key == "rating":
+        return _rating_fragment(value.strip(), label)
     if key in ("after", "before", "year", "date"):
         return _date_fragment(key, value.strip(), label)
     if key == "orientation":
@@ -206,6 +228,33 @@ def _name(key: str, value: str, label: str) -> str:
     if not name:
         raise QueryError(f"{label} needs a value, e.g. {key}:{_EXAMPLES[key]}")
     return name
+
+
+def _yes_no(value: str, label: str) -> bool:
+    said = _YES_NO.get(value.strip().lower())
+    if said is None:
+        raise QueryError(f"{label}: favourite is yes or no, e.g. favourite:yes")
+    return said
+
+
+def _rating_fragment(value: str, label: str) -> PhotoFilter:
+    """ "4": four stars or more; "=3": exactly three ("=0": not rated)."""
+    exact = value.startswith("=")
+    digits = value[1:] if exact else value
+    lowest = 0 if exact else 1
+    if not re.fullmatch(r"\d", digits) or not lowest <= int(digits) <= MAX_RATING:
+        raise QueryError(f"{label}: a rating is 1 to {MAX_RATING} (that many stars or more) or "
+                         f"=0 to ={MAX_RATING} (exactly; =0 is unrated), e.g. rating:4")
+    return PhotoFilter(exact_rating=int(digits)) if exact else PhotoFilter(min_rating=int(digits))
+
+
+def _ratings(a: PhotoFilter, b: PhotoFilter) -> dict[str, int | None]:
+    """Both filters' ratings at once: the higher least one, the one exact one."""
+    least = max((r for r in (a.min_rating, b.min_rating) if r is not None), default=None)
+    exact = _agree(a.exact_rating, b.exact_rating, "rating", lambda n: f"={n}")
+    if exact is not None and least is not None and exact < least:
+        raise QueryError(f"rating:={exact} and rating:{least} cannot both hold")
+    return {"min_rating": least, "exact_rating": exact}
 
 
 def _text_value(value: str, label: str) -> str:
@@ -253,10 +302,11 @@ def _sort_value(value: str, label: str) -> str:
     return order
 
 
-def _agree(a: str | None, b: str | None, what: str) -> str | None:
-    if a and b and a != b:
-        raise QueryError(f"{what}:{a} and {what}:{b} cannot both hold")
-    return a or b
+def _agree(a: _T | None, b: _T | None, what: str, shown: Callable[[_T], str] = str) -> _T | None:
+    """The one value of both (None: not asked); two different ones raise QueryError."""
+    if a is not None and b is not None and a != b:
+        raise QueryError(f"{what}:{shown(a)} and {what}:{shown(b)} cannot both hold")
+    return a if a is not None else b
 
 
 def _union(a: tuple[str, ...], b: tuple[str, ...]) -> tuple[str, ...]:
@@ -308,7 +358,7 @@ def _typed(query: str, match: re.Match[str], key: str, check: bool) -> _Found | 
         return None
     value = next(v for v in (match.group("q"), match.group("cq"), match.group("bare")) if v is not None)
     negated = match.group("sign") == "-" or bool(_MINUS_BEFORE.search(query[:match.start()]))
-    kind = "place" if key == "in" else key
+    kind = _ALIASES.get(key, key)
     if negated:
         kind = f"-{kind}"
     return _Found(match.start(), match.end(), Chip(kind, value.strip(), "typed", raw), negated)

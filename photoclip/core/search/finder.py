@@ -21,7 +21,7 @@ with no text at all: one empty FTS lookup, ~0.1 ms): CLIP's answer exactly as wi
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -50,6 +50,9 @@ class FindResult:
     hidden: int = 0  # sort:date: matches under the adaptive cutoff, not shown
     total: int | None = None  # filter-only queries: how many photos match in all
     stacked: int = 0  # hits folded into the stack of a better-ranked one (search/stacks.py)
+    # Filter-only queries' first page: the shape of every photo matched, newest first (the
+    # grid lays out rows it has not fetched yet from these; catalog/shapes.py).
+    aspects: np.ndarray | None = field(default=None, compare=False, repr=False)
 
 
 class Finder:
@@ -172,7 +175,8 @@ class Finder:
                       offset: int) -> FindResult:
         kept = self._catalog.filtered_ids(allowed)  # once: the page and the count
         photos = self._catalog.newest_first(allowed, top, offset, kept=kept)
-        return FindResult([SearchHit(p, 0.0) for p in photos], parsed, total=len(kept))
+        aspects = self._catalog.listing_aspects(allowed, kept=kept) if offset == 0 else None
+        return FindResult([SearchHit(p, 0.0) for p in photos], parsed, total=len(kept), aspects=aspects)
 
     def _with_albums_resolved(self, wanted: PhotoFilter) -> PhotoFilter:
         """Albums become an allow-list of ids (a smart album is a saved search)."""

@@ -1,0 +1,87 @@
+"""The grid's look, a part of MainWindow: justified rows (each photo at its own shape,
+rows filling the width) or square crops (as many as fill a row), chosen in View ▸
+Photo Shapes and kept between runs; and the cell size both are drawn at.
+
+Justified cells come from the delegate (``grid_delegate.justified_sizes``), which the
+list view asks for each photo as it lays the rows out; square cells are one grid size,
+fitted again to the width whenever the viewport's width changes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+from PySide6.QtCore import QSize
+from PySide6.QtGui import QAction, QActionGroup, QKeySequence
+
+from ..core.models import PhotoFilter
+from .grid_delegate import SPACING, GridLook, layout_width
+from .window_parts import WindowBase
+
+LOOK_NAMES = {GridLook.JUSTIFIED: "&Justified Rows", GridLook.SQUARE: "&Square Crops"}
+LOOK_KEYS = {GridLook.JUSTIFIED: "Ctrl+Alt+1", GridLook.SQUARE: "Ctrl+Alt+2"}
+
+
+class GridLookActions(WindowBase):
+
+    def build_grid_look(self) -> None:
+        """View ▸ Photo Shapes: the two looks, one checked."""
+        menu = self.find_view_menu().addMenu("Photo &Shapes")
+        group = QActionGroup(self)
+        group.setExclusive(True)
+        self.look_actions: dict[GridLook, QAction] = {}
+        for look, text in LOOK_NAMES.items():
+            action = QAction(text, self, checkable=True)
+            action.setShortcut(QKeySequence(LOOK_KEYS[look]))
+            action.setChecked(look is self.delegate.look)
+            action.triggered.connect(lambda _=False, look=look: self.set_grid_look(look))
+            group.addAction(action)
+            menu.addAction(action)
+            self.look_actions[look] = action
+        self.marks_changed.connect(self.model.forget_marks)  # hearts and stars on the cells
+
+    def set_grid_look(self, look: GridLook) -> None:
+        if look is self.delegate.look:
+            return
+        top = self.first_visible_row()
+        self.delegate.look = look
+        self.look_actions[look].setChecked(True)
+        self.apply_cell_size(self.grid.iconSize().width())
+        if top is not None:
+            self.grid.scrollTo(self.model.index(top), self.grid.ScrollHint.PositionAtTop)
+
+    def apply_cell_size(self, size: int) -> None:
+        """Cells ``size`` px: the rows' height (justified) or the squares' side, near it."""
+        self.grid.setIconSize(QSize(size, size))
+        self.delegate.icon_size = size
+        if self.delegate.look is GridLook.JUSTIFIED:
+            self.grid.setSpacing(SPACING)  # the flow puts it around each cell
+            self.grid.setGridSize(QSize())
+            self.grid.setUniformItemSizes(False)  # each row its own height
+        else:
+            self.grid.setSpacing(0)  # the gap is inside the grid's cells
+            self.grid.setUniformItemSizes(True)
+            self.fit_squares()
+        self.grid.doItemsLayout()
+
+    def fit_squares(self) -> None:
+        """Square crops: the side that fills the width, again after the width changed."""
+        if self.delegate.look is not GridLook.SQUARE:
+            return
+        side = self.delegate.square_side_for(layout_width(self.grid))
+        if side != self.delegate.square_side or not self.grid.gridSize().isValid():
+            self.delegate.square_side = side
+            self.grid.setGridSize(QSize(side + SPACING, side + SPACING))
+
+    def shapes_of(self, rows: Sequence[tuple[Any, ...]], total: int | None, found: Any) -> np.ndarray | None:
+        """Every row's shape for the justified grid (run in the search pool with the rows):
+        the hits' own, or for a paged list (the library, a filter-only query) all of its
+        photos' in its order, pages not fetched yet included."""
+        catalog = self.library.catalog
+        if total is None:
+            return catalog.aspects_of([row[0].id for row in rows])
+        if found is None:
+            return catalog.listing_aspects(PhotoFilter())
+        return getattr(found, "aspects", None)

@@ -1,0 +1,60 @@
+"""Justified rows: each full row fills the width exactly, photos keep their shapes, and
+the cells fit QListView's flow, so it breaks the rows where the layout did."""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pytest
+
+from photoclip.ui.justified import MAX_ASPECT, fits_in_row, justify
+
+
+def _rows(cells, count: int) -> list[range]:
+    starts = [*cells.row_starts, count]
+    return [range(a, b) for a, b in itertools.pairwise(starts)]
+
+
+def test_equal_squares_fill_the_row_at_the_wanted_height() -> None:
+    cells = justify(np.ones(6, np.float32), width=401, row_height=100, spacing=0)
+    assert cells.row_starts == [0, 4]
+    assert cells.widths == [100] * 6 and cells.heights == [100] * 6
+
+
+def test_full_rows_fill_the_width_and_the_flow_breaks_where_the_layout_does() -> None:
+    rng = np.random.default_rng(3)
+    aspects = rng.choice([4 / 3, 3 / 2, 2 / 3, 3 / 4, 1.0, 16 / 9], size=500)
+    width, spacing = 1000, 2
+    cells = justify(aspects, width, 160, spacing)
+    rows = _rows(cells, len(aspects))
+    assert rows[-1].stop == 500 and len(rows) > 50
+    for number, row in enumerate(rows):
+        widths = [cells.widths[i] for i in row]
+        assert fits_in_row(widths, spacing, width)
+        assert len({cells.heights[i] for i in row}) == 1  # one height a row
+        if number < len(rows) - 1:
+            # Full: to the pixel (the flow wants it short of the bounds by one), and the
+            # next photo would not fit, so QListView wraps here too.
+            assert sum(widths) + spacing * (len(widths) + 1) == width - 1
+            assert not fits_in_row([*widths, cells.widths[row.stop]], spacing, width)
+            # Shapes kept: each cell's width over height is its photo's, but for whole
+            # pixels (a width rounded, a height cut by under a pixel each).
+            for i in row:
+                slack = (1 + aspects[i]) / cells.heights[i]
+                assert cells.widths[i] / cells.heights[i] == pytest.approx(aspects[i], abs=slack)
+    heights = [cells.heights[r.start] for r in rows[:-1]]
+    assert min(heights) > 0.66 * 160 and max(heights) <= 1.5 * 160
+    assert cells.heights[rows[-1].start] == 160  # the last row is not stretched
+
+
+def test_a_panorama_is_cropped_and_never_wider_than_the_row() -> None:
+    cells = justify(np.asarray([12.0, 1.0]), width=300, row_height=200, spacing=2)
+    assert cells.widths[0] <= 300 - 1 - 2 * 2
+    assert cells.widths[0] / cells.heights[0] == pytest.approx(MAX_ASPECT, rel=0.02)
+    assert fits_in_row(cells.widths[:1], 2, 300)
+
+
+def test_nothing_to_lay_out() -> None:
+    cells = justify(np.ones(0, np.float32), 800, 160, 2)
+    assert len(cells) == 0 and cells.row_starts == []
