@@ -10,8 +10,10 @@ them), or square crops of one size, as many as fill a row.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from enum import Enum
 
+import numpy as np
 from PySide6.QtCore import QAbstractItemModel, QModelIndex, QPersistentModelIndex, QRect, QRectF, QSize, Qt
 from PySide6.QtGui import QColor, QFontMetrics, QIcon, QPainter, QPalette, QPen
 from PySide6.QtWidgets import QListView, QStyle, QStyledItemDelegate, QStyleOptionViewItem
@@ -21,6 +23,8 @@ from .justified import CellSizes, justify
 from .results_model import MARKS_ROLE, SCORE_ROLE, STACK_ROLE, StackMark
 
 SPACING = 4  # px between photos (and before the first and after the last of a row)
+DAY_SECTIONS_FROM = 128  # px rows and up: a section a day; smaller, a section a month
+HEADER_PADDING = 12  # px above and below a section header's text
 SELECTION_FRAME = 3  # px of the highlight colour inside a selected cell
 BIG = QSize(4096, 4096)  # ask an icon for its own size (it never scales up)
 
@@ -64,7 +68,11 @@ class GridDelegate(QStyledItemDelegate):
         self.look = look
         self._sizes: CellSizes | None = None
         self._sizes_key: tuple[int, int, int, int] | None = None
+        self._cells: list[QSize] | None = None  # the sizes as handed to the list view
         self.square_side = icon_size  # square crops: the side that fills the row
+        # The text of the header over the section whose first photo is at a row (the
+        # window's: day and place); without it, no headers.
+        self.section_label: Callable[[int], str] | None = None
 
     def cell_size(self, metrics: QFontMetrics) -> QSize:
         """A square cell (square crops: the side that fills the width)."""
@@ -73,13 +81,15 @@ class GridDelegate(QStyledItemDelegate):
 
     def sizeHint(self, option: QStyleOptionViewItem,
                  index: QModelIndex | QPersistentModelIndex) -> QSize:
+        # Called for each of 100,000 photos in a layout: kept lean. A layout starts at
+        # row 0, so that is when the cells are checked against the rows, width and zoom.
+        row = index.row()
         if self.look is GridLook.SQUARE or self.view is None:
             return self.cell_size(option.fontMetrics)
-        sizes = self.justified_sizes(index.model())
-        row = index.row()
-        if sizes is None or row >= len(sizes):
-            return QSize(self.icon_size, self.icon_size)
-        return QSize(sizes.widths[row], sizes.heights[row])
+        if row == 0 or self._cells is None:
+            self.justified_sizes(index.model())
+        cells = self._cells
+        return cells[row] if cells is not None and row < len(cells) else QSize(self.icon_size, self.icon_size)
 
     def justified_sizes(self, model: QAbstractItemModel) -> CellSizes | None:
         """The justified cells of ``model``'s rows at the view's width; found again only
@@ -88,8 +98,15 @@ class GridDelegate(QStyledItemDelegate):
         if aspects is None or self.view is None:
             return None
         key = (id(model), getattr(model, "layout_epoch", 0), self.icon_size, layout_width(self.view))
-        if key != self._sizes_key:
-            self._sizes = justify(aspects(), key[3], self.icon_size, SPACING)
+        if key != self._sizes_key or self._sizes is None:
+            days = getattr(model, "days", lambda: None)()
+            sections: list[int] = []
+            if days is not None and self.section_label is not None:
+                keys = days if self.icon_size >= DAY_SECTIONS_FROM else days // 100  # a month: YYYYMM
+                sections = (np.flatnonzero(np.diff(keys)) + 1).tolist()
+            header = self.view.fontMetrics().height() + HEADER_PADDING
+            self._sizes = justify(aspects(), key[3], self.icon_size, SPACING, sections, header)
+            self._cells = [QSize(w, h) for w, h in zip(self._sizes.widths, self._sizes.heights, strict=True)]
             self._sizes_key = key
         return self._sizes
 
@@ -99,10 +116,23 @@ class GridDelegate(QStyledItemDelegate):
         columns = max(1, round(width / (self.icon_size + SPACING)))
         return max(1, (width - 1) // columns - SPACING)
 
+    def photo_rect(self, cell: QRect, row: int) -> QRect:
+        """Where the photo is drawn in its cell: all of it, or (justified rows) under a
+        section's header band and left of the room that ends a section's last row."""
+        sizes = self._sizes
+        if self.look is GridLook.SQUARE or sizes is None or row >= len(sizes) or row < 0:
+            return cell
+        band = sizes.header if sizes.headed[row] >= 0 else 0
+        return QRect(cell.left(), cell.top() + band, min(cell.width(), sizes.photo_widths[row]),
+                     cell.height() - band)
+
     def paint(self, painter: QPainter, option: QStyleOptionViewItem,
               index: QModelIndex | QPersistentModelIndex) -> None:
         self.initStyleOption(option, index)
-        cell = option.rect
+        whole = option.rect
+        cell = self.photo_rect(whole, index.row())
+        if cell.top() != whole.top():
+            self._paint_header(painter, option, whole, index.row())
         marks: PhotoMarks | None = index.data(MARKS_ROLE)
         self._paint_photo(painter, option.icon, cell, marks.rotation if marks else 0)
         selected = bool(option.state & QStyle.StateFlag.State_Selected)
@@ -172,6 +202,25 @@ class GridDelegate(QStyledItemDelegate):
         painter.translate(QRectF(cell).center())
         painter.rotate(90 * (turns % 4))
         painter.drawPixmap(QRectF(-width / 2, -height / 2, width, height), pixmap, crop)
+        painter.restore()
+
+    def _paint_header(self, painter: QPainter, option: QStyleOptionViewItem, whole: QRect, row: int) -> None:
+        """The section's header across its first row: each cell of the row draws the same
+        text from the row's start, clipped to itself and the gap after it (a cell
+        repainted alone redraws its own slice)."""
+        sizes = self._sizes
+        if sizes is None or self.section_label is None:
+            return
+        band = QRect(whole.left(), whole.top(), whole.width() + SPACING, sizes.header)
+        font = option.font
+        font.setBold(True)
+        painter.save()
+        painter.setClipRect(band)
+        painter.setFont(font)
+        painter.setPen(option.palette.color(QPalette.ColorRole.Text))
+        text_area = QRect(SPACING + 2, band.top(), max(band.right(), 4096), band.height())
+        painter.drawText(text_area, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,
+                         self.section_label(sizes.headed[row]))
         painter.restore()
 
     @staticmethod

@@ -6,12 +6,19 @@ whose icon-mode flow places them (``fits_in_row`` is its rule for when a row is 
 The rows are found greedily: photos are added until the row is at least as wide as
 the grid at the wanted height, then the row is shrunk to fit, or, when that is nearer
 the wanted height, the last photo goes to the next row and the rest are grown.
+
+Sections (the timeline's days or months) start a row of their own under a header
+band: the cells of a section's first row are taller by the band (the photo sits under
+it), and the last cell of a section's last row is widened with empty room to the row's
+end, so the flow has to start the next section on a new row.
 """
 
 from __future__ import annotations
 
 from bisect import bisect_left
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from itertools import pairwise
 
 import numpy as np
 
@@ -23,11 +30,16 @@ MAX_GROWTH = 1.5  # a row is grown at most this much over the wanted height
 
 @dataclass(frozen=True)
 class CellSizes:
-    """The cell size of each photo, in rows: ``widths[i]`` x ``heights[i]``."""
+    """Each photo's cell, ``widths[i]`` x ``heights[i]``; the photo fills the cell's
+    bottom-left ``photo_widths[i]`` x (height - header) of it. ``headed[i]``: the first
+    row of the section a cell heads (it carries the section's header band), else -1."""
 
     widths: list[int]
     heights: list[int]
     row_starts: list[int]  # the index of each row's first photo
+    photo_widths: list[int] = field(default_factory=list)
+    headed: list[int] = field(default_factory=list)
+    header: int = 0  # px of the header band over a section's first row
 
     def __len__(self) -> int:
         return len(self.widths)
@@ -40,8 +52,10 @@ def fits_in_row(widths: list[int], spacing: int, width: int) -> bool:
     return sum(widths) + spacing * (len(widths) + 1) < width
 
 
-def justify(aspects: np.ndarray, width: int, row_height: int, spacing: int) -> CellSizes:
-    """Cells for photos of ``aspects`` (width / height) in rows ``width`` px wide."""
+def justify(aspects: np.ndarray, width: int, row_height: int, spacing: int,
+            sections: Sequence[int] = (), header: int = 0) -> CellSizes:
+    """Cells for photos of ``aspects`` (width / height) in rows ``width`` px wide;
+    ``sections``: the indices where a section starts (0 is one anyway)."""
     count = len(aspects)
     if not count:
         return CellSizes([], [], [])
@@ -49,24 +63,28 @@ def justify(aspects: np.ndarray, width: int, row_height: int, spacing: int) -> C
     shape = np.clip(np.nan_to_num(np.asarray(aspects, dtype=np.float64), nan=1.0), MIN_ASPECT, MAX_ASPECT)
     natural = np.concatenate(([0.0], np.cumsum(shape * row_height + spacing))).tolist()
     ratio = np.concatenate(([0.0], np.cumsum(shape))).tolist()
+    bounds = [*sorted({0, *(i for i in sections if 0 < i < count)}), count]
     starts: list[int] = []
     heights: list[float] = []
-    start = 0
-    while start < count:
-        end = bisect_left(natural, natural[start] + budget - spacing, lo=start + 1)
-        if end > count:  # the last row: not full, at the wanted height
+    closing: list[int] = []  # rows that end a section short of the width
+    for first, stop in pairwise(bounds):
+        start = first
+        while start < stop:
+            end = bisect_left(natural, natural[start] + budget - spacing, lo=start + 1, hi=stop + 1)
             starts.append(start)
-            heights.append(float(row_height))
-            break
-        height = _row_height(ratio, start, end, budget, spacing)
-        if end - 1 > start:  # or one photo fewer, grown: whichever is nearer the wanted size
-            grown = _row_height(ratio, start, end - 1, budget, spacing)
-            if grown <= row_height * MAX_GROWTH and grown / row_height < row_height / height:
-                end, height = end - 1, grown
-        starts.append(start)
-        heights.append(height)
-        start = end
-    return _cells(shape, starts, heights, count, budget, spacing)
+            if end > stop:  # the section's last row: not full, at the wanted height
+                heights.append(float(row_height))
+                closing.append(len(starts) - 1)
+                break
+            height = _row_height(ratio, start, end, budget, spacing)
+            if end - 1 > start:  # or one photo fewer, grown: whichever is nearer the wanted size
+                grown = _row_height(ratio, start, end - 1, budget, spacing)
+                if grown <= row_height * MAX_GROWTH and grown / row_height < row_height / height:
+                    end, height = end - 1, grown
+            heights.append(height)
+            start = end
+    cells = _cells(shape, starts, heights, count, budget, spacing)
+    return _with_sections(cells, bounds, closing, budget, spacing, header if len(bounds) > 2 else 0)
 
 
 def _row_height(ratio: list[float], start: int, end: int, budget: int, spacing: int) -> float:
@@ -93,3 +111,25 @@ def _cells(shape: np.ndarray, starts: list[int], heights: list[float], count: in
     # A photo alone in a row, as wide as the grid (a panorama): never wider than the row.
     widths = np.minimum(widths, max(1, budget - 2 * spacing))  # with the spacing before and after
     return CellSizes(widths.tolist(), rows_height.tolist(), starts)
+
+
+def _with_sections(cells: CellSizes, bounds: list[int], closing: list[int], budget: int, spacing: int,
+                   header: int) -> CellSizes:
+    """The header bands over each section's first row, and the room after each section's
+    last photo (none after the very last: nothing follows it)."""
+    count = len(cells)
+    widths, heights = cells.widths, cells.heights
+    photo_widths = list(widths)
+    headed = [-1] * count
+    row_ends = [*cells.row_starts[1:], count]
+    if header:
+        first_rows = dict(zip(cells.row_starts, row_ends, strict=True))
+        for section in bounds[:-1]:
+            for i in range(section, first_rows[section]):
+                headed[i] = section
+                heights[i] += header
+    for row in closing:
+        start, end = cells.row_starts[row], row_ends[row]
+        if end < count:
+            widths[end - 1] = budget - spacing * (end - start + 1) - sum(widths[start:end - 1])
+    return CellSizes(widths, heights, cells.row_starts, photo_widths, headed, header)

@@ -297,7 +297,8 @@ class MainWindow(DuplicateActions, FilterActions, FolderActions, GridLookActions
               error: BaseException | None) -> None:
         if not self._generation.is_current(generation):
             return  # an older query answered late
-        result, total, found, aspects = answer if answer is not None else ([], None, None, None)
+        nothing: Any = ([], None, None, (None, None))
+        result, total, found, (aspects, days) = answer if answer is not None else nothing
         if error is not None:
             if not isinstance(error, (LibraryError, QueryError)):
                 log.error("search failed", exc_info=error)
@@ -313,10 +314,10 @@ class MainWindow(DuplicateActions, FilterActions, FolderActions, GridLookActions
         if browsing:
             newest = self.library.newest
             self.model.set_items(result or [], total, self.page_fetcher(
-                generation, lambda offset: [(photo, None) for photo in newest(PAGE, offset)]), aspects)
+                generation, lambda offset: [(photo, None) for photo in newest(PAGE, offset)]), aspects, days)
         elif filtered:
             self.model.set_items(result or [], total, self.page_fetcher(
-                generation, self.filtered_pages(text, picked)), aspects)
+                generation, self.filtered_pages(text, picked)), aspects, days)
         else:
             self.model.set_items(result or [], aspects=aspects)
         self.more_button.setVisible(full_page and not browsing and not filtered)

@@ -76,6 +76,7 @@ class ResultsModel(QAbstractListModel):
         # row from the start (the catalog's shapes), pages or not. ``layout_epoch``
         # changes whenever they do, so the grid's delegate knows to lay out again.
         self._aspects = np.ones(0, dtype=np.float32)
+        self._days: np.ndarray | None = None
         self.layout_epoch = 0
         # Favourites, stars and rotations of the rows painted, read in batches off the
         # GUI thread through ``marks_source`` (the window's: the catalog's marks_of).
@@ -88,14 +89,17 @@ class ResultsModel(QAbstractListModel):
 
     def set_items(self, rows: Sequence[Row], total: int | None = None,
                   fetch_page: Callable[[int], None] | None = None,
-                  aspects: np.ndarray | None = None) -> None:
+                  aspects: np.ndarray | None = None, days: np.ndarray | None = None) -> None:
         """Replace the rows. With ``total`` beyond ``items`` (the library view), the
         other rows wait for ``fetch_page(offset)`` to bring their page to ``fill``.
-        ``aspects``: every row's shape (the catalog's); else the rows' stored sizes."""
+        ``aspects``: every row's shape (the catalog's); else the rows' stored sizes.
+        ``days``: every row's day (YYYYMMDD) when the rows are in date order: the grid's
+        sections."""
         self.beginResetModel()
         items = [_item(row) for row in rows]
         self._items = [*items, *[None] * max(0, (total or 0) - len(items))]
         self._aspects = _aspects_for(self._items, aspects)
+        self._days = days if days is not None and len(days) == len(self._items) else None
         self.layout_epoch += 1
         self._marks.clear()
         self._marks_wanted.clear()
@@ -142,6 +146,7 @@ class ResultsModel(QAbstractListModel):
             self.beginInsertRows(QModelIndex(), row + 1, row + len(added))
             self._items[row + 1 : row + 1] = added
             self._aspects = np.insert(self._aspects, row + 1, _aspects_for(added, None))
+            self._days = None  # stacks open in ranked lists only: not in date order
             self.layout_epoch += 1
             self._reindex()
             self.endInsertRows()
@@ -157,6 +162,7 @@ class ResultsModel(QAbstractListModel):
             self.beginRemoveRows(QModelIndex(), row, row)
             del self._items[row]
             self._aspects = np.delete(self._aspects, row)
+            self._days = None
             self.layout_epoch += 1
             self.endRemoveRows()
         self._reindex()
@@ -176,6 +182,10 @@ class ResultsModel(QAbstractListModel):
     def aspects(self) -> np.ndarray:
         """Every row's width over height as shown (float32, one per row)."""
         return self._aspects
+
+    def days(self) -> np.ndarray | None:
+        """Every row's day (YYYYMMDD, 0 for none) when the rows are in date order."""
+        return self._days
 
     def photo_turned(self, photo_id: int, quarter_turns: int) -> None:
         """A photo is shown turned now: its cells take the new shape and marks."""

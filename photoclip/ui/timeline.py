@@ -9,7 +9,7 @@ nothing themselves.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import date, datetime
 
 from PySide6.QtCore import QEvent, QRect, QSize, Qt, Signal
 from PySide6.QtGui import QHelpEvent, QMouseEvent, QPainter, QPaintEvent, QPalette
@@ -40,6 +40,23 @@ def header_text(photo: Photo, meta: PhotoMeta | None) -> str:
     text = f"{day:%A} {day.day} {day:%B %Y}" if day is not None else NO_DATE
     place = (meta.city or meta.country) if meta is not None else None
     return f"{text} · {place}" if place else text
+
+
+def day_label(day: int) -> str:
+    """ "Friday 14 July 2023" for the day YYYYMMDD (0: no date), as header_text says it."""
+    try:
+        when = date(day // 10_000, day // 100 % 100, day % 100)
+    except ValueError:
+        return NO_DATE
+    return f"{when:%A} {when.day} {when:%B %Y}"
+
+
+def month_label_of_day(day: int) -> str:
+    """ "July 2023" for the day YYYYMMDD (0: no date): a month's section header."""
+    try:
+        return f"{date(day // 10_000, day // 100 % 100, 1):%B %Y}"
+    except ValueError:
+        return NO_DATE
 
 
 def month_of(photo: Photo, meta: PhotoMeta | None) -> str | None:

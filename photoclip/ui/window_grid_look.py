@@ -64,7 +64,8 @@ class GridLookActions(WindowBase):
             self.grid.setSpacing(0)  # the gap is inside the grid's cells
             self.grid.setUniformItemSizes(True)
             self.fit_squares()
-        self.grid.doItemsLayout()
+        # Laid out when next looked at (a paint, a scrollTo): once, however many of the
+        # settings above asked for it.
 
     def fit_squares(self) -> None:
         """Square crops: the side that fills the width, again after the width changed."""
@@ -75,13 +76,14 @@ class GridLookActions(WindowBase):
             self.delegate.square_side = side
             self.grid.setGridSize(QSize(side + SPACING, side + SPACING))
 
-    def shapes_of(self, rows: Sequence[tuple[Any, ...]], total: int | None, found: Any) -> np.ndarray | None:
-        """Every row's shape for the justified grid (run in the search pool with the rows):
-        the hits' own, or for a paged list (the library, a filter-only query) all of its
-        photos' in its order, pages not fetched yet included."""
+    def shapes_of(self, rows: Sequence[tuple[Any, ...]], total: int | None,
+                  found: Any) -> tuple[np.ndarray | None, np.ndarray | None]:
+        """Every row's shape for the justified grid, and for a list in date order its day
+        (run in the search pool with the rows): the hits' own shapes; for a paged list
+        (the library, a filter-only query) all of its photos', pages not fetched yet too."""
         catalog = self.library.catalog
         if total is None:
-            return catalog.aspects_of([row[0].id for row in rows])
+            return catalog.aspects_of([row[0].id for row in rows]), None
         if found is None:
-            return catalog.listing_aspects(PhotoFilter())
-        return getattr(found, "aspects", None)
+            return catalog.listing_aspects(PhotoFilter()), catalog.listing_days(PhotoFilter())
+        return getattr(found, "aspects", None), getattr(found, "days", None)

@@ -20,8 +20,18 @@ from PySide6.QtWidgets import QAbstractItemView, QMenu, QSlider, QWidget
 from ..core.models import PhotoFilter, PhotoMeta
 from ..core.search.filters import merge, parse_filters
 from .filter_bar import FilterBar
+from .grid_delegate import DAY_SECTIONS_FROM
 from .results_model import SCORE_ROLE
-from .timeline import SCRUBBER_WIDTH, DateHeader, TimelineScrubber, header_text, month_of, rows_before
+from .timeline import (
+    SCRUBBER_WIDTH,
+    DateHeader,
+    TimelineScrubber,
+    day_label,
+    header_text,
+    month_label_of_day,
+    month_of,
+    rows_before,
+)
 from .window_parts import WindowBase
 
 log = logging.getLogger(__name__)
@@ -64,6 +74,7 @@ class TimelineActions(WindowBase):
         self.model.modelReset.connect(self._results_changed)
         self.model.dataChanged.connect(self.schedule_header)  # a page arrived
         self.library_reopened.connect(self._forget_meta)
+        self.delegate.section_label = self.section_text  # the justified grid's day headers
         self._grid_events = _GridEvents(self)
         self.grid.viewport().installEventFilter(self._grid_events)
         self._build_zoom()
@@ -225,6 +236,20 @@ class TimelineActions(WindowBase):
         self.place_timeline()
         self.scrubber.set_current(month_of(photo, meta))
 
+    def section_text(self, row: int) -> str:
+        """The header over the section (a day, or a month at small sizes) whose first
+        photo is at ``row``: its day and place once the photo's metadata is read."""
+        days = self.model.days()
+        day = int(days[row]) if days is not None and 0 <= row < len(days) else 0
+        if self.delegate.icon_size < DAY_SECTIONS_FROM:
+            return month_label_of_day(day)
+        photo = self.model.photo(row)
+        if photo is not None:
+            if photo.id in self._meta:
+                return header_text(photo, self._meta[photo.id])
+            self._ask_meta(row)  # its arrival repaints the grid
+        return day_label(day)
+
     def _ask_meta(self, row: int) -> None:
         ids = [p.id for r in range(row, min(row + META_BATCH, self.model.rowCount()))
                if (p := self.model.photo(r)) is not None
@@ -247,6 +272,7 @@ class TimelineActions(WindowBase):
             return
         self._meta.update({photo_id: found.get(photo_id) for photo_id in ids})
         self.schedule_header()
+        self.grid.viewport().update()  # section headers name the place now
 
     def _forget_meta(self) -> None:
         self._meta.clear()

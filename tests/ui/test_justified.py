@@ -58,3 +58,31 @@ def test_a_panorama_is_cropped_and_never_wider_than_the_row() -> None:
 def test_nothing_to_lay_out() -> None:
     cells = justify(np.ones(0, np.float32), 800, 160, 2)
     assert len(cells) == 0 and cells.row_starts == []
+
+
+def test_each_section_starts_a_row_under_its_header_and_the_flow_must_wrap_before_it() -> None:
+    aspects = np.asarray([1.5] * 5 + [1.0] * 2 + [0.75] * 9)
+    width, spacing, header = 900, 4, 28
+    cells = justify(aspects, width, 150, spacing, sections=[5, 7], header=header)
+    rows = _rows(cells, len(aspects))
+    starts = [r.start for r in rows]
+    assert {0, 5, 7} <= set(starts)  # a section never shares a row with the one before
+    for row in rows:
+        widths = [cells.widths[i] for i in row]
+        assert fits_in_row(widths, spacing, width)
+        if row.stop in (5, 7):  # a section's last row: room added, so the next cell wraps
+            assert sum(widths) + spacing * (len(widths) + 1) == width - 1
+            last = row.stop - 1
+            assert cells.photo_widths[last] < cells.widths[last]
+            assert cells.photo_widths[last] == int(aspects[last] * 150)  # the photo keeps its size
+    for section in (0, 5, 7):
+        first_row = next(r for r in rows if r.start == section)
+        assert all(cells.headed[i] == section for i in first_row)
+        assert all(cells.heights[i] == cells.heights[section] for i in first_row)
+    assert cells.heights[5] == 150 + header  # a short section's row: the wanted height under its band
+    headed = {i for i, s in enumerate(cells.headed) if s >= 0}
+    assert all(cells.headed[i] == -1 for i in range(len(aspects)) if i not in headed)
+    assert cells.header == header
+    # Without sections: no band, no room added.
+    plain = justify(aspects, width, 150, spacing)
+    assert plain.header == 0 and set(plain.headed) == {-1} and plain.photo_widths == plain.widths

@@ -192,3 +192,31 @@ def test_the_delegate_paints_the_name_only_under_the_mouse(qtbot) -> None:
 
     assert ink_in_name_area(hovered=False) == 0
     assert ink_in_name_area(hovered=True) > 20
+
+
+def test_each_day_starts_its_own_rows_under_a_header_naming_it(qtbot, window: MainWindow,
+                                                                library: Library, tmp_path: Path) -> None:
+    from photoclip.ui.grid_delegate import DAY_SECTIONS_FROM, SPACING
+
+    _dated_library(qtbot, window, library, tmp_path / "dated")
+    qtbot.waitUntil(lambda: window.model.days() is not None, timeout=10_000)
+    grid, delegate = window.grid, window.delegate
+    grid.doItemsLayout()
+    rects = [grid.visualRect(window.model.index(row)) for row in range(18)]
+    for first in (0, 6, 12):  # the newest photo of each day
+        assert rects[first].left() == SPACING  # a row of its own...
+        assert rects[first].top() > max(r.top() for r in rects[:first]) if first else True
+        photo = delegate.photo_rect(rects[first], first)
+        assert photo.top() - rects[first].top() == delegate._sizes.header  # ...under its band
+    assert delegate.photo_rect(rects[1], 1).top() == rects[1].top() + delegate._sizes.header
+    qtbot.waitUntil(lambda: window.section_text(0) == "Friday 14 July 2023 · Lisbon", timeout=10_000)
+    assert window.section_text(6) == "Sunday 5 March 2023"
+    assert window.section_text(12) == "Saturday 24 December 2022"
+    window.zoom_to(DAY_SECTIONS_FROM - 16)  # small thumbnails: a section a month
+    assert window.section_text(6) == "March 2023"
+
+    _search(qtbot, window, "red circle")  # ranked: one list, no sections
+    assert window.model.days() is None
+    grid.doItemsLayout()
+    assert all(delegate.photo_rect(grid.visualRect(window.model.index(r)), r)
+               == grid.visualRect(window.model.index(r)) for r in range(window.model.rowCount()))

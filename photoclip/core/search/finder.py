@@ -53,6 +53,7 @@ class FindResult:
     # Filter-only queries' first page: the shape of every photo matched, newest first (the
     # grid lays out rows it has not fetched yet from these; catalog/shapes.py).
     aspects: np.ndarray | None = field(default=None, compare=False, repr=False)
+    days: np.ndarray | None = field(default=None, compare=False, repr=False)  # YYYYMMDD, same order
 
 
 class Finder:
@@ -175,8 +176,10 @@ class Finder:
                       offset: int) -> FindResult:
         kept = self._catalog.filtered_ids(allowed)  # once: the page and the count
         photos = self._catalog.newest_first(allowed, top, offset, kept=kept)
-        aspects = self._catalog.listing_aspects(allowed, kept=kept) if offset == 0 else None
-        return FindResult([SearchHit(p, 0.0) for p in photos], parsed, total=len(kept), aspects=aspects)
+        first = offset == 0
+        return FindResult([SearchHit(p, 0.0) for p in photos], parsed, total=len(kept),
+                          aspects=self._catalog.listing_aspects(allowed, kept=kept) if first else None,
+                          days=self._catalog.listing_days(allowed, kept=kept) if first else None)
 
     def _with_albums_resolved(self, wanted: PhotoFilter) -> PhotoFilter:
         """Albums become an allow-list of ids (a smart album is a saved search)."""

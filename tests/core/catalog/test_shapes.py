@@ -3,15 +3,17 @@ in the library view's order, every photo at once."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from photoclip.core.catalog.shapes import UNKNOWN_ASPECT
+from photoclip.core.catalog.shapes import NO_DAY, UNKNOWN_ASPECT
 from photoclip.core.catalog.store import Catalog, EncodedPhoto
 from photoclip.core.models import PhotoFilter
 
+TAKEN = 1_600_000_000.0
 SIZES = {"wide.jpg": (300, 200), "tall.jpg": (200, 400), "square.jpg": (50, 50), "unsized.jpg": (0, 0)}
 
 
@@ -22,8 +24,9 @@ def catalog(tmp_path: Path) -> Catalog:
     db.mark_pending(folder.id, [(tmp_path / name, 5, 7) for name in SIZES])
     by_name = {p.path.name: p for p in db.pending_photos()}
     for taken, (name, (width, height)) in enumerate(SIZES.items()):
+        when = None if name == "unsized.jpg" else TAKEN + taken * 86_400.0  # a day apart
         db.record_results([EncodedPhoto(by_name[name].id, f"h{name}", width or None, height or None,
-                                        1_600_000_000.0 + taken, np.ones(4, np.float32), "m1")])
+                                        when, np.ones(4, np.float32), "m1")])
     yield db
     db.close()
 
@@ -55,3 +58,13 @@ def test_the_listing_is_in_the_library_views_order(catalog: Catalog) -> None:
     kept = np.asarray(sorted([ids["wide.jpg"], ids["square.jpg"]]))
     only = catalog.listing_aspects(PhotoFilter(ids=tuple(kept.tolist())), kept=kept)
     assert only.tolist() == pytest.approx([1.0, 1.5])  # square.jpg was taken after wide.jpg
+
+
+def test_days_are_the_local_calendar_days_in_the_listings_order(catalog: Catalog) -> None:
+    ids = _ids(catalog)
+    day = lambda offset: int(datetime.fromtimestamp(TAKEN + offset * 86_400).strftime("%Y%m%d"))  # noqa: E731
+    names = ["wide.jpg", "tall.jpg", "square.jpg", "unsized.jpg"]
+    assert catalog.days_of([ids[n] for n in names]).tolist() == [day(0), day(1), day(2), NO_DAY]
+    newest = [p.path.name for p in catalog.newest_photos(10)]
+    by_name = dict(zip(names, [day(0), day(1), day(2), NO_DAY], strict=True))
+    assert catalog.listing_days(PhotoFilter()).tolist() == [by_name[n] for n in newest]
