@@ -101,13 +101,13 @@ def measure(workdir: Path, photos: int, pages: int) -> dict[str, Any]:
     library = build_library(workdir, photos)
     built_s = time.perf_counter() - started
     made = [0]
-    original_get = ThumbnailCache.get
+    original_load = ThumbnailCache.load  # the grid's path (get() is the CLI's and the preview's)
 
-    def counting_get(self: ThumbnailCache, photo: Any, size: int) -> Any:
+    def counting_load(self: ThumbnailCache, photo: Any, size: int, decode: Any) -> Any:
         made[0] += 1
-        return original_get(self, photo, size)
+        return original_load(self, photo, size, decode)
 
-    ThumbnailCache.get = counting_get  # type: ignore[method-assign]
+    ThumbnailCache.load = counting_load  # type: ignore[method-assign]
     # The worker is not started: nothing is indexed here, only browsed.
     window = MainWindow(library, LibraryWorker(library), WorkerBridge())
     window.resize(1100, 760)
@@ -141,7 +141,7 @@ def measure(workdir: Path, photos: int, pages: int) -> dict[str, Any]:
                                                   _zoom(app, window)) for key, value in part.items()}
     window.close()
     library.close()
-    ThumbnailCache.get = original_get  # type: ignore[method-assign]
+    ThumbnailCache.load = original_load  # type: ignore[method-assign]
     first_ms = frames[0] * 1000  # the first layout and pixmaps: reported on its own
     ms = sorted(f * 1000 for f in frames[1:])
     drag_ms = sorted(f * 1000 for f in drag_frames)

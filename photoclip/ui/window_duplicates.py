@@ -105,7 +105,8 @@ class _BadgeClicks(QObject):
         mark = self.window.model.stack_at(index.row()) if index.isValid() else None
         if mark is None or not mark.head:
             return False
-        badge = self.window.delegate.stack_badge_rect(grid.visualRect(index), grid.fontMetrics(), mark)
+        photo = self.window.delegate.photo_rect(grid.visualRect(index), index.row())
+        badge = self.window.delegate.stack_badge_rect(photo, grid.fontMetrics(), mark)
         if not badge.contains(position):
             return False
         self.window.toggle_stack(index.row())
