@@ -15,11 +15,11 @@ from enum import Enum
 
 import numpy as np
 from PySide6.QtCore import QAbstractItemModel, QModelIndex, QPersistentModelIndex, QRect, QRectF, QSize, Qt
-from PySide6.QtGui import QColor, QFontMetrics, QIcon, QPainter, QPalette, QPen
+from PySide6.QtGui import QColor, QFont, QFontMetrics, QIcon, QPainter, QPalette, QPen
 from PySide6.QtWidgets import QListView, QStyle, QStyledItemDelegate, QStyleOptionViewItem
 
 from ..core.models import PhotoMarks
-from .justified import CellSizes, justify
+from .justified import CellSizes, justify, squares
 from .results_model import MARKS_ROLE, SCORE_ROLE, STACK_ROLE, StackMark
 
 SPACING = 4  # px between photos (and before the first and after the last of a row)
@@ -50,13 +50,9 @@ def stars_text(rating: int) -> str:
 
 
 def layout_width(view: QListView) -> int:
-    """The width QListView lays its rows out in: the viewport's largest size less the
-    scroll bar's room, which it keeps whether or not the bar shows (no blinking bar)."""
-    width = view.maximumViewportSize().width()
-    bar = view.verticalScrollBar()
-    if view.verticalScrollBarPolicy() == Qt.ScrollBarPolicy.ScrollBarAsNeeded and not bar.isHidden():
-        width -= view.style().pixelMetric(QStyle.PixelMetric.PM_ScrollBarExtent, None, bar)
-    return width
+    """The width the grid lays its rows out in: its viewport's (the photo grid keeps its
+    scroll bar, so the width does not change as the bar comes and goes)."""
+    return view.viewport().width()
 
 
 class GridDelegate(QStyledItemDelegate):
@@ -67,8 +63,7 @@ class GridDelegate(QStyledItemDelegate):
         self.icon_size = icon_size  # the rows' height (justified) or the squares' side
         self.look = look
         self._sizes: CellSizes | None = None
-        self._sizes_key: tuple[int, int, int, int] | None = None
-        self._cells: list[QSize] | None = None  # the sizes as handed to the list view
+        self._sizes_key: tuple[object, ...] | None = None
         self.square_side = icon_size  # square crops: the side that fills the row
         # The text of the header over the section whose first photo is at a row (the
         # window's: day and place); without it, no headers.
@@ -81,40 +76,43 @@ class GridDelegate(QStyledItemDelegate):
 
     def sizeHint(self, option: QStyleOptionViewItem,
                  index: QModelIndex | QPersistentModelIndex) -> QSize:
-        # Called for each of 100,000 photos in a layout: kept lean. A layout starts at
-        # row 0, so that is when the cells are checked against the rows, width and zoom.
-        row = index.row()
-        if self.look is GridLook.SQUARE or self.view is None:
-            return self.cell_size(option.fontMetrics)
-        if row == 0 or self._cells is None:
-            self.justified_sizes(index.model())
-        cells = self._cells
-        return cells[row] if cells is not None and row < len(cells) else QSize(self.icon_size, self.icon_size)
+        # The photo grid places cells from cells_for; this answers anyone else asking.
+        sizes, row = self._sizes, index.row()
+        if sizes is None or not 0 <= row < len(sizes):
+            return QSize(self.icon_size, self.icon_size)
+        return QSize(sizes.widths[row], sizes.heights[row])
 
-    def justified_sizes(self, model: QAbstractItemModel) -> CellSizes | None:
-        """The justified cells of ``model``'s rows at the view's width; found again only
-        when the rows, their shapes, the width or the row height changed."""
+    def cells_for(self, model: QAbstractItemModel, width: int) -> CellSizes:
+        """Every row's cell for a grid ``width`` px wide: justified rows (cut into the
+        timeline's sections when the rows are in date order) or squares; found again
+        only when the rows, their shapes, the width, the size or the look changed."""
         aspects = getattr(model, "aspects", None)
-        if aspects is None or self.view is None:
-            return None
-        key = (id(model), getattr(model, "layout_epoch", 0), self.icon_size, layout_width(self.view))
+        key = (id(model), getattr(model, "layout_epoch", 0), self.icon_size, width, self.look)
         if key != self._sizes_key or self._sizes is None:
-            days = getattr(model, "days", lambda: None)()
-            sections: list[int] = []
-            if days is not None and self.section_label is not None:
-                keys = days if self.icon_size >= DAY_SECTIONS_FROM else days // 100  # a month: YYYYMM
-                sections = (np.flatnonzero(np.diff(keys)) + 1).tolist()
-            header = self.view.fontMetrics().height() + HEADER_PADDING
-            self._sizes = justify(aspects(), key[3], self.icon_size, SPACING, sections, header)
-            self._cells = [QSize(w, h) for w, h in zip(self._sizes.widths, self._sizes.heights, strict=True)]
+            if aspects is None or self.look is GridLook.SQUARE:
+                self.square_side = self.square_side_for(width)
+                self._sizes = squares(model.rowCount(), width, self.square_side, SPACING)
+            else:
+                self._sizes = justify(aspects(), width, self.icon_size, SPACING, self._sections(model),
+                                      self._header_height())
             self._sizes_key = key
         return self._sizes
 
+    def _sections(self, model: QAbstractItemModel) -> list[int]:
+        days = getattr(model, "days", lambda: None)()
+        if days is None or self.section_label is None:
+            return []
+        keys = days if self.icon_size >= DAY_SECTIONS_FROM else days // 100  # a month: YYYYMM
+        return (np.flatnonzero(np.diff(keys)) + 1).tolist()
+
+    def _header_height(self) -> int:
+        metrics = self.view.fontMetrics() if self.view is not None else QFontMetrics(QFont())
+        return metrics.height() + HEADER_PADDING
+
     def square_side_for(self, width: int) -> int:
-        """The side of squares near ``icon_size`` that fill ``width``: grid cells of the
-        side and the spacing, ending short of the bounds as the flow wants."""
-        columns = max(1, round(width / (self.icon_size + SPACING)))
-        return max(1, (width - 1) // columns - SPACING)
+        """The side of squares near ``icon_size`` that fill ``width`` with the spacing."""
+        columns = max(1, round((width - SPACING) / (self.icon_size + SPACING)))
+        return max(1, (width - SPACING) // columns - SPACING)
 
     def photo_rect(self, cell: QRect, row: int) -> QRect:
         """Where the photo is drawn in its cell: all of it, or (justified rows) under a

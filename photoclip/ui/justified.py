@@ -133,3 +133,10 @@ def _with_sections(cells: CellSizes, bounds: list[int], closing: list[int], budg
         if end < count:
             widths[end - 1] = budget - spacing * (end - start + 1) - sum(widths[start:end - 1])
     return CellSizes(widths, heights, cells.row_starts, photo_widths, headed, header)
+
+
+def squares(count: int, width: int, side: int, spacing: int) -> CellSizes:
+    """Square cells of ``side``, as many a row as fit in ``width`` with the spacing."""
+    columns = max(1, (width - spacing) // (side + spacing))
+    return CellSizes([side] * count, [side] * count, list(range(0, count, columns)), [side] * count,
+                     [-1] * count, 0)

@@ -41,6 +41,7 @@ from .bridge import WorkerBridge
 from .browse import Browse
 from .grid_delegate import GridDelegate, GridLook
 from .organize import Organize
+from .photo_grid import PhotoGrid
 from .results_model import PAGE, ResultsModel
 from .sidebar import Sidebar
 from .tasks import Generation, TaskRunner
@@ -125,13 +126,11 @@ class MainWindow(DuplicateActions, FilterActions, FolderActions, GridLookActions
         self.search_box.returnPressed.connect(self.run_search)
 
     def _build_pages(self) -> None:
-        self.grid = QListView()
-        self.grid.setViewMode(QListView.ViewMode.IconMode)
+        self.grid = PhotoGrid()  # cells placed by PhotoClip: justified rows, sections, squares
         self.grid.setResizeMode(QListView.ResizeMode.Adjust)
         self.delegate = GridDelegate(self.grid, look=GridLook.JUSTIFIED)
         self.grid.setItemDelegate(self.delegate)
         self.apply_cell_size(self.library.settings.thumbnail_size)
-        self.grid.setMovement(QListView.Movement.Static)
         self.grid.setModel(self.model)
         self.grid.setAccessibleName("Photos")
         self.grid.setSelectionMode(QListView.SelectionMode.ExtendedSelection)

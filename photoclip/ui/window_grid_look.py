@@ -2,9 +2,8 @@
 rows filling the width) or square crops (as many as fill a row), chosen in View ▸
 Photo Shapes and kept between runs; and the cell size both are drawn at.
 
-Justified cells come from the delegate (``grid_delegate.justified_sizes``), which the
-list view asks for each photo as it lays the rows out; square cells are one grid size,
-fitted again to the width whenever the viewport's width changes.
+The cells' sizes come from the delegate (``GridDelegate.cells_for``) and their places
+from the photo grid (``photo_grid.py``), for the viewport's width each time it lays out.
 """
 
 from __future__ import annotations
@@ -17,7 +16,7 @@ from PySide6.QtCore import QSize
 from PySide6.QtGui import QAction, QActionGroup, QKeySequence
 
 from ..core.models import PhotoFilter
-from .grid_delegate import SPACING, GridLook, layout_width
+from .grid_delegate import GridLook
 from .window_parts import WindowBase
 
 LOOK_NAMES = {GridLook.JUSTIFIED: "&Justified Rows", GridLook.SQUARE: "&Square Crops"}
@@ -56,25 +55,9 @@ class GridLookActions(WindowBase):
         """Cells ``size`` px: the rows' height (justified) or the squares' side, near it."""
         self.grid.setIconSize(QSize(size, size))
         self.delegate.icon_size = size
-        if self.delegate.look is GridLook.JUSTIFIED:
-            self.grid.setSpacing(SPACING)  # the flow puts it around each cell
-            self.grid.setGridSize(QSize())
-            self.grid.setUniformItemSizes(False)  # each row its own height
-        else:
-            self.grid.setSpacing(0)  # the gap is inside the grid's cells
-            self.grid.setUniformItemSizes(True)
-            self.fit_squares()
-        # Laid out when next looked at (a paint, a scrollTo): once, however many of the
-        # settings above asked for it.
-
-    def fit_squares(self) -> None:
-        """Square crops: the side that fills the width, again after the width changed."""
-        if self.delegate.look is not GridLook.SQUARE:
-            return
-        side = self.delegate.square_side_for(layout_width(self.grid))
-        if side != self.delegate.square_side or not self.grid.gridSize().isValid():
-            self.delegate.square_side = side
-            self.grid.setGridSize(QSize(side + SPACING, side + SPACING))
+        # Laid out when next looked at (a paint, a scrollTo): once, however many changes
+        # asked for it (photo_grid.py places the cells).
+        self.grid.scheduleDelayedItemsLayout()
 
     def shapes_of(self, rows: Sequence[tuple[Any, ...]], total: int | None,
                   found: Any) -> tuple[np.ndarray | None, np.ndarray | None]:

@@ -94,9 +94,6 @@ class WindowBase(QMainWindow):
     def set_grid_look(self, look: GridLook) -> None:
         raise NotImplementedError
 
-    def fit_squares(self) -> None:
-        raise NotImplementedError
-
     def first_visible_row(self) -> int | None:
         raise NotImplementedError
 

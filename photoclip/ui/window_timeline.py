@@ -317,7 +317,6 @@ class _GridEvents(QObject):
         if event.type() == QEvent.Type.Wheel and isinstance(event, QWheelEvent):
             return self.window.wheel_zoom(event)
         if event.type() == QEvent.Type.Resize:
-            self.window.fit_squares()
             self.window.place_timeline()
             self.window.schedule_header()
         return False

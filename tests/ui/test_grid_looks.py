@@ -77,17 +77,22 @@ def test_square_crops_fill_each_row_and_the_look_is_kept(qtbot, window: MainWind
     _indexed(qtbot, window, library, tmp_path)
     window.look_actions[GridLook.SQUARE].trigger()
     assert window.delegate.look is GridLook.SQUARE
-    width, grid = layout_width(window.grid), window.grid.gridSize().width()
-    lines = _lines(window)
-    columns = len(lines[0])
-    assert all(len(line) == columns for line in lines[:-1])
-    assert columns * grid <= width - 1 < (columns + 1) * grid  # no room for one more, none left over
-    rects = {window.grid.visualRect(window.model.index(row)).size().toTuple() for row in range(24)}
-    assert len(rects) == 1 and rects.pop() == (window.delegate.square_side,) * 2
+    def fills_the_width() -> None:
+        lines = _lines(window)  # laid out for the width it has now
+        width, side = layout_width(window.grid), window.delegate.square_side
+        columns = len(lines[0])
+        assert all(len(line) == columns for line in lines[:-1])
+        step = side + SPACING  # a square and the gap after it
+        assert columns * step <= width - SPACING < (columns + 1) * step  # no room for one more
+        assert width - SPACING - columns * step < columns  # nor a column's worth left over
+        rects = {window.grid.visualRect(window.model.index(row)).size().toTuple() for row in range(24)}
+        assert rects == {(side, side)}
+
+    fills_the_width()
+    width = layout_width(window.grid)
     window.resize(1200, 700)  # wider: the squares are fitted again
     qtbot.waitUntil(lambda: layout_width(window.grid) > width, timeout=5_000)
-    window.fit_squares()
-    assert len(_lines(window)[0]) * window.grid.gridSize().width() <= layout_width(window.grid) - 1
+    fills_the_width()
     qtbot.waitUntil(lambda: thumbnails_shown(window, 6), timeout=30_000)
     save_screenshot(window, "grid-square")
 
