@@ -192,7 +192,9 @@ class PhotoGrid(QListView):
         if places is None or model is None or not len(places.left):
             return QModelIndex()
         count = len(places.left)
-        row = self.currentIndex().row() if self.currentIndex().isValid() else 0
+        if not self.currentIndex().isValid():  # the first key (or focus) starts at an end
+            return model.index(count - 1 if action == Cursor.MoveEnd else 0, 0, self.rootIndex())
+        row = self.currentIndex().row()
         if action in (Cursor.MoveLeft, Cursor.MovePrevious):
             row -= 1
         elif action in (Cursor.MoveRight, Cursor.MoveNext):
