@@ -77,6 +77,7 @@ def test_every_cell_is_found_where_it_is_drawn_and_gaps_hold_none(grid: PhotoGri
 
 def test_keys_step_along_and_across_the_lines(grid: PhotoGrid) -> None:
     model, places = grid.model(), grid.places
+    grid.setCurrentIndex(QModelIndex())
     assert grid.moveCursor(Cursor.MoveNext, Qt.KeyboardModifier.NoModifier).row() == 0  # none yet: the first
     grid.setCurrentIndex(model.index(1))
     assert grid.moveCursor(Cursor.MoveRight, Qt.KeyboardModifier.NoModifier).row() == 2
