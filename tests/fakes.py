@@ -4,10 +4,15 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 from PIL import Image
+
+from photoclip.core.library import Library
+from photoclip.core.paths import app_paths
+from photoclip.core.settings import Settings
 
 # The four colours of tests/synthetic.py, as the fake model "sees" them.
 FAKE_COLOURS = {
@@ -81,3 +86,13 @@ class CountingEncoder:
         with self._lock:
             self.images_encoded += len(inputs)
         return self.inner.encode_images(inputs)
+
+
+def fake_indexed_library(home: Path, photos: Path) -> Library:
+    """A library at ``home`` with ``photos`` added and indexed by the FakeEncoder (no
+    model; no label sets): for tests about what is done with indexed photos."""
+    library = Library(app_paths({"PHOTOCLIP_HOME": str(home)}),
+                      Settings(batch_size=8, decode_workers=1, label_sets=[]), encoder=FakeEncoder())
+    library.add_folder(photos)
+    library.index_photos()
+    return library

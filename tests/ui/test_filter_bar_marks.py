@@ -11,14 +11,11 @@ from pathlib import Path
 import pytest
 from PySide6.QtGui import QAction
 
-from photoclip.core.library import Library
 from photoclip.core.models import PhotoFilter
-from photoclip.core.paths import app_paths
-from photoclip.core.settings import Settings
 from photoclip.ui.app import create_window
 from photoclip.ui.filter_bar import MARKS_PICKER, FilterBar
 from photoclip.ui.main_window import MainWindow
-from tests.fakes import FakeEncoder
+from tests.fakes import fake_indexed_library
 from tests.synthetic import draw_picture
 from tests.ui.conftest import save_screenshot
 
@@ -63,10 +60,7 @@ def window(qtbot, tmp_path: Path) -> Iterator[MainWindow]:
     photos.mkdir()
     for n, colour in enumerate(("red", "red", "blue", "blue", "green")):
         draw_picture(colour, "circle", random.Random(n)).save(photos / f"p{n}.png")
-    library = Library(app_paths({"PHOTOCLIP_HOME": str(tmp_path / "home")}),
-                      Settings(batch_size=8, decode_workers=1, label_sets=[]), encoder=FakeEncoder())
-    library.add_folder(photos)
-    library.index_photos()
+    library = fake_indexed_library(tmp_path / "home", photos)
     ids = {p.path.stem: p.id for p in library.newest(100)}
     library.set_favourite([ids["p0"], ids["p2"], ids["p3"]], True)
     library.set_rating([ids["p0"]], 4)

@@ -12,9 +12,7 @@ import pytest
 
 from photoclip.core.library import Library
 from photoclip.core.models import PhotoFilter
-from photoclip.core.paths import app_paths
-from photoclip.core.settings import Settings
-from tests.fakes import FakeEncoder
+from tests.fakes import fake_indexed_library
 from tests.synthetic import draw_picture
 
 # name: (colour, subfolder)
@@ -27,10 +25,7 @@ def _marked_library(root: Path) -> Library:
     for seed, (name, (colour, sub)) in enumerate(PICTURES.items()):
         (photos / sub).mkdir(parents=True, exist_ok=True)
         draw_picture(colour, "circle", random.Random(seed)).save(photos / sub / f"{name}.png")
-    lib = Library(app_paths({"PHOTOCLIP_HOME": str(root / "home")}),
-                  Settings(batch_size=8, decode_workers=1, label_sets=[]), encoder=FakeEncoder())
-    lib.add_folder(photos)
-    lib.index_photos()
+    lib = fake_indexed_library(root / "home", photos)
     ids = {p.path.stem: p.id for p in lib.newest(100)}
     lib.set_favourite([ids["p0"], ids["p2"], ids["p4"]], True)
     lib.set_favourite([ids["p4"]], False)  # a row that says "not a favourite", 0 stars
