@@ -89,12 +89,12 @@ class GridDelegate(QStyledItemDelegate):
         aspects = getattr(model, "aspects", None)
         key = (id(model), getattr(model, "layout_epoch", 0), self.icon_size, width, self.look)
         if key != self._sizes_key or self._sizes is None:
+            sections, header = self._sections(model), self._header_height()
             if aspects is None or self.look is GridLook.SQUARE:
                 self.square_side = self.square_side_for(width)
-                self._sizes = squares(model.rowCount(), width, self.square_side, SPACING)
+                self._sizes = squares(model.rowCount(), width, self.square_side, SPACING, sections, header)
             else:
-                self._sizes = justify(aspects(), width, self.icon_size, SPACING, self._sections(model),
-                                      self._header_height())
+                self._sizes = justify(aspects(), width, self.icon_size, SPACING, sections, header)
             self._sizes_key = key
         return self._sizes
 
@@ -115,14 +115,11 @@ class GridDelegate(QStyledItemDelegate):
         return max(1, (width - SPACING) // columns - SPACING)
 
     def photo_rect(self, cell: QRect, row: int) -> QRect:
-        """Where the photo is drawn in its cell: all of it, or (justified rows) under a
-        section's header band and left of the room that ends a section's last row."""
+        """Where the photo is drawn in its cell: all of it, or under a section's band."""
         sizes = self._sizes
-        if self.look is GridLook.SQUARE or sizes is None or row >= len(sizes) or row < 0:
+        if sizes is None or not 0 <= row < len(sizes) or sizes.headed[row] < 0:
             return cell
-        band = sizes.header if sizes.headed[row] >= 0 else 0
-        return QRect(cell.left(), cell.top() + band, min(cell.width(), sizes.photo_widths[row]),
-                     cell.height() - band)
+        return cell.adjusted(0, sizes.header, 0, 0)
 
     def paint(self, painter: QPainter, option: QStyleOptionViewItem,
               index: QModelIndex | QPersistentModelIndex) -> None:

@@ -1,7 +1,7 @@
 """Justified rows: photos at their own aspect ratios, each row scaled to fill the grid's
-width exactly (Google Photos, Flickr), the last row left at the wanted height. Qt-free:
-``justify`` turns aspects into cell sizes; the grid's delegate hands them to QListView,
-whose icon-mode flow places them (``fits_in_row`` is its rule for when a row is full).
+width exactly (Google Photos, Flickr), the last row left at the wanted height; or
+squares, as many a row as fit. Qt-free: these turn aspects into cell sizes and rows,
+which the photo grid (``photo_grid.py``) places line by line.
 
 The rows are found greedily: photos are added until the row is at least as wide as
 the grid at the wanted height, then the row is shrunk to fit, or, when that is nearer
@@ -9,8 +9,7 @@ the wanted height, the last photo goes to the next row and the rest are grown.
 
 Sections (the timeline's days or months) start a row of their own under a header
 band: the cells of a section's first row are taller by the band (the photo sits under
-it), and the last cell of a section's last row is widened with empty room to the row's
-end, so the flow has to start the next section on a new row.
+it), and a section's last row ends where its photos do.
 """
 
 from __future__ import annotations
@@ -30,14 +29,13 @@ MAX_GROWTH = 1.5  # a row is grown at most this much over the wanted height
 
 @dataclass(frozen=True)
 class CellSizes:
-    """Each photo's cell, ``widths[i]`` x ``heights[i]``; the photo fills the cell's
-    bottom-left ``photo_widths[i]`` x (height - header) of it. ``headed[i]``: the first
-    row of the section a cell heads (it carries the section's header band), else -1."""
+    """Each photo's cell, ``widths[i]`` x ``heights[i]``; the photo fills it, under the
+    header band when ``headed[i]`` is not -1 (then it is the first photo of the section
+    whose band the cell's row carries)."""
 
     widths: list[int]
     heights: list[int]
     row_starts: list[int]  # the index of each row's first photo
-    photo_widths: list[int] = field(default_factory=list)
     headed: list[int] = field(default_factory=list)
     header: int = 0  # px of the header band over a section's first row
 
@@ -46,9 +44,9 @@ class CellSizes:
 
 
 def fits_in_row(widths: list[int], spacing: int, width: int) -> bool:
-    """QListView's icon-mode flow keeps cells in one row while, with ``spacing`` before
-    each cell and after the last, they end short of ``width`` (the layout's bounds) by
-    a pixel or more (measured on Qt 6: it steps a cell's width plus the spacing)."""
+    """Cells fit in a row ``width`` px wide with ``spacing`` before each and after the
+    last, and a pixel to spare (QListView's own flow wraps at that; kept for a grid
+    that someday hands the cells back to it)."""
     return sum(widths) + spacing * (len(widths) + 1) < width
 
 
@@ -63,10 +61,9 @@ def justify(aspects: np.ndarray, width: int, row_height: int, spacing: int,
     shape = np.clip(np.nan_to_num(np.asarray(aspects, dtype=np.float64), nan=1.0), MIN_ASPECT, MAX_ASPECT)
     natural = np.concatenate(([0.0], np.cumsum(shape * row_height + spacing))).tolist()
     ratio = np.concatenate(([0.0], np.cumsum(shape))).tolist()
-    bounds = [*sorted({0, *(i for i in sections if 0 < i < count)}), count]
+    bounds = _bounds(sections, count)
     starts: list[int] = []
     heights: list[float] = []
-    closing: list[int] = []  # rows that end a section short of the width
     for first, stop in pairwise(bounds):
         start = first
         while start < stop:
@@ -74,7 +71,6 @@ def justify(aspects: np.ndarray, width: int, row_height: int, spacing: int,
             starts.append(start)
             if end > stop:  # the section's last row: not full, at the wanted height
                 heights.append(float(row_height))
-                closing.append(len(starts) - 1)
                 break
             height = _row_height(ratio, start, end, budget, spacing)
             if end - 1 > start:  # or one photo fewer, grown: whichever is nearer the wanted size
@@ -83,8 +79,7 @@ def justify(aspects: np.ndarray, width: int, row_height: int, spacing: int,
                     end, height = end - 1, grown
             heights.append(height)
             start = end
-    cells = _cells(shape, starts, heights, count, budget, spacing)
-    return _with_sections(cells, bounds, closing, budget, spacing, header if len(bounds) > 2 else 0)
+    return _with_sections(_cells(shape, starts, heights, count, budget, spacing), bounds, header)
 
 
 def _row_height(ratio: list[float], start: int, end: int, budget: int, spacing: int) -> float:
@@ -113,30 +108,31 @@ def _cells(shape: np.ndarray, starts: list[int], heights: list[float], count: in
     return CellSizes(widths.tolist(), rows_height.tolist(), starts)
 
 
-def _with_sections(cells: CellSizes, bounds: list[int], closing: list[int], budget: int, spacing: int,
-                   header: int) -> CellSizes:
-    """The header bands over each section's first row, and the room after each section's
-    last photo (none after the very last: nothing follows it)."""
+def _with_sections(cells: CellSizes, bounds: list[int], header: int) -> CellSizes:
+    """The header bands over each section's first row (none when all is one section)."""
     count = len(cells)
-    widths, heights = cells.widths, cells.heights
-    photo_widths = list(widths)
-    headed = [-1] * count
-    row_ends = [*cells.row_starts[1:], count]
-    if header:
-        first_rows = dict(zip(cells.row_starts, row_ends, strict=True))
+    heights, headed = cells.heights, [-1] * count
+    if header and len(bounds) > 2:
+        row_ends = dict(zip(cells.row_starts, [*cells.row_starts[1:], count], strict=True))
         for section in bounds[:-1]:
-            for i in range(section, first_rows[section]):
+            for i in range(section, row_ends[section]):
                 headed[i] = section
                 heights[i] += header
-    for row in closing:
-        start, end = cells.row_starts[row], row_ends[row]
-        if end < count:
-            widths[end - 1] = budget - spacing * (end - start + 1) - sum(widths[start:end - 1])
-    return CellSizes(widths, heights, cells.row_starts, photo_widths, headed, header)
+    else:
+        header = 0
+    return CellSizes(cells.widths, heights, cells.row_starts, headed, header)
 
 
-def squares(count: int, width: int, side: int, spacing: int) -> CellSizes:
-    """Square cells of ``side``, as many a row as fit in ``width`` with the spacing."""
+def squares(count: int, width: int, side: int, spacing: int, sections: Sequence[int] = (),
+            header: int = 0) -> CellSizes:
+    """Square cells of ``side``, as many a row as fit in ``width`` with the spacing; each
+    section starting a row of its own, under its band."""
     columns = max(1, (width - spacing) // (side + spacing))
-    return CellSizes([side] * count, [side] * count, list(range(0, count, columns)), [side] * count,
-                     [-1] * count, 0)
+    bounds = _bounds(sections, count)
+    starts = [start for first, stop in pairwise(bounds) for start in range(first, stop, columns)]
+    return _with_sections(CellSizes([side] * count, [side] * count, starts), bounds, header)
+
+
+def _bounds(sections: Sequence[int], count: int) -> list[int]:
+    """Where sections start, with 0 and the end: [0, ..., count]."""
+    return [*sorted({0, *(i for i in sections if 0 < i < count)}), count]

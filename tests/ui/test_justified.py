@@ -8,7 +8,7 @@ import itertools
 import numpy as np
 import pytest
 
-from photoclip.ui.justified import MAX_ASPECT, fits_in_row, justify
+from photoclip.ui.justified import MAX_ASPECT, fits_in_row, justify, squares
 
 
 def _rows(cells, count: int) -> list[range]:
@@ -60,7 +60,7 @@ def test_nothing_to_lay_out() -> None:
     assert len(cells) == 0 and cells.row_starts == []
 
 
-def test_each_section_starts_a_row_under_its_header_and_the_flow_must_wrap_before_it() -> None:
+def test_each_section_starts_a_row_under_its_header() -> None:
     aspects = np.asarray([1.5] * 5 + [1.0] * 2 + [0.75] * 9)
     width, spacing, header = 900, 4, 28
     cells = justify(aspects, width, 150, spacing, sections=[5, 7], header=header)
@@ -70,11 +70,9 @@ def test_each_section_starts_a_row_under_its_header_and_the_flow_must_wrap_befor
     for row in rows:
         widths = [cells.widths[i] for i in row]
         assert fits_in_row(widths, spacing, width)
-        if row.stop in (5, 7):  # a section's last row: room added, so the next cell wraps
-            assert sum(widths) + spacing * (len(widths) + 1) == width - 1
-            last = row.stop - 1
-            assert cells.photo_widths[last] < cells.widths[last]
-            assert cells.photo_widths[last] == int(aspects[last] * 150)  # the photo keeps its size
+        if row.stop in (5, 7):  # a section's last row: its photos at the wanted height, no more
+            assert all(cells.heights[i] - (header if cells.headed[i] >= 0 else 0) == 150 for i in row)
+            assert cells.widths[row.stop - 1] == int(aspects[row.stop - 1] * 150)
     for section in (0, 5, 7):
         first_row = next(r for r in rows if r.start == section)
         assert all(cells.headed[i] == section for i in first_row)
@@ -83,6 +81,16 @@ def test_each_section_starts_a_row_under_its_header_and_the_flow_must_wrap_befor
     headed = {i for i, s in enumerate(cells.headed) if s >= 0}
     assert all(cells.headed[i] == -1 for i in range(len(aspects)) if i not in headed)
     assert cells.header == header
-    # Without sections: no band, no room added.
+    # Without sections: no band.
     plain = justify(aspects, width, 150, spacing)
-    assert plain.header == 0 and set(plain.headed) == {-1} and plain.photo_widths == plain.widths
+    assert plain.header == 0 and set(plain.headed) == {-1}
+    # One section is no section: no band either.
+    assert justify(aspects, width, 150, spacing, sections=[], header=header).header == 0
+
+
+def test_squares_fill_rows_and_sections_start_their_own() -> None:
+    cells = squares(10, width=4 + 3 * (50 + 4) + 20, side=50, spacing=4, sections=[4], header=20)
+    assert cells.row_starts == [0, 3, 4, 7]  # three a row; the section at 4 starts a row
+    assert set(cells.widths) == {50}
+    assert [cells.heights[i] for i in (0, 3, 4, 7)] == [70, 50, 70, 50]
+    assert [cells.headed[i] for i in range(10)] == [0, 0, 0, -1, 4, 4, 4, -1, -1, -1]

@@ -196,7 +196,7 @@ def test_the_delegate_paints_the_name_only_under_the_mouse(qtbot) -> None:
 
 def test_each_day_starts_its_own_rows_under_a_header_naming_it(qtbot, window: MainWindow,
                                                                 library: Library, tmp_path: Path) -> None:
-    from photoclip.ui.grid_delegate import DAY_SECTIONS_FROM, SPACING
+    from photoclip.ui.grid_delegate import DAY_SECTIONS_FROM, SPACING, GridLook
 
     _dated_library(qtbot, window, library, tmp_path / "dated")
     qtbot.waitUntil(lambda: window.model.days() is not None, timeout=10_000)
@@ -212,6 +212,12 @@ def test_each_day_starts_its_own_rows_under_a_header_naming_it(qtbot, window: Ma
     qtbot.waitUntil(lambda: window.section_text(0) == "Friday 14 July 2023 · Lisbon", timeout=10_000)
     assert window.section_text(6) == "Sunday 5 March 2023"
     assert window.section_text(12) == "Saturday 24 December 2022"
+    window.set_grid_look(GridLook.SQUARE)  # square crops are cut into the same days
+    grid.doItemsLayout()
+    square = grid.visualRect(window.model.index(6))
+    assert square.left() == SPACING and square.width() == delegate.square_side
+    assert delegate.photo_rect(square, 6).top() - square.top() == delegate._sizes.header
+    window.set_grid_look(GridLook.JUSTIFIED)
     window.zoom_to(DAY_SECTIONS_FROM - 16)  # small thumbnails: a section a month
     assert window.section_text(6) == "March 2023"
 
