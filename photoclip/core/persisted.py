@@ -75,7 +75,8 @@ PERSISTED_FILES: tuple[PersistedFile, ...] = (
     PersistedFile("thumbnails", Kind.CACHE, "jpeg", lambda p: p.thumbnails, "**/*.jpg",
                   "the app's grid thumbnails, by content hash"),
     PersistedFile("window state", Kind.CACHE, "json", lambda p: p.cache_dir, "window-state.json",
-                  "the window's size, position, dock layout and grid cell size (ui/window_state.py); "
+                  "the window's size, position, dock layout, grid cell size and photo shapes "
+                  "(ui/window_state.py); "
                   "a bad one is ignored and the window opens as new"),
     PersistedFile("ONNX towers", Kind.CACHE, "onnx", lambda p: p.models_cache / "onnx", "*/*.onnx",
                   "image and text towers exported and quantized for ONNX Runtime"),

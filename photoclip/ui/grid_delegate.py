@@ -49,12 +49,6 @@ def stars_text(rating: int) -> str:
     return "★" * rating
 
 
-def layout_width(view: QListView) -> int:
-    """The width the grid lays its rows out in: its viewport's (the photo grid keeps its
-    scroll bar, so the width does not change as the bar comes and goes)."""
-    return view.viewport().width()
-
-
 class GridDelegate(QStyledItemDelegate):
     def __init__(self, parent: QListView | None = None, icon_size: int = 160,
                  look: GridLook = GridLook.SQUARE) -> None:

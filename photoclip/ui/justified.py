@@ -45,8 +45,7 @@ class CellSizes:
 
 def fits_in_row(widths: list[int], spacing: int, width: int) -> bool:
     """Cells fit in a row ``width`` px wide with ``spacing`` before each and after the
-    last, and a pixel to spare (QListView's own flow wraps at that; kept for a grid
-    that someday hands the cells back to it)."""
+    last, and a pixel to spare: the rule ``justify`` cuts its rows to."""
     return sum(widths) + spacing * (len(widths) + 1) < width
 
 

@@ -68,5 +68,5 @@ class GridLookActions(WindowBase):
         if total is None:
             return catalog.aspects_of([row[0].id for row in rows]), None
         if found is None:
-            return catalog.listing_aspects(PhotoFilter()), catalog.listing_days(PhotoFilter())
+            return catalog.listing_shapes(PhotoFilter())
         return getattr(found, "aspects", None), getattr(found, "days", None)

@@ -12,7 +12,7 @@ from PySide6.QtWidgets import QStyleOptionViewItem
 
 from photoclip.core.library import Library
 from photoclip.core.models import PhotoMarks
-from photoclip.ui.grid_delegate import SPACING, GridLook, layout_width
+from photoclip.ui.grid_delegate import SPACING, GridLook
 from photoclip.ui.main_window import MainWindow
 from photoclip.ui.results_model import MARKS_ROLE
 from photoclip.ui.window_state import read_window_state, window_state_path
@@ -21,7 +21,7 @@ from tests.ui.test_selection import select_rows
 
 
 def _lines(window: MainWindow) -> list[list[int]]:
-    """The grid's rows of cells as laid out, by their cells' tops."""
+    """The grid's rows of cells as laid out (for its viewport's width), by their cells' tops."""
     window.grid.doItemsLayout()
     lines: dict[int, list[int]] = {}
     for row in range(window.model.rowCount()):
@@ -45,7 +45,7 @@ def test_justified_rows_fill_the_width_at_each_photos_shape(qtbot, window: MainW
                                                              tmp_path: Path) -> None:
     _indexed(qtbot, window, library, tmp_path)
     assert window.delegate.look is GridLook.JUSTIFIED  # the default
-    width = layout_width(window.grid)
+    width = window.grid.viewport().width()
     lines = _lines(window)
     assert len(lines) > 2
     for line in lines[:-1]:
@@ -79,7 +79,7 @@ def test_square_crops_fill_each_row_and_the_look_is_kept(qtbot, window: MainWind
     assert window.delegate.look is GridLook.SQUARE
     def fills_the_width() -> None:
         lines = _lines(window)  # laid out for the width it has now
-        width, side = layout_width(window.grid), window.delegate.square_side
+        width, side = window.grid.viewport().width(), window.delegate.square_side
         columns = len(lines[0])
         assert all(len(line) == columns for line in lines[:-1])
         step = side + SPACING  # a square and the gap after it
@@ -89,9 +89,9 @@ def test_square_crops_fill_each_row_and_the_look_is_kept(qtbot, window: MainWind
         assert rects == {(side, side)}
 
     fills_the_width()
-    width = layout_width(window.grid)
+    width = window.grid.viewport().width()
     window.resize(1200, 700)  # wider: the squares are fitted again
-    qtbot.waitUntil(lambda: layout_width(window.grid) > width, timeout=5_000)
+    qtbot.waitUntil(lambda: window.grid.viewport().width() > width, timeout=5_000)
     fills_the_width()
     qtbot.waitUntil(lambda: thumbnails_shown(window, 6), timeout=30_000)
     save_screenshot(window, "grid-square")

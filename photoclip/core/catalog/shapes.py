@@ -42,15 +42,14 @@ class PhotoShapes(PhotoFilters):
         ids, _, days = self._shapes()
         return _look_up(ids, days, photo_ids, NO_DAY)
 
-    def listing_days(self, f: PhotoFilter, *, kept: np.ndarray | None = None) -> np.ndarray:
-        """``days_of`` the photos ``f`` keeps, newest first (``listing_aspects``' order)."""
-        return self.days_of(self._listing(f, kept))
-
-    def listing_aspects(self, f: PhotoFilter, *, kept: np.ndarray | None = None) -> np.ndarray:
-        """The aspects of the photos ``f`` keeps, newest first: the order of the library
-        view (``newest_photos``) and of a filter-only query's pages (``newest_first``).
-        ``kept``: the filter's ``filtered_ids`` when the caller has them already."""
-        return self.aspects_of(self._listing(f, kept))
+    def listing_shapes(self, f: PhotoFilter, *, kept: np.ndarray | None = None,
+                       ) -> tuple[np.ndarray, np.ndarray]:
+        """(aspects, days) of the photos ``f`` keeps, newest first: the order of the
+        library view (``newest_photos``) and of a filter-only query's pages
+        (``newest_first``), filtered once for both. ``kept``: the filter's
+        ``filtered_ids`` when the caller has them already."""
+        order = self._listing(f, kept)
+        return self.aspects_of(order), self.days_of(order)
 
     def _listing(self, f: PhotoFilter, kept: np.ndarray | None) -> np.ndarray:
         order = self._newest_order()

@@ -176,10 +176,9 @@ class Finder:
                       offset: int) -> FindResult:
         kept = self._catalog.filtered_ids(allowed)  # once: the page and the count
         photos = self._catalog.newest_first(allowed, top, offset, kept=kept)
-        first = offset == 0
+        aspects, days = self._catalog.listing_shapes(allowed, kept=kept) if offset == 0 else (None, None)
         return FindResult([SearchHit(p, 0.0) for p in photos], parsed, total=len(kept),
-                          aspects=self._catalog.listing_aspects(allowed, kept=kept) if first else None,
-                          days=self._catalog.listing_days(allowed, kept=kept) if first else None)
+                          aspects=aspects, days=days)
 
     def _with_albums_resolved(self, wanted: PhotoFilter) -> PhotoFilter:
         """Albums become an allow-list of ids (a smart album is a saved search)."""

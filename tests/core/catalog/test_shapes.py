@@ -50,13 +50,13 @@ def test_aspects_are_upright_sizes_turned_by_the_rotation(catalog: Catalog) -> N
 def test_the_listing_is_in_the_library_views_order(catalog: Catalog) -> None:
     newest = catalog.newest_photos(10)
     expected = [SIZES[p.path.name] for p in newest]
-    aspects = catalog.listing_aspects(PhotoFilter())
+    aspects = catalog.listing_shapes(PhotoFilter())[0]
     assert len(aspects) == len(newest) == 4
     assert aspects.tolist() == pytest.approx([w / h if h else UNKNOWN_ASPECT for w, h in expected])
     # A filter keeps its photos' shapes, in the same order.
     ids = _ids(catalog)
     kept = np.asarray(sorted([ids["wide.jpg"], ids["square.jpg"]]))
-    only = catalog.listing_aspects(PhotoFilter(ids=tuple(kept.tolist())), kept=kept)
+    only = catalog.listing_shapes(PhotoFilter(ids=tuple(kept.tolist())), kept=kept)[0]
     assert only.tolist() == pytest.approx([1.0, 1.5])  # square.jpg was taken after wide.jpg
 
 
@@ -67,4 +67,4 @@ def test_days_are_the_local_calendar_days_in_the_listings_order(catalog: Catalog
     assert catalog.days_of([ids[n] for n in names]).tolist() == [day(0), day(1), day(2), NO_DAY]
     newest = [p.path.name for p in catalog.newest_photos(10)]
     by_name = dict(zip(names, [day(0), day(1), day(2), NO_DAY], strict=True))
-    assert catalog.listing_days(PhotoFilter()).tolist() == [by_name[n] for n in newest]
+    assert catalog.listing_shapes(PhotoFilter())[1].tolist() == [by_name[n] for n in newest]
